@@ -1,0 +1,29 @@
+/*
+ * Messages for the XB_E* error codes of error.h.
+ */
+#include "error.h"
+
+const char *xb_strerror(int code)
+{
+    switch (code) {
+    case XB_OK:
+        return "success";
+    case XB_ENOMEM:
+        return "out of memory";
+    case XB_EINVAL:
+        return "invalid argument";
+    case XB_EXML:
+        return "XML refused";
+    case XB_ELIMIT:
+        return "limit exceeded";
+    case XB_ESTATE:
+        return "not allowed in this state";
+    case XB_EJID:
+        return "invalid JID";
+    case XB_ETOOBIG:
+        return "value too large";
+    case XB_ENOTFOUND:
+        return "not found";
+    }
+    return "unknown error";
+}

@@ -1,0 +1,63 @@
+/*
+ * XMPP protocol constants: namespace names and the stream error conditions
+ * of RFC 6120 section 4.9.3, with their on-the-wire names.
+ */
+#ifndef XB_XMPP_H
+#define XB_XMPP_H
+
+#define XB_NS_STREAMS "http://etherx.jabber.org/streams"
+#define XB_NS_CLIENT "jabber:client"
+#define XB_NS_SERVER "jabber:server"
+#define XB_NS_COMPONENT "jabber:component:accept"
+#define XB_NS_XML "http://www.w3.org/XML/1998/namespace"
+#define XB_NS_STREAM_ERRORS "urn:ietf:params:xml:ns:xmpp-streams"
+#define XB_NS_STANZA_ERRORS "urn:ietf:params:xml:ns:xmpp-stanzas"
+#define XB_NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
+#define XB_NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
+#define XB_NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
+#define XB_NS_SESSION "urn:ietf:params:xml:ns:xmpp-session"
+#define XB_NS_SM "urn:xmpp:sm:3"
+#define XB_NS_PING "urn:xmpp:ping"
+#define XB_NS_MUC "http://jabber.org/protocol/muc"
+#define XB_NS_MUC_USER "http://jabber.org/protocol/muc#user"
+
+/* Stream error conditions (RFC 6120 4.9.3). XB_COND_NONE means no error. */
+enum xb_cond {
+    XB_COND_NONE = 0,
+    XB_COND_BAD_FORMAT,
+    XB_COND_BAD_NAMESPACE_PREFIX,
+    XB_COND_CONFLICT,
+    XB_COND_CONNECTION_TIMEOUT,
+    XB_COND_HOST_GONE,
+    XB_COND_HOST_UNKNOWN,
+    XB_COND_IMPROPER_ADDRESSING,
+    XB_COND_INTERNAL_SERVER_ERROR,
+    XB_COND_INVALID_FROM,
+    XB_COND_INVALID_NAMESPACE,
+    XB_COND_INVALID_XML,
+    XB_COND_NOT_AUTHORIZED,
+    XB_COND_NOT_WELL_FORMED,
+    XB_COND_POLICY_VIOLATION,
+    XB_COND_REMOTE_CONNECTION_FAILED,
+    XB_COND_RESET,
+    XB_COND_RESOURCE_CONSTRAINT,
+    XB_COND_RESTRICTED_XML,
+    XB_COND_SEE_OTHER_HOST,
+    XB_COND_SYSTEM_SHUTDOWN,
+    XB_COND_UNDEFINED_CONDITION,
+    XB_COND_UNSUPPORTED_ENCODING,
+    XB_COND_UNSUPPORTED_FEATURE,
+    XB_COND_UNSUPPORTED_STANZA_TYPE,
+    XB_COND_UNSUPPORTED_VERSION,
+    XB_COND_COUNT
+};
+
+/* Returns the element name of a condition ("not-well-formed"), or "" for
+ * XB_COND_NONE and out-of-range values. Static storage. */
+const char *xb_cond_name(enum xb_cond cond);
+
+/* Maps an element name back to its condition; unknown names give
+ * XB_COND_UNDEFINED_CONDITION, as RFC 6120 4.9.3.21 asks receivers to do. */
+enum xb_cond xb_cond_from_name(const char *name);
+
+#endif
