@@ -17,8 +17,7 @@ enum {
 int xb_cmd_parse(int argc, char **argv);
 
 /* Prints "xmppbots: <message>" on stderr, printf-style. */
-void xb_cli_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+void xb_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Parses a positive size with an optional k/K or m/M suffix (KiB, MiB).
  * Returns 0 and stores the value, or -1 if s is not such a number. */

@@ -24,7 +24,7 @@ struct parse_ctx {
     struct xb_buf line;
     const char *content_ns; /* the stream's default namespace */
     char ns[256];
-    int failed;             /* out of memory while printing */
+    int failed; /* out of memory while printing */
 };
 
 static void print_attr(struct xb_buf *b, const char *name, const char *value)
@@ -92,8 +92,8 @@ static void usage(FILE *f)
             XB_PARSER_DEFAULT_MAX_DEPTH, XB_PARSER_DEFAULT_MAX_ATTRS);
 }
 
-static int number_opt(const char *opt, const char *arg,
-                      unsigned long long max, unsigned long long *out)
+static int number_opt(const char *opt, const char *arg, unsigned long long max,
+                      unsigned long long *out)
 {
     if (xb_cli_parse_size(arg, out) || *out > max) {
         xb_cli_error("parse: %s needs a number from 1 to %llu, not '%s'", opt,
@@ -112,8 +112,7 @@ int xb_cmd_parse(int argc, char **argv)
         {"chunk", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    static const struct xb_parser_hooks hooks = {on_open, on_stanza,
-                                                 on_close};
+    static const struct xb_parser_hooks hooks = {on_open, on_stanza, on_close};
     struct xb_parser_limits lim = {0};
     struct parse_ctx ctx = {0};
     struct xb_parser *p;

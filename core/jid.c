@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "utf8.h"
 
 /* RFC 1035 2.3.4: a DNS label is at most 63 octets. */
 #define LABEL_MAX 63
@@ -25,65 +26,6 @@ struct jid_parts {
     struct jid_span domain;
     struct jid_span resource;
 };
-
-/*
- * Decodes one UTF-8 sequence from the n > 0 bytes at p. Returns its length
- * and stores the code point, or returns 0 with *why set. Overlongs,
- * surrogates and values past U+10FFFF are refused because they are how
- * two different byte strings end up naming the same JID.
- */
-static size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp,
-                          const char **why)
-{
-    uint32_t c = p[0], min;
-    size_t need, i;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c < 0xC0) {
-        *why = "invalid UTF-8: unexpected continuation byte";
-        return 0;
-    }
-    if (c < 0xE0) {
-        need = 2;
-        c &= 0x1F;
-        min = 0x80;
-    } else if (c < 0xF0) {
-        need = 3;
-        c &= 0x0F;
-        min = 0x800;
-    } else if (c < 0xF8) {
-        need = 4;
-        c &= 0x07;
-        min = 0x10000;
-    } else {
-        *why = "invalid UTF-8: byte never valid in UTF-8";
-        return 0;
-    }
-    for (i = 1; i < need; i++) {
-        if (i >= n || (p[i] & 0xC0) != 0x80) {
-            *why = "invalid UTF-8: truncated sequence";
-            return 0;
-        }
-        c = c << 6 | (p[i] & 0x3F);
-    }
-    if (c < min) {
-        *why = "invalid UTF-8: overlong encoding";
-        return 0;
-    }
-    if (c >= 0xD800 && c <= 0xDFFF) {
-        *why = "invalid UTF-8: surrogate code point";
-        return 0;
-    }
-    if (c > 0x10FFFF) {
-        *why = "invalid UTF-8: code point above U+10FFFF";
-        return 0;
-    }
-    *cp = c;
-    return need;
-}
 
 /* Space separators (Zs) plus the line and paragraph separators. */
 static int is_space(uint32_t c)
@@ -100,14 +42,15 @@ static int is_space(uint32_t c)
  */
 static int check_text(const char *s, size_t len, const char **why)
 {
-    const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, n;
     uint32_t c;
 
     while (i < len) {
-        n = utf8_decode(p + i, len - i, &c, why);
-        if (n == 0)
+        n = xb_utf8_decode(s + i, len - i, &c);
+        if (n == 0) {
+            *why = "invalid UTF-8";
             return XB_EJID;
+        }
         if (c == 0) {
             *why = "JID contains a NUL byte";
             return XB_EJID;
@@ -153,12 +96,11 @@ static const char *local_forbidden(uint32_t c)
 /*
  * Without a PRECIS library (none is packaged for C on Debian) this applies
  * only the RFC 7622 3.3.1 exclusions plus whitespace, and does no case
- * mapping or Unicode normalization of the localpart: two spellings that
- * PRECIS would map to one JID stay distinct here.
+ * mapping beyond ASCII nor Unicode normalization of the localpart: two
+ * spellings that PRECIS would map to one JID may stay distinct here.
  */
 static int check_local(const struct jid_span *l, const char **why)
 {
-    const unsigned char *p = (const unsigned char *)l->p;
     size_t i = 0, n;
     uint32_t c;
     const char *bad;
@@ -172,7 +114,7 @@ static int check_local(const struct jid_span *l, const char **why)
         return XB_EJID;
     }
     while (i < l->n) {
-        n = utf8_decode(p + i, l->n - i, &c, why);
+        n = xb_utf8_decode(l->p + i, l->n - i, &c);
         assert(n > 0); /* check_text() already accepted these bytes */
         bad = local_forbidden(c);
         if (bad) {
@@ -236,7 +178,6 @@ static int is_label_ascii(unsigned char c)
  */
 static int check_label(const char *s, size_t len, const char **why)
 {
-    const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, n;
     uint32_t c;
 
@@ -248,16 +189,16 @@ static int check_label(const char *s, size_t len, const char **why)
         *why = "domainpart has a label longer than 63 bytes";
         return XB_EJID;
     }
-    if (p[0] == '-') {
+    if (s[0] == '-') {
         *why = "domainpart has a label starting with '-'";
         return XB_EJID;
     }
-    if (p[len - 1] == '-') {
+    if (s[len - 1] == '-') {
         *why = "domainpart has a label ending with '-'";
         return XB_EJID;
     }
     while (i < len) {
-        n = utf8_decode(p + i, len - i, &c, why);
+        n = xb_utf8_decode(s + i, len - i, &c);
         assert(n > 0); /* check_text() already accepted these bytes */
         if (c < 0x80 && !is_label_ascii((unsigned char)c)) {
             *why = "domainpart contains an invalid character";
@@ -375,6 +316,15 @@ static void jid_reset(struct xb_jid *jid)
     jid->mem = NULL;
 }
 
+static void ascii_lower(char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (s[i] >= 'A' && s[i] <= 'Z')
+            s[i] = (char)(s[i] - 'A' + 'a');
+}
+
 /* Copies n bytes to w, NUL-terminates, and returns the byte after. */
 static char *put(char *w, const char *s, size_t n)
 {
@@ -395,7 +345,6 @@ static int jid_build(struct xb_jid *jid, const struct jid_parts *pt)
     size_t ln = pt->local.n, dn = pt->domain.n, rn = pt->resource.n;
     size_t bare_n, size = dn + 1;
     char *w, *d;
-    size_t i;
 
     /* Parts are at most 1023 bytes each, so none of this can overflow. */
     bare_n = pt->local.p ? ln + 1 + dn : dn;
@@ -409,14 +358,14 @@ static int jid_build(struct xb_jid *jid, const struct jid_parts *pt)
         return XB_ENOMEM;
     w = jid->mem;
     if (pt->local.p) {
+        /* UsernameCaseMapped (RFC 8265 3.3), for ASCII only. */
         jid->local = w;
         w = put(w, pt->local.p, ln);
+        ascii_lower(w - ln - 1, ln);
     }
     d = w;
     w = put(w, pt->domain.p, dn);
-    for (i = 0; i < dn; i++)
-        if (d[i] >= 'A' && d[i] <= 'Z')
-            d[i] = (char)(d[i] - 'A' + 'a');
+    ascii_lower(d, dn);
     jid->domain = d;
     jid->bare = d;
     if (pt->resource.p) {
@@ -425,7 +374,7 @@ static int jid_build(struct xb_jid *jid, const struct jid_parts *pt)
     }
     if (pt->local.p) {
         jid->bare = w;
-        memcpy(w, pt->local.p, ln);
+        memcpy(w, jid->local, ln);
         w[ln] = '@';
         w = put(w + ln + 1, d, dn);
     }

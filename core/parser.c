@@ -50,13 +50,13 @@ struct xb_parser {
     int err;
     enum xb_cond cond;
     char msg[192];
-    unsigned depth;          /* open elements, the stream root included */
-    struct xb_tree *scratch; /* the stanza being built */
-    struct xb_stanza *cur;   /* its innermost open element, or NULL */
-    struct xb_buf text;      /* character data not yet in the tree */
-    XML_Index start;         /* byte index where the current stanza began */
-    XML_Index boundary;      /* byte index after the last complete event */
-    XML_Index fed;           /* bytes given to expat since the reset */
+    unsigned depth;           /* open elements, the stream root included */
+    struct xb_tree *scratch;  /* the stanza being built */
+    struct xb_stanza *cur;    /* its innermost open element, or NULL */
+    struct xb_buf text;       /* character data not yet in the tree */
+    XML_Index start;          /* byte index where the current stanza began */
+    XML_Index boundary;       /* byte index after the last complete event */
+    XML_Index fed;            /* bytes given to expat since the reset */
     struct xb_buf content_ns; /* default namespace of the stream header */
     int have_content_ns;
 };
@@ -105,8 +105,8 @@ static unsigned stanza_depth(const struct xb_parser *p)
  * first byte to the end of the event being reported. */
 static int too_big(struct xb_parser *p)
 {
-    XML_Index end = XML_GetCurrentByteIndex(p->xp) +
-                    XML_GetCurrentByteCount(p->xp);
+    XML_Index end =
+        XML_GetCurrentByteIndex(p->xp) + XML_GetCurrentByteCount(p->xp);
 
     if (p->cur && (size_t)(end - p->start) > p->lim.max_stanza_bytes) {
         fail(p, XB_ELIMIT, XB_COND_POLICY_VIOLATION,
@@ -182,8 +182,8 @@ static int add_attrs(struct xb_parser *p, struct xb_stanza *el,
         local = split_name(atts[2 * i], &nslen);
         a[i].ns = nslen ? xb_tree_strdup(p->scratch, atts[2 * i], nslen) : "";
         a[i].name = xb_tree_strdup(p->scratch, local, strlen(local));
-        a[i].value =
-            xb_tree_strdup(p->scratch, atts[2 * i + 1], strlen(atts[2 * i + 1]));
+        a[i].value = xb_tree_strdup(p->scratch, atts[2 * i + 1],
+                                    strlen(atts[2 * i + 1]));
         if (!a[i].ns || !a[i].name || !a[i].value)
             goto nomem;
     }
@@ -202,8 +202,8 @@ static void stream_open(struct xb_parser *p, const XML_Char *name,
     size_t nslen, i;
     const char *local = split_name(name, &nslen);
 
-    if (nslen != strlen(XB_NS_STREAMS) ||
-        memcmp(name, XB_NS_STREAMS, nslen) || strcmp(local, "stream")) {
+    if (nslen != strlen(XB_NS_STREAMS) || memcmp(name, XB_NS_STREAMS, nslen) ||
+        strcmp(local, "stream")) {
         fail(p, XB_EXML, XB_COND_INVALID_NAMESPACE,
              "root element is not {%s}stream", XB_NS_STREAMS);
         return;
@@ -220,15 +220,15 @@ static void stream_open(struct xb_parser *p, const XML_Char *name,
         else if (!strcmp(atts[i], "version"))
             h.version = v;
         else if (!strcmp(atts[i], XB_NS_XML "\x01"
-                                             "lang"))
+                                            "lang"))
             h.lang = v;
     }
     if (p->have_content_ns)
         h.content_ns = p->content_ns.data ? p->content_ns.data : "";
     /* Namespace declarations inside stanzas are of no interest. */
     XML_SetStartNamespaceDeclHandler(p->xp, NULL);
-    p->boundary = XML_GetCurrentByteIndex(p->xp) +
-                  XML_GetCurrentByteCount(p->xp);
+    p->boundary =
+        XML_GetCurrentByteIndex(p->xp) + XML_GetCurrentByteCount(p->xp);
     if (p->hooks.stream_open)
         p->hooks.stream_open(p->ud, &h);
 }
@@ -301,8 +301,8 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
         return;
     }
     p->cur = NULL;
-    p->boundary = XML_GetCurrentByteIndex(p->xp) +
-                  XML_GetCurrentByteCount(p->xp);
+    p->boundary =
+        XML_GetCurrentByteIndex(p->xp) + XML_GetCurrentByteCount(p->xp);
     if (!is_stream_mode(p))
         p->state = ST_ENDED;
     st = xb_stanza_copy(&p->scratch->root);
@@ -332,8 +332,8 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
                 return;
             }
         }
-        p->boundary = XML_GetCurrentByteIndex(p->xp) +
-                      XML_GetCurrentByteCount(p->xp);
+        p->boundary =
+            XML_GetCurrentByteIndex(p->xp) + XML_GetCurrentByteCount(p->xp);
         return;
     }
     if (too_big(p))

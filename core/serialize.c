@@ -153,14 +153,12 @@ static int start_tag(struct xb_buf *out, const struct xb_stanza *n,
     if (is_stream_el(n)) {
         if ((rc = APPEND(out, "stream:")) || (rc = xb_buf_puts(out, n->name)))
             return rc;
-        if (!bound &&
-            (rc = attribute(out, "xmlns", "stream", XB_NS_STREAMS)))
+        if (!bound && (rc = attribute(out, "xmlns", "stream", XB_NS_STREAMS)))
             return rc;
     } else {
         if ((rc = xb_buf_puts(out, n->name)))
             return rc;
-        if (strcmp(n->ns, scope) &&
-            (rc = attribute(out, NULL, "xmlns", n->ns)))
+        if (strcmp(n->ns, scope) && (rc = attribute(out, NULL, "xmlns", n->ns)))
             return rc;
     }
     return attributes(out, n);

@@ -487,8 +487,9 @@ int xb_stanza_set_attr(struct xb_stanza *st, const char *ns, const char *name,
     a = find_attr(st, ns, name);
     if (!value) {
         if (a) {
-            memmove(a, a + 1, (size_t)(st->u.el.attrs + st->u.el.nattrs -
-                                       (a + 1)) * sizeof *a);
+            memmove(a, a + 1,
+                    (size_t)(st->u.el.attrs + st->u.el.nattrs - (a + 1)) *
+                        sizeof *a);
             st->u.el.nattrs--;
         }
         return 0;

@@ -50,8 +50,7 @@ struct xb_stanza *xb_stanza_add_child(struct xb_stanza *parent, const char *ns,
  * NUL. Returns 0, XB_EINVAL (parent is text, or a NUL byte), XB_ETOOBIG or
  * XB_ENOMEM.
  */
-int xb_stanza_add_text(struct xb_stanza *parent, const char *text,
-                       size_t len);
+int xb_stanza_add_text(struct xb_stanza *parent, const char *text, size_t len);
 
 /*
  * Appends a deep copy of src (an element, from any tree) as the last child

@@ -92,8 +92,7 @@ void tu_parse(struct tu_result *res, const char *data, size_t len,
               enum tu_split split, const struct xb_parser_limits *limits,
               unsigned flags)
 {
-    static const struct xb_parser_hooks hooks = {on_open, on_stanza,
-                                                 on_close};
+    static const struct xb_parser_hooks hooks = {on_open, on_stanza, on_close};
     struct xb_parser *p;
     unsigned state = tu_seed();
     size_t off = 0, n;

@@ -22,13 +22,13 @@ enum tu_split {
 
 /* Everything one parse reported. */
 struct tu_result {
-    int rc;                /* first non-zero xb_parser_feed() result, or 0 */
-    enum xb_cond cond;     /* xb_parser_condition() after the feed */
-    char message[256];     /* xb_parser_message() after the feed */
-    int opens;             /* stream_open hook calls */
-    int closes;            /* stream_close hook calls */
+    int rc;            /* first non-zero xb_parser_feed() result, or 0 */
+    enum xb_cond cond; /* xb_parser_condition() after the feed */
+    char message[256]; /* xb_parser_message() after the feed */
+    int opens;         /* stream_open hook calls */
+    int closes;        /* stream_close hook calls */
     char from[64], to[64], id[64], version[16], lang[16], content_ns[64];
-    int nstanzas;          /* stanzas kept (at most TU_MAX_STANZAS) */
+    int nstanzas; /* stanzas kept (at most TU_MAX_STANZAS) */
     struct xb_stanza *stanzas[TU_MAX_STANZAS]; /* owned by the result */
 };
 
