@@ -16,6 +16,11 @@ enum {
 /* xmppbots parse [options] [FILE] */
 int xb_cmd_parse(int argc, char **argv);
 
+/* xmppbots echo | jumper | load [options] (cmd_bots.c) */
+int xb_cmd_echo(int argc, char **argv);
+int xb_cmd_jumper(int argc, char **argv);
+int xb_cmd_load(int argc, char **argv);
+
 /* Prints "xmppbots: <message>" on stderr, printf-style. */
 void xb_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -21,6 +21,11 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"echo", xb_cmd_echo, "run echo bots that answer chat messages"},
+    {"jumper", xb_cmd_jumper,
+     "run jumper bots that hop between MUC rooms saying phrases"},
+    {"load", xb_cmd_load,
+     "send messages to an echo bot and report round-trip times"},
     {"parse", xb_cmd_parse,
      "parse an XMPP stream and print its events (stdin or FILE)"},
 };

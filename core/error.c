@@ -24,6 +24,14 @@ const char *xb_strerror(int code)
         return "value too large";
     case XB_ENOTFOUND:
         return "not found";
+    case XB_EAUTH:
+        return "authentication failed";
+    case XB_EPROTO:
+        return "protocol violation by the peer";
+    case XB_ECLOSED:
+        return "stream closed";
+    case XB_ETIMEOUT:
+        return "timed out";
     }
     return "unknown error";
 }

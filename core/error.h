@@ -15,7 +15,11 @@ enum {
     XB_ESTATE = -5,   /* the call is not allowed in the current state */
     XB_EJID = -6,     /* a JID failed validation */
     XB_ETOOBIG = -7,  /* a value does not fit the representation */
-    XB_ENOTFOUND = -8 /* the item looked for does not exist */
+    XB_ENOTFOUND = -8, /* the item looked for does not exist */
+    XB_EAUTH = -9,     /* authentication failed or was not proven */
+    XB_EPROTO = -10,   /* the peer broke the protocol */
+    XB_ECLOSED = -11,  /* the stream or connection is closed */
+    XB_ETIMEOUT = -12  /* a deadline passed */
 };
 
 /* Returns a static, human-readable description of an XB_E* code. */

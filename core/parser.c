@@ -30,8 +30,9 @@
 /* Bytes handed to expat per call, so that the size limit is checked
  * before expat buffers much more than it allows. */
 #define SLICE 65536
-/* Scratch arena: most stanzas fit without growing it. */
-#define SCRATCH_ARENA 8192
+/* Scratch arena kept by each parser: typical stanzas fit in it, bigger
+ * ones grow it for their own lifetime only. */
+#define SCRATCH_ARENA 1024
 
 enum state {
     ST_OPEN,    /* accepting bytes */
@@ -60,6 +61,9 @@ struct xb_parser {
     struct xb_buf content_ns; /* default namespace of the stream header */
     int have_content_ns;
 };
+
+static void fail(struct xb_parser *p, int err, enum xb_cond cond,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void fail(struct xb_parser *p, int err, enum xb_cond cond,
                  const char *fmt, ...)
@@ -535,10 +539,8 @@ int xb_parser_feed(struct xb_parser *p, const char *data, size_t len)
 {
     size_t n;
 
-    if (p->state == ST_FAILED)
-        return p->err;
     if (p->state != ST_OPEN)
-        return XB_ESTATE;
+        return XB_ESTATE; /* failed, stopped or ended: see parser.h */
     while (len > 0) {
         n = len < SLICE ? len : SLICE;
         if (XML_Parse(p->xp, data, (int)n, XML_FALSE) == XML_STATUS_ERROR) {

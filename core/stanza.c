@@ -432,10 +432,21 @@ struct xb_stanza *xb_stanza_add_copy(struct xb_stanza *parent,
                                      const struct xb_stanza *src)
 {
     struct xb_tree *t;
-    struct xb_stanza *c, *last;
+    struct xb_stanza *c, *last, *tmp;
+    const struct xb_stanza *a;
 
     if (!parent || !src || XB_IS_TEXT(parent) || XB_IS_TEXT(src))
         return NULL;
+    /* Copying an element into its own subtree would walk into the copy
+     * as it grows: take a snapshot first. */
+    for (a = parent; a; a = a->parent) {
+        if (a == src) {
+            tmp = xb_stanza_copy(src);
+            c = tmp ? xb_stanza_add_copy(parent, tmp) : NULL;
+            xb_stanza_free(tmp);
+            return c;
+        }
+    }
     t = xb_stanza_tree(parent);
     c = xb_tree_alloc(t, sizeof *c);
     if (!c)

@@ -1,0 +1,68 @@
+/*
+ * The bot farm: many client bots on one libuv loop. Each bot is a TCP (and
+ * STARTTLS) connection driving a core session and a core bot; the farm
+ * paces logins, retries with backoff, reconnects, prints progress and a
+ * summary, and shuts down cleanly on a signal or at the end of --duration.
+ */
+#ifndef XB_CLI_FARM_H
+#define XB_CLI_FARM_H
+
+#include <stdint.h>
+
+#include "bot.h"
+#include "session.h"
+
+enum farm_role {
+    FARM_ECHO,   /* answer chat messages */
+    FARM_JUMPER, /* hop between MUC rooms, saying phrases */
+    FARM_LOAD    /* send messages to an echo JID, measure round trips */
+};
+
+struct farm_config {
+    enum farm_role role;
+    const char *host; /* server to connect to; NULL: DNS SRV, then the
+                         JID's domain */
+    unsigned port;    /* 0: from SRV, else 5222 */
+    const char *jid;  /* one JID, or a pattern with one %d for --count */
+    unsigned count;   /* bots (default 1) */
+    unsigned first;   /* first number the pattern gets (default 0) */
+    const char *password;
+    enum xb_tls_mode tls;
+    const char *cafile;
+    int insecure;
+    int allow_plain;
+    double connect_rate; /* connection starts per second */
+    double duration;     /* seconds; 0: until SIGINT/SIGTERM */
+    enum xb_log_level log_level;
+    const char *trace_path; /* XML console file, or NULL */
+    const char *stats_path; /* JSON stats file, or NULL */
+    double stats_interval;  /* seconds between JSON stats writes */
+    uint64_t seed;
+    uint32_t connect_timeout_ms;
+    uint32_t login_timeout_ms;
+    uint32_t keepalive_ms;
+    unsigned retries;        /* consecutive failures before giving up */
+    uint32_t backoff_min_ms; /* reconnect backoff: first delay */
+    uint32_t backoff_max_ms; /* and its cap */
+    int quiet;               /* no progress line */
+    struct xb_jumper_config jumper;
+    /* load */
+    const char *target;          /* the echo bot's JID */
+    unsigned messages;           /* per user */
+    unsigned window;             /* messages in flight per user */
+    unsigned body_bytes;         /* body size */
+    uint32_t message_timeout_ms; /* an echo later than this is lost */
+};
+
+/* Exit statuses beyond cli.h's. */
+enum {
+    XB_EXIT_AUTH = 3,    /* authentication failed */
+    XB_EXIT_CONNECT = 4, /* the server could not be reached */
+    XB_EXIT_TLS = 5      /* TLS or certificate failure */
+};
+
+/* Runs the farm until done; returns the process exit status. Prints the
+ * summary (and for FARM_LOAD the latency report) on stdout. */
+int farm_run(const struct farm_config *cfg);
+
+#endif

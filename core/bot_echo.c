@@ -1,0 +1,203 @@
+/*
+ * The echo bot: answers each chat or normal message with the same body,
+ * thread and id, back to its sender. Two safeguards keep it out of endless
+ * loops with other bots: a marker element on every echo, and a ring of
+ * the (recipient, id) pairs of its last echoes.
+ */
+#include "bot_int.h"
+
+#include <string.h>
+
+#include "error.h"
+#include "jid.h"
+#include "xmpp.h"
+
+/* The marker every echo carries; a message with it is never answered. */
+#define XB_NS_ECHO "urn:xmppbots:echo"
+#define RING_SIZE 8
+
+/*
+ * The ring keeps 64-bit hashes of (recipient, id) instead of the strings:
+ * 8 bytes per entry whatever the JID length. A collision only costs one
+ * unanswered message, with odds of about 8 in 2^64.
+ */
+struct echo_bot {
+    struct xb_bot base;
+    uint64_t ring[RING_SIZE];
+    unsigned char next; /* slot the next echo overwrites */
+};
+
+static int echo_init(struct xb_bot *b, const struct xb_jumper_config *cfg)
+{
+    (void)b;
+    (void)cfg;
+    return 0;
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* Hash of (jid, id); the NUL between them keeps "a"+"bc" apart from
+ * "ab"+"c". */
+static uint64_t pair_hash(const char *jid, const char *id)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    h = fnv1a(h, jid, strlen(jid) + 1);
+    return fnv1a(h, id, strlen(id));
+}
+
+static int ring_has(const struct echo_bot *e, uint64_t h)
+{
+    unsigned i;
+
+    for (i = 0; i < RING_SIZE; i++)
+        if (e->ring[i] == h)
+            return 1;
+    return 0;
+}
+
+/* Appends to parent a flat copy of the element src: its attributes and
+ * all its text, in parent's namespace (the sender's tree may carry none,
+ * as Prosody's stanzas do). */
+static int copy_flat(struct xb_stanza *parent, const struct xb_stanza *src)
+{
+    struct xb_stanza *el =
+        xb_stanza_add_child(parent, NULL, xb_stanza_name(src));
+    const struct xb_stanza *c;
+    const char *ns, *name, *value, *text;
+    unsigned i;
+    size_t len;
+    int rc;
+
+    if (!el)
+        return XB_ENOMEM;
+    for (i = 0; xb_stanza_attr_at(src, i, &ns, &name, &value) == 0; i++)
+        if ((rc = xb_stanza_set_attr(el, ns, name, value)))
+            return rc;
+    for (c = xb_stanza_first(src); c; c = xb_stanza_next(c)) {
+        if (!xb_stanza_is_text(c))
+            continue;
+        text = xb_stanza_text(c, &len);
+        if ((rc = xb_stanza_add_text(el, text, len)))
+            return rc;
+    }
+    return 0;
+}
+
+/* The echo of msg (whose children live in namespace ns), or NULL on
+ * out-of-memory. */
+static struct xb_stanza *build_echo(const struct xb_stanza *msg, const char *ns,
+                                    const char *to, const char *type,
+                                    const char *id)
+{
+    const char *lang = xb_stanza_attr(msg, XB_NS_XML, "lang");
+    const struct xb_stanza *c;
+    struct xb_stanza *r = xb_stanza_new(XB_NS_CLIENT, "message");
+
+    if (!r)
+        return NULL;
+    if (xb_stanza_set_attr(r, NULL, "to", to) ||
+        (type && xb_stanza_set_attr(r, NULL, "type", type)) ||
+        (id && xb_stanza_set_attr(r, NULL, "id", id)) ||
+        (lang && xb_stanza_set_attr(r, XB_NS_XML, "lang", lang)))
+        goto fail;
+    /* Every body: a message may carry one per language. */
+    for (c = xb_stanza_child(msg, ns, "body"); c;
+         c = xb_stanza_next_child(c, ns, "body"))
+        if (copy_flat(r, c))
+            goto fail;
+    c = xb_stanza_child(msg, ns, "thread");
+    if (c && copy_flat(r, c))
+        goto fail;
+    if (!xb_stanza_add_child(r, XB_NS_ECHO, "echo"))
+        goto fail;
+    return r;
+fail:
+    xb_stanza_free(r);
+    return NULL;
+}
+
+/* Should msg be answered? Fills *from with the parsed sender if so. */
+static int wants_echo(struct echo_bot *e, const struct xb_stanza *msg,
+                      const char *ns, struct xb_jid *from)
+{
+    const char *type = xb_stanza_attr(msg, NULL, "type");
+    const char *id = xb_stanza_attr(msg, NULL, "id");
+    const char *f = xb_stanza_attr(msg, NULL, "from");
+
+    if (!e->base.online)
+        return 0;
+    if (type && strcmp(type, "chat") && strcmp(type, "normal"))
+        return 0;
+    if (!xb_stanza_child(msg, ns, "body"))
+        return 0;
+    /* The marker: the message is an echo from one of our own kind. */
+    if (xb_stanza_child(msg, XB_NS_ECHO, "echo"))
+        return 0;
+    /* A sender we could not address is one we cannot answer. */
+    if (!f || xb_jid_parse(from, f, strlen(f), NULL))
+        return 0;
+    if (strlen(from->bare) == e->base.bare_len &&
+        !memcmp(from->bare, e->base.jid, e->base.bare_len))
+        goto no;
+    /* An echo of our own echo from a bot that keeps ids. */
+    if (id && ring_has(e, pair_hash(from->full, id)))
+        goto no;
+    return 1;
+no:
+    xb_jid_clear(from);
+    return 0;
+}
+
+static void echo_stanza(struct xb_bot *b, const struct xb_stanza *st)
+{
+    struct echo_bot *e = (struct echo_bot *)b;
+    const char *ns = xb_stanza_ns(st), *id;
+    struct xb_jid from;
+
+    if (strcmp(ns, XB_NS_CLIENT) && ns[0])
+        return;
+    if (!xb_stanza_is(st, NULL, "message"))
+        return;
+    if (!wants_echo(e, st, ns, &from)) {
+        b->stats.ignored++;
+        return;
+    }
+    id = xb_stanza_attr(st, NULL, "id");
+    /* Remember the echo before sending it: a host may deliver the answer
+     * to it from inside send(). */
+    if (id) {
+        e->ring[e->next] = pair_hash(from.full, id);
+        e->next = (unsigned char)((e->next + 1) % RING_SIZE);
+    }
+    if (xb_bot_send(b, build_echo(st, ns, xb_stanza_attr(st, NULL, "from"),
+                                  xb_stanza_attr(st, NULL, "type"), id)) == 0)
+        b->stats.echoed++;
+    xb_jid_clear(&from);
+}
+
+static void echo_nothing(struct xb_bot *b)
+{
+    (void)b;
+}
+
+/* Online, offline and stop need nothing beyond the header's online flag;
+ * the timer is never armed. */
+const struct xb_bot_ops xb_bot_echo_ops = {
+    .size = sizeof(struct echo_bot),
+    .init = echo_init,
+    .online = echo_nothing,
+    .stanza = echo_stanza,
+    .timer = echo_nothing,
+    .offline = echo_nothing,
+    .stop = echo_nothing,
+};

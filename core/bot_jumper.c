@@ -1,0 +1,597 @@
+/*
+ * The jumper bot, a MUC load generator: joins a random room, says a few
+ * random phrases at random intervals, leaves, joins another room, and so
+ * on; join errors and timeouts retry after an exponential backoff with
+ * jitter. Every wait goes through the host's timer, so it never spins.
+ */
+#include "bot_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "jid.h"
+#include "utf8.h"
+#include "xmpp.h"
+
+#define DEFAULT_PREFIX "bot_room_"
+#define DEFAULT_SERVICE_PREFIX "conference."
+#define DEFAULT_ROOMS 10
+#define DEFAULT_MIN_PHRASES 5
+#define DEFAULT_MAX_PHRASES 9
+#define DEFAULT_MIN_INTERVAL 5000
+#define DEFAULT_MAX_INTERVAL 15000
+#define DEFAULT_JOIN_TIMEOUT 30000
+#define DEFAULT_BACKOFF_MIN 1000
+#define DEFAULT_BACKOFF_MAX 60000
+/* Nick suffixes after a conflict are drawn from [1, SUFFIX_MAX]. */
+#define SUFFIX_MAX 99999
+/* Room JIDs are validated to fit (three parts of at most 1023 bytes). */
+#define ROOM_JID_MAX (3 * XB_JID_PART_MAX + 16)
+
+static const char *const builtin_phrases[] = {
+    "Hello everyone!",
+    "How is it going?",
+    "Anyone here?",
+    "Nice weather today.",
+    "I'm just passing through.",
+    "Fish & chips, anyone?",
+    "What's new?",
+    "Good morning!",
+    "Good night, all.",
+    "Did you see the game last night?",
+    "1 < 2 && 3 > 2",
+    "She said \"hi\" and left.",
+    "Coffee time.",
+    "Back in a minute.",
+    "That's interesting...",
+    "Let's test this room.",
+    "<b>not markup</b>",
+    "Tea or coffee?",
+    "Cheers!",
+    "See you around.",
+};
+
+enum jumper_state {
+    J_IDLE,    /* offline or stopped: not in any room */
+    J_JOINING, /* join presence sent; the timer is the join timeout */
+    J_IN_ROOM, /* joined; the timer is the next phrase */
+    J_WAITING  /* backing off; the timer starts the next join */
+};
+
+/* How a 'from' relates to the room the bot is joining or in. */
+enum from_kind {
+    FROM_ELSEWHERE,
+    FROM_ROOM,     /* the room's bare JID */
+    FROM_SELF,     /* room/our nick */
+    FROM_OCCUPANT, /* room/another nick */
+};
+
+/*
+ * The config is copied field by field with defaults applied (its strings
+ * and phrase list stay borrowed); a NULL service or nick is derived from
+ * the bot's JID when used, so nothing is copied per bot.
+ */
+struct jumper {
+    struct xb_bot base;
+    const char *service; /* NULL: "conference." + the bot's domain */
+    const char *prefix;
+    const char *nick; /* NULL: the bot's localpart */
+    const char *const *phrases;
+    uint32_t nphrases, rooms, min_phrases, max_phrases;
+    uint32_t min_interval, max_interval, join_timeout;
+    uint32_t backoff_min, backoff_max;
+    uint32_t backoff; /* ceiling of the next backoff delay */
+    uint32_t room;    /* K of the room joining, in, or to join next */
+    uint32_t suffix;  /* nick suffix after a conflict; 0: the plain nick */
+    uint32_t left;    /* phrases still to say in this visit */
+    uint32_t msgs;    /* messages sent, for unique ids */
+    unsigned char state;
+};
+
+static const char *nick_of(const struct jumper *j, size_t *len)
+{
+    if (j->nick) {
+        *len = strlen(j->nick);
+        return j->nick;
+    }
+    *len = j->base.local_len;
+    return j->base.jid;
+}
+
+/* The MUC service as a constant prefix plus a counted string. */
+static void service_of(const struct jumper *j, const char **pre,
+                       const char **dom, size_t *len)
+{
+    size_t start;
+
+    if (j->service) {
+        *pre = "";
+        *dom = j->service;
+        *len = strlen(j->service);
+        return;
+    }
+    start = j->base.local_len ? (size_t)j->base.local_len + 1 : 0;
+    *pre = DEFAULT_SERVICE_PREFIX;
+    *dom = j->base.jid + start;
+    *len = j->base.bare_len - start;
+}
+
+/*
+ * Writes the JID of room k into buf: bare, or with our nick (and its
+ * suffix s, if not 0). Returns 0, or XB_ETOOBIG if it does not fit (the
+ * config check makes sure it does).
+ */
+static int format_room(const struct jumper *j, uint32_t k, int with_nick,
+                       uint32_t s, char *buf, size_t size)
+{
+    const char *pre, *dom, *nick;
+    size_t dlen, nlen, n;
+    int rc;
+
+    service_of(j, &pre, &dom, &dlen);
+    rc = snprintf(buf, size, "%s%" PRIu32 "@%s%.*s", j->prefix, k, pre,
+                  (int)dlen, dom);
+    if (rc < 0 || (size_t)rc >= size)
+        return XB_ETOOBIG;
+    n = (size_t)rc;
+    if (!with_nick)
+        return 0;
+    nick = nick_of(j, &nlen);
+    rc = s ? snprintf(buf + n, size - n, "/%.*s_%" PRIu32, (int)nlen, nick, s)
+           : snprintf(buf + n, size - n, "/%.*s", (int)nlen, nick);
+    return rc < 0 || (size_t)rc >= size - n ? XB_ETOOBIG : 0;
+}
+
+static char ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Skips p at the start of s ignoring ASCII case (the server sends room
+ * JIDs normalized; the config check allows no other difference). Returns
+ * the rest of s, or NULL if s does not start with p. */
+static const char *skip_ci(const char *s, const char *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (ascii_lower(s[i]) != ascii_lower(p[i]))
+            return NULL;
+    return s + i;
+}
+
+/* Skips the decimal digits of v at the start of s, or returns NULL. */
+static const char *skip_num(const char *s, uint32_t v)
+{
+    char num[12];
+    int n = snprintf(num, sizeof num, "%" PRIu32, v);
+
+    return strncmp(s, num, (size_t)n) ? NULL : s + n;
+}
+
+/* Compares by hand rather than building the room JID: this runs for
+ * every groupchat message the room fans out. */
+static enum from_kind classify(const struct jumper *j, const char *from)
+{
+    const char *s = from, *pre, *dom, *nick;
+    size_t dlen, nlen;
+
+    if (!s || !(s = skip_ci(s, j->prefix, strlen(j->prefix))) ||
+        !(s = skip_num(s, j->room)) || *s++ != '@')
+        return FROM_ELSEWHERE;
+    service_of(j, &pre, &dom, &dlen);
+    if (!(s = skip_ci(s, pre, strlen(pre))) || !(s = skip_ci(s, dom, dlen)))
+        return FROM_ELSEWHERE;
+    if (*s == '\0')
+        return FROM_ROOM;
+    if (*s++ != '/')
+        return FROM_ELSEWHERE;
+    nick = nick_of(j, &nlen);
+    if (strncmp(s, nick, nlen))
+        return FROM_OCCUPANT;
+    s += nlen;
+    if (j->suffix && (*s++ != '_' || !(s = skip_num(s, j->suffix))))
+        return FROM_OCCUPANT;
+    return *s ? FROM_OCCUPANT : FROM_SELF;
+}
+
+/* A room other than the current one, when there is another. */
+static uint32_t other_room(struct jumper *j)
+{
+    uint32_t k;
+
+    if (j->rooms < 2)
+        return 0;
+    k = xb_rand_range(&j->base.rng, 0, j->rooms - 2);
+    return k >= j->room ? k + 1 : k;
+}
+
+/* The next backoff delay: jittered in [ceiling/2, ceiling], and the
+ * ceiling doubles up to the cap for the next error. */
+static uint32_t backoff_delay(struct jumper *j)
+{
+    uint32_t ceil = j->backoff;
+    uint32_t d = xb_rand_range(&j->base.rng, ceil / 2, ceil);
+
+    j->backoff = ceil > j->backoff_max / 2 ? j->backoff_max : ceil * 2;
+    return d ? d : 1;
+}
+
+/* <presence to='room/nick' type='unavailable'/>, or NULL on OOM. */
+static struct xb_stanza *leave_presence(const struct jumper *j)
+{
+    char to[ROOM_JID_MAX];
+    struct xb_stanza *p;
+
+    if (format_room(j, j->room, 1, j->suffix, to, sizeof to))
+        return NULL;
+    p = xb_stanza_new(XB_NS_CLIENT, "presence");
+    if (p && (xb_stanza_set_attr(p, NULL, "to", to) ||
+              xb_stanza_set_attr(p, NULL, "type", "unavailable"))) {
+        xb_stanza_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/*
+ * Enters J_JOINING for the current room and nick and arms the join
+ * timeout. Returns the join presence for the caller to send last: the
+ * state is settled first because a host may deliver the room's answer
+ * from inside send(). NULL on OOM (the timeout then retries).
+ */
+static struct xb_stanza *begin_join(struct jumper *j)
+{
+    char to[ROOM_JID_MAX];
+    struct xb_stanza *p, *x, *h;
+
+    j->state = J_JOINING;
+    xb_bot_arm(&j->base, j->join_timeout);
+    if (format_room(j, j->room, 1, j->suffix, to, sizeof to))
+        return NULL;
+    p = xb_stanza_new(XB_NS_CLIENT, "presence");
+    if (!p)
+        return NULL;
+    /* maxchars='0': a joining bot needs no history, and a room full of
+     * bots would otherwise replay it on every join. */
+    if (xb_stanza_set_attr(p, NULL, "to", to) ||
+        !(x = xb_stanza_add_child(p, XB_NS_MUC, "x")) ||
+        !(h = xb_stanza_add_child(x, NULL, "history")) ||
+        xb_stanza_set_attr(h, NULL, "maxchars", "0")) {
+        xb_stanza_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* The next phrase as a groupchat message to the room, or NULL on OOM. */
+static struct xb_stanza *phrase_message(struct jumper *j)
+{
+    char to[ROOM_JID_MAX], id[16];
+    const char *phrase;
+    struct xb_stanza *m, *body;
+
+    phrase = j->phrases[xb_rand_range(&j->base.rng, 0, j->nphrases - 1)];
+    snprintf(id, sizeof id, "j%" PRIu32, ++j->msgs);
+    if (format_room(j, j->room, 0, 0, to, sizeof to))
+        return NULL;
+    m = xb_stanza_new(XB_NS_CLIENT, "message");
+    if (!m)
+        return NULL;
+    if (xb_stanza_set_attr(m, NULL, "to", to) ||
+        xb_stanza_set_attr(m, NULL, "type", "groupchat") ||
+        xb_stanza_set_attr(m, NULL, "id", id) ||
+        !(body = xb_stanza_add_child(m, NULL, "body")) ||
+        xb_stanza_add_text(body, phrase, strlen(phrase))) {
+        xb_stanza_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Waits out a backoff before joining room j->room (nick j->suffix). */
+static void wait_backoff(struct jumper *j)
+{
+    j->state = J_WAITING;
+    xb_bot_arm(&j->base, backoff_delay(j));
+}
+
+/* A join attempt failed with condition cond. */
+static void join_failed(struct jumper *j, const char *cond)
+{
+    char room[ROOM_JID_MAX];
+
+    j->base.stats.join_errors++;
+    if (format_room(j, j->room, 1, j->suffix, room, sizeof room))
+        room[0] = '\0';
+    xb_bot_logf(&j->base, XB_LOG_WARN, "%s: cannot join %s: %s", j->base.jid,
+                room, cond);
+    if (!strcmp(cond, "conflict")) {
+        /* Someone holds the nick: same room, another nick. */
+        uint32_t old = j->suffix;
+
+        do
+            j->suffix = xb_rand_range(&j->base.rng, 1, SUFFIX_MAX);
+        while (j->suffix == old);
+    } else {
+        j->room = other_room(j);
+        j->suffix = 0;
+    }
+    wait_backoff(j);
+}
+
+static void jumper_online(struct xb_bot *b)
+{
+    struct jumper *j = (struct jumper *)b;
+
+    if (j->state != J_IDLE)
+        return; /* already joining or in a room */
+    j->room = xb_rand_range(&b->rng, 0, j->rooms - 1);
+    j->suffix = 0;
+    xb_bot_send(b, begin_join(j));
+}
+
+/* Does presence st carry the MUC self-presence status code 110? */
+static int is_self_presence(const struct xb_stanza *st)
+{
+    const struct xb_stanza *x = xb_stanza_child(st, XB_NS_MUC_USER, "x"), *s;
+    const char *code;
+
+    for (s = x ? xb_stanza_child(x, XB_NS_MUC_USER, "status") : NULL; s;
+         s = xb_stanza_next_child(s, XB_NS_MUC_USER, "status"))
+        if ((code = xb_stanza_attr(s, NULL, "code")) && !strcmp(code, "110"))
+            return 1;
+    return 0;
+}
+
+/* The defined condition of an error stanza (RFC 6120 8.3.3). */
+static const char *error_condition(const struct xb_stanza *st)
+{
+    const struct xb_stanza *e, *c;
+
+    e = xb_stanza_child(st, xb_stanza_ns(st), "error");
+    for (c = e ? xb_stanza_child(e, XB_NS_STANZA_ERRORS, NULL) : NULL; c;
+         c = xb_stanza_next_child(c, XB_NS_STANZA_ERRORS, NULL))
+        if (strcmp(xb_stanza_name(c), "text"))
+            return xb_stanza_name(c);
+    return "undefined-condition";
+}
+
+static void joined(struct jumper *j)
+{
+    j->base.stats.joins++;
+    j->backoff = j->backoff_min;
+    j->state = J_IN_ROOM;
+    j->left = xb_rand_range(&j->base.rng, j->min_phrases, j->max_phrases);
+    xb_bot_arm(&j->base,
+               xb_rand_range(&j->base.rng, j->min_interval, j->max_interval));
+}
+
+static void on_presence(struct jumper *j, const struct xb_stanza *st,
+                        enum from_kind from)
+{
+    const char *type = xb_stanza_attr(st, NULL, "type");
+    char room[ROOM_JID_MAX];
+
+    if (j->state == J_JOINING && type && !strcmp(type, "error") &&
+        (from == FROM_ROOM || from == FROM_SELF)) {
+        join_failed(j, error_condition(st));
+        return;
+    }
+    if (from != FROM_SELF || !is_self_presence(st))
+        return;
+    if (!type && j->state == J_JOINING) {
+        joined(j);
+    } else if (type && !strcmp(type, "unavailable") && j->state == J_IN_ROOM) {
+        /* Kicked, banned, or the room was destroyed. (While joining, this
+         * is the answer to leaving the same room a moment ago.) */
+        j->base.stats.leaves++;
+        if (format_room(j, j->room, 0, 0, room, sizeof room))
+            room[0] = '\0';
+        xb_bot_logf(&j->base, XB_LOG_INFO, "%s: removed from %s", j->base.jid,
+                    room);
+        j->room = other_room(j);
+        j->suffix = 0;
+        wait_backoff(j);
+    }
+}
+
+static void jumper_stanza(struct xb_bot *b, const struct xb_stanza *st)
+{
+    struct jumper *j = (struct jumper *)b;
+    const char *ns = xb_stanza_ns(st), *type;
+    enum from_kind from;
+
+    if ((j->state != J_JOINING && j->state != J_IN_ROOM) ||
+        (strcmp(ns, XB_NS_CLIENT) && ns[0]))
+        return;
+    from = classify(j, xb_stanza_attr(st, NULL, "from"));
+    if (from == FROM_ELSEWHERE)
+        return;
+    if (xb_stanza_is(st, NULL, "presence")) {
+        on_presence(j, st, from);
+        return;
+    }
+    type = xb_stanza_attr(st, NULL, "type");
+    /* Our own phrases come back from room/our nick: not counted. */
+    if (xb_stanza_is(st, NULL, "message") && j->state == J_IN_ROOM &&
+        from == FROM_OCCUPANT && type && !strcmp(type, "groupchat") &&
+        xb_stanza_child(st, ns, "body"))
+        b->stats.groupchat_recv++;
+}
+
+/* Says the next phrase; after the visit's last one, leaves for another
+ * room at once. */
+static void say(struct jumper *j)
+{
+    struct xb_stanza *msg = phrase_message(j), *leave = NULL, *join = NULL;
+    int moving = --j->left == 0;
+
+    if (!moving) {
+        xb_bot_arm(&j->base, xb_rand_range(&j->base.rng, j->min_interval,
+                                           j->max_interval));
+    } else {
+        leave = leave_presence(j);
+        j->base.stats.leaves++;
+        j->room = other_room(j);
+        j->suffix = 0;
+        join = begin_join(j);
+    }
+    if (xb_bot_send(&j->base, msg) == 0)
+        j->base.stats.groupchat_sent++;
+    if (moving) {
+        xb_bot_send(&j->base, leave);
+        xb_bot_send(&j->base, join);
+    }
+}
+
+static void jumper_timer(struct xb_bot *b)
+{
+    struct jumper *j = (struct jumper *)b;
+    struct xb_stanza *leave;
+
+    switch (j->state) {
+    case J_JOINING:
+        /* Leave explicitly, in case the join still goes through later:
+         * else the bot would haunt that room. */
+        leave = leave_presence(j);
+        join_failed(j, "timeout");
+        xb_bot_send(b, leave);
+        break;
+    case J_IN_ROOM:
+        say(j);
+        break;
+    case J_WAITING:
+        xb_bot_send(b, begin_join(j));
+        break;
+    default:
+        break; /* a stale timer */
+    }
+}
+
+static void jumper_offline(struct xb_bot *b)
+{
+    struct jumper *j = (struct jumper *)b;
+
+    j->state = J_IDLE;
+    j->suffix = 0;
+    j->left = 0;
+    j->backoff = j->backoff_min;
+}
+
+static void jumper_stop(struct xb_bot *b)
+{
+    struct jumper *j = (struct jumper *)b;
+    int active = j->state == J_IN_ROOM || j->state == J_JOINING;
+    struct xb_stanza *leave = active ? leave_presence(j) : NULL;
+
+    if (j->state == J_IN_ROOM)
+        b->stats.leaves++;
+    jumper_offline(b);
+    if (active)
+        xb_bot_send(b, leave);
+}
+
+/* Does built parse as room@service/nick (its bare part being the first
+ * bare_len bytes), normalized to the same string up to ASCII case in the
+ * bare part? Only then can classify() compare 'from' by hand. */
+static int normalized_alike(const char *built, size_t bare_len)
+{
+    struct xb_jid jid;
+    size_t n = strlen(built);
+    int ok;
+
+    if (xb_jid_parse(&jid, built, n, NULL))
+        return 0;
+    ok = jid.local && jid.resource && strlen(jid.bare) == bare_len &&
+         strlen(jid.full) == n && skip_ci(jid.full, built, n) != NULL &&
+         !strcmp(jid.resource, built + bare_len + 1);
+    xb_jid_clear(&jid);
+    return ok;
+}
+
+/* Checks the room JIDs the bot will use: the longest, with and without a
+ * nick suffix (shorter room numbers are then fine too). */
+static int check_rooms(const struct jumper *j)
+{
+    char jid[ROOM_JID_MAX];
+    size_t bare_len;
+
+    if (format_room(j, j->rooms - 1, 0, 0, jid, sizeof jid))
+        return XB_EINVAL;
+    bare_len = strlen(jid);
+    if (format_room(j, j->rooms - 1, 1, 0, jid, sizeof jid) ||
+        !normalized_alike(jid, bare_len) ||
+        format_room(j, j->rooms - 1, 1, SUFFIX_MAX, jid, sizeof jid) ||
+        !normalized_alike(jid, bare_len))
+        return XB_EINVAL;
+    return 0;
+}
+
+static uint32_t or_default(uint32_t v, uint32_t def)
+{
+    return v ? v : def;
+}
+
+static int jumper_init(struct xb_bot *b, const struct xb_jumper_config *cfg)
+{
+    static const struct xb_jumper_config defaults;
+    struct jumper *j = (struct jumper *)b;
+    struct xb_jid svc;
+    uint32_t i;
+    int ok;
+
+    if (!cfg)
+        cfg = &defaults;
+    j->service = cfg->muc_service;
+    j->prefix = cfg->room_prefix ? cfg->room_prefix : DEFAULT_PREFIX;
+    j->nick = cfg->nick;
+    j->rooms = or_default(cfg->rooms, DEFAULT_ROOMS);
+    j->min_phrases = or_default(cfg->min_phrases, DEFAULT_MIN_PHRASES);
+    j->max_phrases = or_default(cfg->max_phrases, DEFAULT_MAX_PHRASES);
+    j->min_interval = or_default(cfg->min_interval_ms, DEFAULT_MIN_INTERVAL);
+    j->max_interval = or_default(cfg->max_interval_ms, DEFAULT_MAX_INTERVAL);
+    j->join_timeout = or_default(cfg->join_timeout_ms, DEFAULT_JOIN_TIMEOUT);
+    j->backoff_min = or_default(cfg->backoff_min_ms, DEFAULT_BACKOFF_MIN);
+    j->backoff_max = or_default(cfg->backoff_max_ms, DEFAULT_BACKOFF_MAX);
+    j->backoff = j->backoff_min;
+    if (cfg->phrases) {
+        j->phrases = cfg->phrases;
+        j->nphrases = cfg->nphrases;
+    } else {
+        j->phrases = builtin_phrases;
+        j->nphrases = sizeof builtin_phrases / sizeof builtin_phrases[0];
+    }
+
+    if ((!cfg->phrases && cfg->nphrases) || j->nphrases == 0 ||
+        j->min_phrases > j->max_phrases || j->min_interval > j->max_interval ||
+        j->backoff_min > j->backoff_max)
+        return XB_EINVAL;
+    for (i = 0; i < j->nphrases; i++)
+        if (!j->phrases[i] ||
+            !xb_utf8_valid_xml(j->phrases[i], strlen(j->phrases[i])))
+            return XB_EINVAL;
+    if (j->service) {
+        if (xb_jid_parse(&svc, j->service, strlen(j->service), NULL))
+            return XB_EINVAL;
+        ok = !svc.local && !svc.resource;
+        xb_jid_clear(&svc);
+        if (!ok)
+            return XB_EINVAL;
+    }
+    if (!j->nick && !b->local_len)
+        return XB_EINVAL; /* no localpart to take the nick from */
+    return check_rooms(j);
+}
+
+const struct xb_bot_ops xb_bot_jumper_ops = {
+    .size = sizeof(struct jumper),
+    .init = jumper_init,
+    .online = jumper_online,
+    .stanza = jumper_stanza,
+    .timer = jumper_timer,
+    .offline = jumper_offline,
+    .stop = jumper_stop,
+};

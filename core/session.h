@@ -1,0 +1,143 @@
+/*
+ * The client stream (RFC 6120) as a sans-I/O state machine: the host feeds
+ * received bytes in and writes out what the write hook gives it; the
+ * session negotiates STARTTLS (asking the host to switch the transport),
+ * SASL, resource binding and the legacy session if mandatory, then routes
+ * stanzas, answers pings and unhandled IQs, and tracks its own IQs.
+ */
+#ifndef XB_SESSION_H
+#define XB_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parser.h"
+#include "sasl.h"
+#include "stanza.h"
+#include "xmpp.h"
+
+enum xb_tls_mode {
+    XB_TLS_REQUIRED = 0, /* STARTTLS or fail (the default) */
+    XB_TLS_NONE          /* never negotiate TLS (local tests) */
+};
+
+struct xb_session_config {
+    const char *jid;      /* account, bare or full (full: the resource to
+                             ask for); copied */
+    const char *password; /* copied; wiped on free */
+    enum xb_tls_mode tls;
+    int allow_plain;                    /* allow SASL PLAIN without TLS */
+    struct xb_scram_cache *scram_cache; /* shared, may be NULL */
+    struct xb_parser_limits limits;     /* zeros: parser defaults */
+    uint32_t login_timeout_ms;          /* start to ready; 0: 30000 */
+    uint32_t iq_timeout_ms;             /* for tracked IQs; 0: 30000 */
+    uint32_t keepalive_ms;     /* ping the server after this much silence;
+                                  0: off */
+    uint32_t close_timeout_ms; /* wait for the peer's </stream:stream>;
+                                  0: 2000 */
+    int no_presence;           /* do not send initial presence when ready */
+};
+
+struct xb_session_hooks {
+    /* Bytes for the transport (borrowed until return). */
+    void (*write)(void *ud, const char *data, size_t len);
+    /* <proceed/> arrived: start TLS on the transport, then call
+     * xb_session_tls_ready() (or xb_session_abort() on failure). */
+    void (*starttls)(void *ud);
+    /* Bound and (unless no_presence) present: the stanza API is open. */
+    void (*ready)(void *ud, const char *full_jid);
+    /* A message or presence, or an IQ nobody tracked (results). Borrowed
+     * until return. */
+    void (*stanza)(void *ud, const struct xb_stanza *st);
+    /* The session is over: err is 0 after a clean close, else XB_E*;
+     * msg is a one-line reason. The host closes the transport. */
+    void (*closed)(void *ud, int err, const char *msg);
+    /* Arms the session's single timer to call xb_session_timer() after ms
+     * milliseconds, replacing any armed one; ms < 0 disarms. */
+    void (*set_timer)(void *ud, int64_t ms);
+    /* The current time in milliseconds on a monotonic clock. */
+    uint64_t (*now)(void *ud);
+    /* Optional XML console: every outgoing write, and each incoming
+     * element re-serialized, with SASL payloads replaced by "[redacted]".
+     * dir is '>' for sent, '<' for received. Borrowed. */
+    void (*trace)(void *ud, char dir, const char *data, size_t len);
+};
+
+struct xb_session;
+
+/* Called with the response to a tracked IQ (result or error), or with
+ * NULL on timeout or when the session ends first. st is borrowed. */
+typedef void (*xb_iq_cb)(void *cb_ud, const struct xb_stanza *st);
+
+/* Where a session is. */
+enum xb_session_state {
+    XB_SESSION_IDLE,
+    XB_SESSION_CONNECTING, /* stream opened, negotiating */
+    XB_SESSION_READY,
+    XB_SESSION_CLOSING,
+    XB_SESSION_CLOSED
+};
+
+/*
+ * Creates a session. cfg strings are copied; hooks is copied; ud is given
+ * to every hook. Returns NULL on out-of-memory or an invalid JID (check it
+ * first with xb_jid_check to tell the two apart).
+ */
+struct xb_session *xb_session_new(const struct xb_session_config *cfg,
+                                  const struct xb_session_hooks *hooks,
+                                  void *ud);
+
+/* Frees the session; sends nothing and calls no hook. NULL is allowed.
+ * Never call it from inside one of the session's hooks. */
+void xb_session_free(struct xb_session *s);
+
+/* Opens the stream (the transport is connected). May be called again after
+ * the session closed, to log in again on a new connection. 0 or <0. */
+int xb_session_start(struct xb_session *s);
+
+/* Bytes received from the transport. Returns 0, or <0 once the session
+ * has failed (the closed hook has then run). */
+int xb_session_feed(struct xb_session *s, const char *data, size_t len);
+
+/* The transport is now TLS: the stream restarts over it. */
+void xb_session_tls_ready(struct xb_session *s);
+
+/* The timer armed through set_timer fired. */
+void xb_session_timer(struct xb_session *s);
+
+/* The transport failed or closed under us (msg: a one-line reason). Runs
+ * the closed hook with XB_ECLOSED unless the session already closed. */
+void xb_session_abort(struct xb_session *s, const char *msg);
+
+/* Clean close: sends </stream:stream> and waits for the peer's (bounded
+ * by close_timeout_ms); then the closed hook runs with err 0. */
+void xb_session_close(struct xb_session *s);
+
+/* Sends a stanza (borrowed) once ready. 0, XB_ESTATE or XB_ENOMEM. */
+int xb_session_send(struct xb_session *s, const struct xb_stanza *st);
+
+/*
+ * Sends IQ st (borrowed; type get or set) and calls cb when the response
+ * arrives, the timeout passes or the session ends. An id is set if st has
+ * none. At most XB_SESSION_MAX_IQS may be pending. 0, XB_ESTATE, XB_ELIMIT
+ * or XB_ENOMEM (cb is then not called).
+ */
+#define XB_SESSION_MAX_IQS 8
+int xb_session_send_iq(struct xb_session *s, struct xb_stanza *st, xb_iq_cb cb,
+                       void *cb_ud);
+
+enum xb_session_state xb_session_state(const struct xb_session *s);
+
+/* After the closed hook: the stream error condition the peer sent or that
+ * we sent (XB_COND_NONE if none), and the SASL failure condition name
+ * ("not-authorized"...) if authentication failed, else "". */
+enum xb_cond xb_session_stream_cond(const struct xb_session *s);
+const char *xb_session_sasl_failure(const struct xb_session *s);
+
+/* The mechanism used for the last login (XB_SASL_NONE before). */
+enum xb_sasl_mech xb_session_mech(const struct xb_session *s);
+
+/* Whether the stream is encrypted (STARTTLS done). */
+int xb_session_secure(const struct xb_session *s);
+
+#endif
