@@ -1,0 +1,1 @@
+# mod_bots: the Prosody module (included by the top-level Makefile.am).
