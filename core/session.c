@@ -153,7 +153,8 @@ static void fail(struct xb_session *s, int err, enum xb_cond cond,
     va_end(ap);
     if (cond != XB_COND_NONE) {
         s->stream_cond = cond;
-        if (s->phase != P_IDLE && s->phase != P_TLS) {
+        /* After our </stream:stream> nothing more may be written. */
+        if (s->phase != P_IDLE && s->phase != P_TLS && s->phase != P_CLOSING) {
             char e[160];
 
             snprintf(e, sizeof e,
@@ -282,8 +283,11 @@ static int emit_sasl(struct xb_session *s, const char *name, const char *mech,
     return rc;
 }
 
+/* The strongest mechanism offered that we may use; *plain_skipped tells
+ * whether PLAIN was offered but refused for lack of TLS. */
 static enum xb_sasl_mech choose_mech(struct xb_session *s,
-                                     const struct xb_stanza *mechs)
+                                     const struct xb_stanza *mechs,
+                                     int *plain_skipped)
 {
     enum xb_sasl_mech best = XB_SASL_NONE, m;
     const struct xb_stanza *c;
@@ -293,8 +297,10 @@ static enum xb_sasl_mech choose_mech(struct xb_session *s,
         const char *name = xb_stanza_text(c, NULL);
 
         m = name ? xb_sasl_mech_from_name(name) : XB_SASL_NONE;
-        if (m == XB_SASL_PLAIN && !s->secure && !s->cfg.allow_plain)
+        if (m == XB_SASL_PLAIN && !s->secure && !s->cfg.allow_plain) {
+            *plain_skipped = 1;
             continue;
+        }
         if (m > best)
             best = m;
     }
@@ -304,14 +310,12 @@ static enum xb_sasl_mech choose_mech(struct xb_session *s,
 static void start_sasl(struct xb_session *s, const struct xb_stanza *mechs)
 {
     struct xb_buf raw;
-    int rc;
+    int rc, plain_skipped = 0;
 
-    s->mech = choose_mech(s, mechs);
+    s->mech = choose_mech(s, mechs, &plain_skipped);
     if (s->mech == XB_SASL_NONE) {
         fail(s, XB_EAUTH, XB_COND_NONE, "no usable SASL mechanism offered%s",
-             !s->secure && !s->cfg.allow_plain
-                 ? " (PLAIN without TLS needs --allow-plain)"
-                 : "");
+             plain_skipped ? " (PLAIN without TLS needs --allow-plain)" : "");
         return;
     }
     xb_sasl_free(s->sasl);
@@ -482,8 +486,9 @@ static void on_negotiation_iq(struct xb_session *s, const struct xb_stanza *st)
     struct xb_jid bound;
 
     if (s->phase == P_BIND && id && !strcmp(id, "bind_1")) {
-        jid = xb_stanza_child(xb_stanza_child(st, XB_NS_BIND, "bind"),
-                              XB_NS_BIND, "jid");
+        jid = xb_stanza_child(st, XB_NS_BIND, "bind");
+        if (jid)
+            jid = xb_stanza_child(jid, XB_NS_BIND, "jid");
         text = jid ? xb_stanza_text(jid, NULL) : NULL;
         if (is_iq_error(st) || !text) {
             fail(s, XB_EPROTO, XB_COND_NONE, "resource binding refused");
@@ -523,9 +528,8 @@ static void answer_iq(struct xb_session *s, const struct xb_stanza *iq)
 {
     const char *from = xb_stanza_attr(iq, NULL, "from");
     const char *id = xb_stanza_attr(iq, NULL, "id");
-    const struct xb_stanza *payload = xb_stanza_first(iq);
     struct xb_stanza *r = xb_stanza_new(XB_NS_CLIENT, "iq"), *e;
-    int ping = payload && xb_stanza_is(payload, XB_NS_PING, "ping");
+    int ping = xb_stanza_child(iq, XB_NS_PING, "ping") != NULL;
     int rc = XB_ENOMEM;
 
     if (r && !xb_stanza_set_attr(r, NULL, "type", ping ? "result" : "error") &&
@@ -547,27 +551,34 @@ static void answer_iq(struct xb_session *s, const struct xb_stanza *iq)
         fail(s, rc, XB_COND_NONE, "out of memory");
 }
 
+static void format_id(char *buf, size_t size, uint32_t n)
+{
+    snprintf(buf, size, "xb%x", (unsigned)n);
+}
+
+/* The pending IQ whose id is exactly id (as format_id wrote it). */
 static struct iq_slot *find_iq(struct xb_session *s, const char *id)
 {
+    char want[16];
     unsigned i;
-    unsigned long n;
-    char *end;
 
     if (!id || strncmp(id, "xb", 2))
         return NULL;
-    n = strtoul(id + 2, &end, 16);
-    if (*end || n == 0 || n > UINT32_MAX)
-        return NULL;
-    for (i = 0; i < XB_SESSION_MAX_IQS; i++)
-        if (s->iqs[i].id == n)
+    for (i = 0; i < XB_SESSION_MAX_IQS; i++) {
+        if (!s->iqs[i].id)
+            continue;
+        format_id(want, sizeof want, s->iqs[i].id);
+        if (!strcmp(want, id))
             return &s->iqs[i];
+    }
     return NULL;
 }
+
+static void on_iq_answer(struct xb_session *s, const struct xb_stanza *st);
 
 static void on_ready_stanza(struct xb_session *s, const struct xb_stanza *st)
 {
     const char *type;
-    struct iq_slot *slot, copy;
 
     if (!xb_stanza_is(st, XB_NS_CLIENT, "iq")) {
         if (xb_stanza_is(st, XB_NS_CLIENT, NULL))
@@ -575,10 +586,20 @@ static void on_ready_stanza(struct xb_session *s, const struct xb_stanza *st)
         return;
     }
     type = xb_stanza_attr(st, NULL, "type");
-    if (type && (!strcmp(type, "get") || !strcmp(type, "set"))) {
+    if (type && (!strcmp(type, "get") || !strcmp(type, "set")))
         answer_iq(s, st);
+    else
+        on_iq_answer(s, st);
+}
+
+/* A result or error: to its tracked request, or to the host. */
+static void on_iq_answer(struct xb_session *s, const struct xb_stanza *st)
+{
+    struct iq_slot *slot, copy;
+    const char *type = xb_stanza_attr(st, NULL, "type");
+
+    if (!type || (strcmp(type, "result") && strcmp(type, "error")))
         return;
-    }
     slot = find_iq(s, xb_stanza_attr(st, NULL, "id"));
     if (!slot) {
         s->hooks.stanza(s->ud, st);
@@ -630,11 +651,22 @@ static void on_stanza(void *ud, struct xb_stanza *st)
         /* nothing: the session is over */
     } else if (xb_stanza_is(st, XB_NS_STREAMS, "error")) {
         on_stream_error(s, st);
+    } else if (s->phase == P_CLOSING) {
+        /* Our </stream:stream> is out: deliver what still arrives, answer
+         * nothing, negotiate nothing, and wait for the peer's close. */
+        if (xb_stanza_is(st, XB_NS_CLIENT, "message") ||
+            xb_stanza_is(st, XB_NS_CLIENT, "presence"))
+            s->hooks.stanza(s->ud, st);
+        else if (xb_stanza_is(st, XB_NS_CLIENT, "iq"))
+            on_iq_answer(s, st);
     } else if (xb_stanza_is(st, XB_NS_STREAMS, "features")) {
         if (s->phase == P_FEATURES)
             on_features(s, st);
     } else if (xb_stanza_is(st, XB_NS_TLS, NULL)) {
-        if (s->phase != P_TLS_PROCEED || !xb_stanza_is(st, NULL, "proceed")) {
+        if (s->phase != P_TLS_PROCEED) {
+            fail(s, XB_EPROTO, XB_COND_UNSUPPORTED_STANZA_TYPE,
+                 "unexpected <%s/> from the server", xb_stanza_name(st));
+        } else if (!xb_stanza_is(st, NULL, "proceed")) {
             fail(s, XB_EPROTO, XB_COND_NONE, "STARTTLS refused by the server");
         } else {
             s->phase = P_TLS;
@@ -643,7 +675,7 @@ static void on_stanza(void *ud, struct xb_stanza *st)
         }
     } else if (xb_stanza_is(st, XB_NS_SASL, NULL)) {
         on_sasl(s, st);
-    } else if (s->phase == P_READY || s->phase == P_CLOSING) {
+    } else if (s->phase == P_READY) {
         on_ready_stanza(s, st);
     } else if (xb_stanza_is(st, XB_NS_CLIENT, "iq")) {
         on_negotiation_iq(s, st);
@@ -705,13 +737,12 @@ static void send_keepalive(struct xb_session *s)
         !xb_stanza_set_attr(iq, NULL, "to", s->jid.domain) &&
         xb_stanza_add_child(iq, XB_NS_PING, "ping"))
         rc = xb_session_send_iq(s, iq, on_ping_answer, s);
-    if (!rc) {
-        const char *id = xb_stanza_attr(iq, NULL, "id");
-
-        s->ping_id = (uint32_t)strtoul(id + 2, NULL, 16);
-    }
+    if (!rc)
+        s->ping_id = s->next_id;
     xb_stanza_free(iq);
-    if (rc && rc != XB_ELIMIT)
+    if (rc == XB_ELIMIT)
+        s->last_rx = now(s); /* all IQ slots busy: try again later */
+    else if (rc)
         fail(s, rc, XB_COND_NONE, "out of memory");
 }
 
@@ -810,8 +841,8 @@ void xb_session_free(struct xb_session *s)
 
 int xb_session_start(struct xb_session *s)
 {
-    if (s->phase != P_IDLE && s->phase != P_CLOSED)
-        return XB_ESTATE;
+    if ((s->phase != P_IDLE && s->phase != P_CLOSED) || s->in_feed)
+        return XB_ESTATE; /* expat cannot be reset from its own handler */
     if (xb_parser_reset(s->parser))
         return XB_ENOMEM;
     xb_sasl_free(s->sasl);
@@ -925,7 +956,7 @@ int xb_session_send_iq(struct xb_session *s, struct xb_stanza *st, xb_iq_cb cb,
         return XB_ELIMIT;
     if (++s->next_id == 0)
         s->next_id = 1;
-    snprintf(id, sizeof id, "xb%x", (unsigned)s->next_id);
+    format_id(id, sizeof id, s->next_id);
     rc = xb_stanza_set_attr(st, NULL, "id", id);
     if (!rc)
         rc = emit_stanza(s, st);

@@ -92,7 +92,8 @@ struct xb_session *xb_session_new(const struct xb_session_config *cfg,
 void xb_session_free(struct xb_session *s);
 
 /* Opens the stream (the transport is connected). May be called again after
- * the session closed, to log in again on a new connection. 0 or <0. */
+ * the session closed, to log in again on a new connection, but not from
+ * inside one of its hooks (XB_ESTATE). 0 or <0. */
 int xb_session_start(struct xb_session *s);
 
 /* Bytes received from the transport. Returns 0, or <0 once the session
@@ -118,9 +119,10 @@ int xb_session_send(struct xb_session *s, const struct xb_stanza *st);
 
 /*
  * Sends IQ st (borrowed; type get or set) and calls cb when the response
- * arrives, the timeout passes or the session ends. An id is set if st has
- * none. At most XB_SESSION_MAX_IQS may be pending. 0, XB_ESTATE, XB_ELIMIT
- * or XB_ENOMEM (cb is then not called).
+ * arrives, the timeout passes or the session ends. The session sets st's
+ * id to one of its own (answers are matched on it exactly). At most
+ * XB_SESSION_MAX_IQS may be pending. 0, XB_ESTATE, XB_ELIMIT or XB_ENOMEM
+ * (cb is then not called).
  */
 #define XB_SESSION_MAX_IQS 8
 int xb_session_send_iq(struct xb_session *s, struct xb_stanza *st, xb_iq_cb cb,

@@ -1,0 +1,2365 @@
+/*
+ * Tests for core/session: client negotiation against a scripted server
+ * (STARTTLS, SASL with a SCRAM server computed here with OpenSSL, binding,
+ * the legacy session), stream errors, the ready-state IQ plumbing, timers,
+ * closing and the XML console. Pure: server bytes in, client bytes out.
+ */
+#include <check.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base64.h"
+#include "buf.h"
+#include "error.h"
+#include "parser.h"
+#include "sasl.h"
+#include "serialize.h"
+#include "session.h"
+#include "stanza.h"
+#include "xmpp.h"
+
+#define S(lit) lit, sizeof(lit) - 1
+
+#define MAX_KEPT 32
+#define MAX_OUT 32
+#define NCBS (XB_SESSION_MAX_IQS + 2)
+
+#define SERVER_HEADER                                                          \
+    "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "               \
+    "xmlns:stream='http://etherx.jabber.org/streams' id='s1' "                 \
+    "from='localhost' version='1.0' xml:lang='en'>"
+#define FEATURES(body) "<stream:features>" body "</stream:features>"
+#define F_STARTTLS "<starttls xmlns='" XB_NS_TLS "'><required/></starttls>"
+#define MECH(m) "<mechanism>" m "</mechanism>"
+#define MECHS(list) "<mechanisms xmlns='" XB_NS_SASL "'>" list "</mechanisms>"
+#define F_BIND "<bind xmlns='" XB_NS_BIND "'/>"
+#define F_SESSION "<session xmlns='" XB_NS_SESSION "'/>"
+#define F_SESSION_OPTIONAL                                                     \
+    "<session xmlns='" XB_NS_SESSION "'><optional/></session>"
+#define ALL_MECHS MECHS(MECH("PLAIN") MECH("SCRAM-SHA-1") MECH("SCRAM-SHA-256"))
+#define PROCEED "<proceed xmlns='" XB_NS_TLS "'/>"
+#define SUCCESS "<success xmlns='" XB_NS_SASL "'/>"
+#define STARTTLS_OUT "<starttls xmlns='" XB_NS_TLS "'/>"
+
+#define SCRAM_SNONCE "3rfcNHYJY1ZVvWVs7j"
+#define SCRAM_SALT "xmppbots-salt-16"
+
+/* How server bytes are cut into xb_session_feed() calls. */
+enum split { SPLIT_WHOLE, SPLIT_BYTES, SPLIT_RANDOM };
+
+/* The fake host: records what the session asks of it. */
+struct host {
+    struct xb_buf sent; /* every byte written */
+    size_t seen;        /* bytes of sent that take() has consumed */
+    int starttls;
+    int nready;
+    char ready_jid[128];
+    struct xb_stanza *kept[MAX_KEPT]; /* copies of routed stanzas */
+    int nkept;
+    int nclosed;
+    int closed_err;
+    char closed_msg[256];
+    int64_t timer; /* last set_timer value; -2 when never armed */
+    int ntimer;
+    uint64_t clock;
+    struct xb_buf trace; /* "<dir> <data>\n" per trace call */
+    int ntrace;
+    int restart_in_closed; /* call xb_session_start() from closed */
+    int restart_rc;
+};
+
+/* What the session wrote since the last take(), parsed. */
+struct out {
+    char *text; /* the raw bytes, NUL-terminated */
+    int headers;
+    char to[64];
+    char version[16];
+    char content_ns[64];
+    int nel;
+    struct xb_stanza *el[MAX_OUT];
+    int closes;
+};
+
+/* One tracked IQ's callback record. */
+struct cb_rec {
+    int calls;
+    int nulls;
+    struct xb_stanza *st; /* copy of the last response */
+    char id[32];
+};
+
+static struct host host;
+static struct out out;
+static struct cb_rec cbs[NCBS];
+static struct xb_session *sess;
+static struct xb_scram_cache *cache;
+static struct xb_session_config cfg;
+static enum split split;
+static unsigned rng;
+static int wrapping;
+
+/* Secrets the SCRAM server saw, so the trace test can look for them. */
+static char client_first_b64[256];
+static char server_first_b64[256];
+static char client_final_b64[512];
+static char server_final_b64[256];
+
+static unsigned seed(void)
+{
+    static unsigned s;
+    const char *env;
+
+    if (!s) {
+        env = getenv("XB_TEST_SEED");
+        s = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);
+        if (!s)
+            s = 1;
+        fprintf(stderr, "check_session: random splits use XB_TEST_SEED=%u\n",
+                s);
+    }
+    return s;
+}
+
+static unsigned next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return rng;
+}
+
+static void h_write(void *ud, const char *data, size_t len)
+{
+    struct host *h = ud;
+
+    ck_assert_uint_gt(len, 0);
+    ck_assert_int_eq(xb_buf_append(&h->sent, data, len), 0);
+}
+
+static void h_starttls(void *ud)
+{
+    ((struct host *)ud)->starttls++;
+}
+
+static void h_ready(void *ud, const char *full_jid)
+{
+    struct host *h = ud;
+
+    h->nready++;
+    snprintf(h->ready_jid, sizeof h->ready_jid, "%s", full_jid);
+    ck_assert_int_eq(xb_session_state(sess), XB_SESSION_READY);
+}
+
+static void h_stanza(void *ud, const struct xb_stanza *st)
+{
+    struct host *h = ud;
+
+    ck_assert_int_lt(h->nkept, MAX_KEPT);
+    h->kept[h->nkept] = xb_stanza_copy(st);
+    ck_assert_ptr_nonnull(h->kept[h->nkept]);
+    h->nkept++;
+}
+
+static void h_closed(void *ud, int err, const char *msg)
+{
+    struct host *h = ud;
+
+    h->nclosed++;
+    h->closed_err = err;
+    snprintf(h->closed_msg, sizeof h->closed_msg, "%s", msg);
+    ck_assert_int_eq(xb_session_state(sess), XB_SESSION_CLOSED);
+    if (h->restart_in_closed) {
+        h->restart_in_closed = 0;
+        h->restart_rc = xb_session_start(sess);
+    }
+}
+
+static void h_set_timer(void *ud, int64_t ms)
+{
+    struct host *h = ud;
+
+    h->timer = ms;
+    h->ntimer++;
+}
+
+static uint64_t h_now(void *ud)
+{
+    return ((struct host *)ud)->clock;
+}
+
+static void h_trace(void *ud, char dir, const char *data, size_t len)
+{
+    struct host *h = ud;
+    char d[2] = {dir, ' '};
+
+    ck_assert(dir == '<' || dir == '>');
+    ck_assert_int_eq(xb_buf_append(&h->trace, d, 2), 0);
+    ck_assert_int_eq(xb_buf_append(&h->trace, data, len), 0);
+    ck_assert_int_eq(xb_buf_puts(&h->trace, "\n"), 0);
+    h->ntrace++;
+}
+
+static const struct xb_session_hooks hooks = {
+    h_write,  h_starttls,  h_ready, h_stanza,
+    h_closed, h_set_timer, h_now,   h_trace,
+};
+
+static void out_open(void *ud, const struct xb_stream_header *h)
+{
+    (void)ud;
+    if (wrapping)
+        return;
+    out.headers++;
+    snprintf(out.to, sizeof out.to, "%s", h->to ? h->to : "(none)");
+    snprintf(out.version, sizeof out.version, "%s",
+             h->version ? h->version : "(none)");
+    snprintf(out.content_ns, sizeof out.content_ns, "%s",
+             h->content_ns ? h->content_ns : "(none)");
+}
+
+static void out_stanza(void *ud, struct xb_stanza *st)
+{
+    (void)ud;
+    if (out.nel < MAX_OUT)
+        out.el[out.nel++] = st;
+    else
+        xb_stanza_free(st);
+}
+
+static void out_close(void *ud)
+{
+    (void)ud;
+    out.closes++;
+}
+
+static void out_clear(void)
+{
+    int i;
+
+    for (i = 0; i < out.nel; i++)
+        xb_stanza_free(out.el[i]);
+    free(out.text);
+    memset(&out, 0, sizeof out);
+}
+
+/* Moves what the session wrote since the last take into out.text. */
+static const char *take_raw(void)
+{
+    size_t n = host.sent.len - host.seen;
+
+    out_clear();
+    out.text = malloc(n + 1);
+    ck_assert_ptr_nonnull(out.text);
+    if (n)
+        memcpy(out.text, host.sent.data + host.seen, n);
+    out.text[n] = '\0';
+    host.seen = host.sent.len;
+    return out.text;
+}
+
+/* Takes what the session wrote and parses it as a client stream would be:
+ * a header if there is one, then elements, then maybe the close. */
+static void take(void)
+{
+    static const struct xb_parser_hooks ph = {out_open, out_stanza, out_close};
+    static const char wrap[] = "<stream:stream xmlns='" XB_NS_CLIENT
+                               "' xmlns:stream='" XB_NS_STREAMS "'>";
+    struct xb_parser *p;
+    const char *text = take_raw();
+    size_t n = strlen(text);
+    int rc = 0;
+
+    if (!n)
+        return;
+    p = xb_parser_new(&ph, NULL, NULL, 0);
+    ck_assert_ptr_nonnull(p);
+    if (strncmp(text, "<?xml", 5) && strncmp(text, "<stream:stream ", 15)) {
+        wrapping = 1;
+        rc = xb_parser_feed(p, S(wrap));
+        wrapping = 0;
+    }
+    if (!rc)
+        rc = xb_parser_feed(p, text, n);
+    xb_parser_free(p);
+    ck_assert_msg(rc == 0, "the session wrote bad XML: %s", text);
+}
+
+static void assert_has(const char *hay, const char *needle)
+{
+    ck_assert_msg(strstr(hay, needle) != NULL, "\"%s\" not in \"%s\"", needle,
+                  hay);
+}
+
+static void assert_lacks(const char *hay, const char *needle)
+{
+    ck_assert_msg(strstr(hay, needle) == NULL, "\"%s\" found in \"%s\"", needle,
+                  hay);
+}
+
+/* st serializes (on a client stream) to exactly want. */
+static void assert_xml(const struct xb_stanza *st, const char *want)
+{
+    struct xb_buf b;
+
+    xb_buf_init(&b);
+    ck_assert_int_eq(xb_serialize(&b, st, XB_NS_CLIENT), 0);
+    ck_assert_str_eq(b.data, want);
+    xb_buf_free(&b);
+}
+
+static void assert_attr(const struct xb_stanza *st, const char *name,
+                        const char *want)
+{
+    ck_assert_pstr_eq(xb_stanza_attr(st, NULL, name), want);
+}
+
+/* The session ended exactly once, with err. */
+static void assert_closed(int err)
+{
+    ck_assert_int_eq(host.nclosed, 1);
+    ck_assert_int_eq(host.closed_err, err);
+    ck_assert_int_eq(xb_session_state(sess), XB_SESSION_CLOSED);
+    ck_assert_int_eq(host.timer, -1);
+}
+
+/* The client's last words were a stream error with cond, then the close. */
+static void assert_sent_stream_error(enum xb_cond cond)
+{
+    const struct xb_stanza *c;
+
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    ck_assert(xb_stanza_is(out.el[0], XB_NS_STREAMS, "error"));
+    c = xb_stanza_child(out.el[0], NULL, NULL);
+    ck_assert_ptr_nonnull(c);
+    ck_assert(xb_stanza_is(c, XB_NS_STREAM_ERRORS, xb_cond_name(cond)));
+    ck_assert_int_eq(out.closes, 1);
+    ck_assert_int_eq(xb_session_stream_cond(sess), cond);
+}
+
+/* The client wrote nothing but </stream:stream>. */
+static void assert_sent_close_only(void)
+{
+    ck_assert_str_eq(take_raw(), "</stream:stream>");
+}
+
+static void teardown(void);
+
+/*
+ * Runs scenario in a child process and fails the test unless it returned
+ * 0, so that a crash it provokes costs one test instead of the whole run
+ * under CK_FORK=no. The scenario must not use ck_assert (Check would
+ * carry on with the rest of the suite in the child).
+ */
+static void isolated(int (*scenario)(void), const char *what)
+{
+    int status = 0;
+    pid_t pid;
+
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int rc = scenario();
+
+        /* Free what the child holds, or valgrind counts it as lost. */
+        teardown();
+        exit(rc);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(!WIFSIGNALED(status), "%s: killed by signal %d", what,
+                  WTERMSIG(status));
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "%s: scenario failed with exit status %d (a sanitizer "
+                  "report above means a crash)",
+                  what, WEXITSTATUS(status));
+}
+
+static void setup(void)
+{
+    memset(&host, 0, sizeof host);
+    xb_buf_init(&host.sent);
+    xb_buf_init(&host.trace);
+    host.timer = -2;
+    /* Not 0, so that a deadline computed from "now" is never 0 by luck. */
+    host.clock = 1000000;
+    memset(&out, 0, sizeof out);
+    memset(cbs, 0, sizeof cbs);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.jid = "user@localhost/res";
+    cfg.password = "pw";
+    sess = NULL;
+    cache = NULL;
+    split = SPLIT_WHOLE;
+    rng = seed();
+}
+
+static void teardown(void)
+{
+    int i;
+
+    xb_session_free(sess);
+    sess = NULL;
+    xb_scram_cache_free(cache);
+    cache = NULL;
+    out_clear();
+    for (i = 0; i < host.nkept; i++)
+        xb_stanza_free(host.kept[i]);
+    for (i = 0; i < NCBS; i++)
+        xb_stanza_free(cbs[i].st);
+    xb_buf_free(&host.sent);
+    xb_buf_free(&host.trace);
+}
+
+static void new_session_with(const struct xb_session_hooks *hk)
+{
+    sess = xb_session_new(&cfg, hk, &host);
+    ck_assert_ptr_nonnull(sess);
+    ck_assert_int_eq(xb_session_state(sess), XB_SESSION_IDLE);
+    ck_assert_int_eq(xb_session_mech(sess), XB_SASL_NONE);
+    ck_assert_int_eq(xb_session_start(sess), 0);
+    ck_assert_int_eq(xb_session_state(sess), XB_SESSION_CONNECTING);
+}
+
+static void new_session(void)
+{
+    new_session_with(&hooks);
+}
+
+/* Feeds len bytes cut according to split; the first non-zero result. */
+static int feed_n(const char *data, size_t len)
+{
+    size_t off = 0, n;
+    int rc;
+
+    while (off < len) {
+        n = len - off;
+        if (split == SPLIT_BYTES)
+            n = 1;
+        else if (split == SPLIT_RANDOM && n > 1)
+            n = 1 + next_rand() % (n < 24 ? n : 24);
+        rc = xb_session_feed(sess, data + off, n);
+        if (rc)
+            return rc;
+        off += n;
+    }
+    return 0;
+}
+
+static int feed(const char *xml)
+{
+    return feed_n(xml, strlen(xml));
+}
+
+static void server_says(const char *xml)
+{
+    ck_assert_int_eq(feed(xml), 0);
+}
+
+/* The client opened a stream to localhost, version 1.0, jabber:client. */
+static void expect_header(void)
+{
+    take();
+    ck_assert_int_eq(out.headers, 1);
+    ck_assert_str_eq(out.to, "localhost");
+    ck_assert_str_eq(out.version, "1.0");
+    ck_assert_str_eq(out.content_ns, XB_NS_CLIENT);
+    ck_assert_int_eq(out.nel, 0);
+    ck_assert_int_eq(out.closes, 0);
+}
+
+/* Features offering STARTTLS, <proceed/>, the host's TLS, the restart. */
+static void step_tls(void)
+{
+    int nclosed = host.nclosed, nstarttls = host.starttls;
+
+    server_says(SERVER_HEADER FEATURES(F_STARTTLS ALL_MECHS));
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_xml(out.el[0], STARTTLS_OUT);
+    ck_assert_int_eq(host.starttls, nstarttls);
+    server_says(PROCEED);
+    ck_assert_int_eq(host.starttls, nstarttls + 1);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(xb_session_secure(sess), 0);
+    /* During the handshake the bytes are TLS, not XML: refused, harmless. */
+    ck_assert_int_eq(xb_session_feed(sess, S("\x16\x03\x01")), XB_ESTATE);
+    ck_assert_int_eq(host.nclosed, nclosed);
+    xb_session_tls_ready(sess);
+    ck_assert_int_eq(xb_session_secure(sess), 1);
+    expect_header();
+}
+
+static void b64(struct xb_buf *b, const void *data, size_t len)
+{
+    ck_assert_int_eq(xb_base64_encode(b, data, len), 0);
+}
+
+/* Decodes the base64 text of a SASL element into b (NUL-terminated). */
+static void sasl_payload(const struct xb_stanza *st, struct xb_buf *b)
+{
+    const char *t = xb_stanza_text(st, NULL);
+
+    xb_buf_init(b);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(xb_base64_decode(b, t, strlen(t)), 0);
+    ck_assert_ptr_nonnull(b->data);
+}
+
+static void hmac(const EVP_MD *md, const unsigned char *key, size_t klen,
+                 const char *data, unsigned char *mac)
+{
+    unsigned int len = 0;
+
+    ck_assert_ptr_nonnull(HMAC(md, key, (int)klen, (const unsigned char *)data,
+                               strlen(data), mac, &len));
+    ck_assert_uint_eq(len, (unsigned)EVP_MD_size(md));
+}
+
+/* Sends a SASL element named name whose payload is raw. */
+static int send_sasl(const char *name, const char *raw, char *keep,
+                     size_t keepsz)
+{
+    struct xb_buf x, enc;
+    int rc;
+
+    xb_buf_init(&x);
+    xb_buf_init(&enc);
+    b64(&enc, raw, strlen(raw));
+    snprintf(keep, keepsz, "%s", enc.data);
+    ck_assert_int_eq(xb_buf_puts(&x, "<"), 0);
+    ck_assert_int_eq(xb_buf_puts(&x, name), 0);
+    ck_assert_int_eq(xb_buf_puts(&x, " xmlns='" XB_NS_SASL "'>"), 0);
+    ck_assert_int_eq(xb_buf_puts(&x, enc.data), 0);
+    ck_assert_int_eq(xb_buf_puts(&x, "</"), 0);
+    ck_assert_int_eq(xb_buf_puts(&x, name), 0);
+    ck_assert_int_eq(xb_buf_puts(&x, ">"), 0);
+    rc = feed_n(x.data, x.len);
+    xb_buf_free(&x);
+    xb_buf_free(&enc);
+    return rc;
+}
+
+/*
+ * Plays a SCRAM server (RFC 5802) for the <auth/> the client just sent:
+ * checks the client-first message, challenges with its own nonce, salt and
+ * 4096 iterations, verifies the proof with OpenSSL and answers <success/>
+ * with the server signature (flipped in one bit if corrupt). Returns what
+ * feeding <success/> returned.
+ */
+static int scram_server(const char *mech, int corrupt)
+{
+    const EVP_MD *md =
+        strcmp(mech, "SCRAM-SHA-256") ? EVP_sha1() : EVP_sha256();
+    size_t hlen = (size_t)EVP_MD_size(md), wp, i;
+    unsigned char salted[EVP_MAX_MD_SIZE], ckey[EVP_MAX_MD_SIZE];
+    unsigned char stored[EVP_MAX_MD_SIZE], csig[EVP_MAX_MD_SIZE];
+    unsigned char proof[EVP_MAX_MD_SIZE], skey[EVP_MAX_MD_SIZE];
+    unsigned char ssig[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    char sfirst[256], want[512], auth_msg[1024], sfinal[128];
+    struct xb_buf first, final, enc;
+    const char *cnonce, *p;
+
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    ck_assert(xb_stanza_is(out.el[0], XB_NS_SASL, "auth"));
+    assert_attr(out.el[0], "mechanism", mech);
+    snprintf(client_first_b64, sizeof client_first_b64, "%s",
+             xb_stanza_text(out.el[0], NULL));
+    sasl_payload(out.el[0], &first);
+    ck_assert_msg(!strncmp(first.data, "n,,n=user,r=", 12),
+                  "client-first is \"%s\"", first.data);
+    cnonce = first.data + 12;
+    ck_assert_uint_ge(strlen(cnonce), 16);
+    ck_assert_ptr_null(strchr(cnonce, ','));
+
+    xb_buf_init(&enc);
+    b64(&enc, S(SCRAM_SALT));
+    snprintf(sfirst, sizeof sfirst, "r=%s" SCRAM_SNONCE ",s=%s,i=4096", cnonce,
+             enc.data);
+    xb_buf_free(&enc);
+    ck_assert_int_eq(send_sasl("challenge", sfirst, server_first_b64,
+                               sizeof server_first_b64),
+                     0);
+
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    ck_assert(xb_stanza_is(out.el[0], XB_NS_SASL, "response"));
+    snprintf(client_final_b64, sizeof client_final_b64, "%s",
+             xb_stanza_text(out.el[0], NULL));
+    sasl_payload(out.el[0], &final);
+    snprintf(want, sizeof want, "c=biws,r=%s" SCRAM_SNONCE ",p=", cnonce);
+    ck_assert_msg(!strncmp(final.data, want, strlen(want)),
+                  "client-final is \"%s\"", final.data);
+    wp = strlen(want) - 3;
+    snprintf(auth_msg, sizeof auth_msg, "%s,%s,%.*s", first.data + 3, sfirst,
+             (int)wp, final.data);
+
+    ck_assert_int_eq(PKCS5_PBKDF2_HMAC(cfg.password, (int)strlen(cfg.password),
+                                       (const unsigned char *)SCRAM_SALT,
+                                       (int)strlen(SCRAM_SALT), 4096, md,
+                                       (int)hlen, salted),
+                     1);
+    hmac(md, salted, hlen, "Client Key", ckey);
+    ck_assert_int_eq(EVP_Digest(ckey, hlen, stored, &dlen, md, NULL), 1);
+    hmac(md, stored, hlen, auth_msg, csig);
+    for (i = 0; i < hlen; i++)
+        proof[i] = ckey[i] ^ csig[i];
+    xb_buf_init(&enc);
+    b64(&enc, proof, hlen);
+    p = final.data + strlen(want);
+    ck_assert_str_eq(p, enc.data);
+    xb_buf_free(&enc);
+
+    hmac(md, salted, hlen, "Server Key", skey);
+    hmac(md, skey, hlen, auth_msg, ssig);
+    if (corrupt)
+        ssig[0] ^= 1;
+    xb_buf_init(&enc);
+    b64(&enc, ssig, hlen);
+    snprintf(sfinal, sizeof sfinal, "v=%s", enc.data);
+    xb_buf_free(&enc);
+    xb_buf_free(&first);
+    xb_buf_free(&final);
+    return send_sasl("success", sfinal, server_final_b64,
+                     sizeof server_final_b64);
+}
+
+/* features (after SASL) offer binding; the client asks for resource (NULL:
+ * none) and the server binds bound. */
+static void step_bind(const char *features, const char *resource,
+                      const char *bound)
+{
+    const struct xb_stanza *bind, *res;
+    char xml[512];
+
+    server_says(features);
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    ck_assert(xb_stanza_is(out.el[0], XB_NS_CLIENT, "iq"));
+    assert_attr(out.el[0], "type", "set");
+    ck_assert_ptr_nonnull(xb_stanza_attr(out.el[0], NULL, "id"));
+    bind = xb_stanza_child(out.el[0], NULL, NULL);
+    ck_assert_ptr_nonnull(bind);
+    ck_assert(xb_stanza_is(bind, XB_NS_BIND, "bind"));
+    ck_assert_ptr_null(xb_stanza_next_child(bind, NULL, NULL));
+    res = xb_stanza_child(bind, NULL, NULL);
+    if (resource) {
+        ck_assert_ptr_nonnull(res);
+        ck_assert(xb_stanza_is(res, XB_NS_BIND, "resource"));
+        ck_assert_pstr_eq(xb_stanza_text(res, NULL), resource);
+        ck_assert_ptr_null(xb_stanza_next_child(res, NULL, NULL));
+    } else {
+        ck_assert_ptr_null(xb_stanza_first(bind));
+    }
+    snprintf(xml, sizeof xml,
+             "<iq type='result' id='%s'><bind xmlns='" XB_NS_BIND
+             "'><jid>%s</jid></bind></iq>",
+             xb_stanza_attr(out.el[0], NULL, "id"), bound);
+    server_says(xml);
+}
+
+/* Presence went out and the ready hook ran (for the nready-th time). */
+static void step_ready(const char *jid, int nready)
+{
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_xml(out.el[0], "<presence/>");
+    ck_assert_int_eq(host.nready, nready);
+    ck_assert_str_eq(host.ready_jid, jid);
+    ck_assert_int_eq(xb_session_state(sess), XB_SESSION_READY);
+}
+
+/* The whole login of a fresh TLS session with SCRAM-SHA-256. */
+static void login_tls_scram(void)
+{
+    expect_header();
+    step_tls();
+    server_says(SERVER_HEADER FEATURES(ALL_MECHS));
+    ck_assert_int_eq(scram_server("SCRAM-SHA-256", 0), 0);
+    ck_assert_int_eq(host.nready, 0);
+    expect_header();
+    step_bind(SERVER_HEADER FEATURES(F_BIND), "res", "user@localhost/res");
+    step_ready("user@localhost/res", 1);
+    ck_assert_int_eq(xb_session_mech(sess), XB_SASL_SCRAM_SHA_256);
+    ck_assert_int_eq(xb_session_secure(sess), 1);
+}
+
+/* A login without TLS, with PLAIN allowed: the quick way to READY. */
+static void login_plain(int nready)
+{
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("PLAIN"))));
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_xml(out.el[0], "<auth xmlns='" XB_NS_SASL
+                          "' mechanism='PLAIN'>AHVzZXIAcHc=</auth>");
+    server_says(SUCCESS);
+    expect_header();
+    step_bind(SERVER_HEADER FEATURES(F_BIND), "res", "user@localhost/res");
+    step_ready("user@localhost/res", nready);
+}
+
+static void make_ready(void)
+{
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session();
+    login_plain(1);
+}
+
+static void happy_path(enum split how)
+{
+    split = how;
+    new_session();
+    ck_assert_int_eq(host.timer, 30000);
+    login_tls_scram();
+    /* Ready, no keepalive, no IQ: nothing to wait for. */
+    ck_assert_int_eq(host.timer, -1);
+    ck_assert_int_eq(host.nkept, 0);
+}
+
+START_TEST(test_session_login_whole)
+{
+    happy_path(SPLIT_WHOLE);
+}
+END_TEST
+
+START_TEST(test_session_login_bytes)
+{
+    happy_path(SPLIT_BYTES);
+}
+END_TEST
+
+START_TEST(test_session_login_random)
+{
+    happy_path(SPLIT_RANDOM);
+}
+END_TEST
+
+START_TEST(test_session_header_exact)
+{
+    new_session();
+    ck_assert_str_eq(take_raw(),
+                     "<?xml version='1.0'?><stream:stream xmlns='jabber:client'"
+                     " xmlns:stream='http://etherx.jabber.org/streams'"
+                     " to='localhost' version='1.0' xml:lang='en'>");
+}
+END_TEST
+
+START_TEST(test_session_new_invalid)
+{
+    cfg.jid = "@localhost";
+    ck_assert_ptr_null(xb_session_new(&cfg, &hooks, &host));
+    cfg.jid = "user@localhost";
+    cfg.password = NULL;
+    ck_assert_ptr_null(xb_session_new(&cfg, &hooks, &host));
+    xb_session_free(NULL);
+}
+END_TEST
+
+START_TEST(test_session_start_twice)
+{
+    new_session();
+    ck_assert_int_eq(xb_session_start(sess), XB_ESTATE);
+    expect_header();
+}
+END_TEST
+
+START_TEST(test_session_scram_sha1)
+{
+    new_session();
+    expect_header();
+    step_tls();
+    server_says(SERVER_HEADER FEATURES(
+        MECHS(MECH("PLAIN") MECH("SCRAM-SHA-1") MECH("X-OAUTH2"))));
+    ck_assert_int_eq(scram_server("SCRAM-SHA-1", 0), 0);
+    expect_header();
+    step_bind(SERVER_HEADER FEATURES(F_BIND), "res", "user@localhost/res");
+    step_ready("user@localhost/res", 1);
+    ck_assert_int_eq(xb_session_mech(sess), XB_SASL_SCRAM_SHA_1);
+}
+END_TEST
+
+START_TEST(test_session_scram_cache)
+{
+    unsigned long computed = 0, hits = 0;
+
+    cache = xb_scram_cache_new(0);
+    ck_assert_ptr_nonnull(cache);
+    cfg.scram_cache = cache;
+    new_session();
+    login_tls_scram();
+    xb_session_abort(sess, "again");
+    ck_assert_int_eq(xb_session_start(sess), 0);
+    expect_header();
+    step_tls();
+    server_says(SERVER_HEADER FEATURES(ALL_MECHS));
+    ck_assert_int_eq(scram_server("SCRAM-SHA-256", 0), 0);
+    expect_header();
+    xb_scram_cache_stats(cache, &computed, &hits);
+    ck_assert_uint_eq(computed, 1);
+    ck_assert_uint_eq(hits, 1);
+}
+END_TEST
+
+START_TEST(test_session_scram_without_tls)
+{
+    cfg.tls = XB_TLS_NONE;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(
+        MECHS(MECH("PLAIN") MECH("SCRAM-SHA-256") MECH("SCRAM-SHA-1"))));
+    ck_assert_int_eq(scram_server("SCRAM-SHA-256", 0), 0);
+    expect_header();
+    ck_assert_int_eq(xb_session_secure(sess), 0);
+}
+END_TEST
+
+START_TEST(test_session_plain_refused_without_tls)
+{
+    cfg.tls = XB_TLS_NONE;
+    new_session();
+    expect_header();
+    ck_assert_int_eq(feed(SERVER_HEADER FEATURES(MECHS(MECH("PLAIN")))),
+                     XB_ECLOSED);
+    assert_closed(XB_EAUTH);
+    assert_has(host.closed_msg, "--allow-plain");
+    assert_sent_close_only();
+    ck_assert_int_eq(host.nready, 0);
+}
+END_TEST
+
+START_TEST(test_session_plain_over_tls)
+{
+    new_session();
+    expect_header();
+    step_tls();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("PLAIN"))));
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_xml(out.el[0], "<auth xmlns='" XB_NS_SASL
+                          "' mechanism='PLAIN'>AHVzZXIAcHc=</auth>");
+    server_says(SUCCESS);
+    expect_header();
+    step_bind(SERVER_HEADER FEATURES(F_BIND), "res", "user@localhost/res");
+    step_ready("user@localhost/res", 1);
+    ck_assert_int_eq(xb_session_mech(sess), XB_SASL_PLAIN);
+}
+END_TEST
+
+START_TEST(test_session_plain_allowed)
+{
+    make_ready();
+    ck_assert_int_eq(xb_session_mech(sess), XB_SASL_PLAIN);
+    ck_assert_int_eq(xb_session_secure(sess), 0);
+}
+END_TEST
+
+START_TEST(test_session_scram_preferred_to_plain)
+{
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session();
+    expect_header();
+    server_says(
+        SERVER_HEADER FEATURES(MECHS(MECH("PLAIN") MECH("SCRAM-SHA-1"))));
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_attr(out.el[0], "mechanism", "SCRAM-SHA-1");
+}
+END_TEST
+
+START_TEST(test_session_no_usable_mechanism)
+{
+    new_session();
+    expect_header();
+    step_tls();
+    ck_assert_int_eq(
+        feed(SERVER_HEADER FEATURES(MECHS(MECH("X-OAUTH2") MECH("EXTERNAL")))),
+        XB_ECLOSED);
+    assert_closed(XB_EAUTH);
+    assert_sent_close_only();
+}
+END_TEST
+
+START_TEST(test_session_tls_none_ignores_starttls)
+{
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(F_STARTTLS MECHS(MECH("PLAIN"))));
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    ck_assert(xb_stanza_is(out.el[0], XB_NS_SASL, "auth"));
+    ck_assert_int_eq(host.starttls, 0);
+    ck_assert_int_eq(xb_session_secure(sess), 0);
+}
+END_TEST
+
+START_TEST(test_session_tls_required_not_offered)
+{
+    new_session();
+    expect_header();
+    ck_assert_int_eq(feed(SERVER_HEADER FEATURES(ALL_MECHS)), XB_ECLOSED);
+    assert_closed(XB_EPROTO);
+    assert_has(host.closed_msg, "STARTTLS");
+    assert_sent_close_only();
+    ck_assert_int_eq(host.starttls, 0);
+}
+END_TEST
+
+START_TEST(test_session_tls_failure)
+{
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(F_STARTTLS));
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    ck_assert_int_eq(feed("<failure xmlns='" XB_NS_TLS "'/>"), XB_ECLOSED);
+    assert_closed(XB_EPROTO);
+    ck_assert_int_eq(host.starttls, 0);
+}
+END_TEST
+
+START_TEST(test_session_tls_abort)
+{
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(F_STARTTLS));
+    server_says(PROCEED);
+    ck_assert_int_eq(host.starttls, 1);
+    take_raw();
+    xb_session_abort(sess, "TLS handshake failed");
+    assert_closed(XB_ECLOSED);
+    ck_assert_str_eq(host.closed_msg, "TLS handshake failed");
+    /* The transport is not XML any more: nothing may be written on it. */
+    ck_assert_str_eq(take_raw(), "");
+    xb_session_tls_ready(sess);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(host.nclosed, 1);
+}
+END_TEST
+
+START_TEST(test_session_scram_wrong_signature)
+{
+    new_session();
+    expect_header();
+    step_tls();
+    server_says(SERVER_HEADER FEATURES(ALL_MECHS));
+    ck_assert_int_eq(scram_server("SCRAM-SHA-256", 1), XB_ECLOSED);
+    assert_closed(XB_EAUTH);
+    ck_assert_int_eq(host.nready, 0);
+    /* No restart towards a server that does not know the password. */
+    assert_sent_close_only();
+}
+END_TEST
+
+START_TEST(test_session_scram_success_without_challenge)
+{
+    cfg.tls = XB_TLS_NONE;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("SCRAM-SHA-256"))));
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    ck_assert_int_eq(feed(SUCCESS), XB_ECLOSED);
+    assert_closed(XB_EAUTH);
+    ck_assert_int_eq(host.nready, 0);
+    assert_sent_close_only();
+}
+END_TEST
+
+START_TEST(test_session_sasl_failure)
+{
+    cfg.tls = XB_TLS_NONE;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("SCRAM-SHA-1"))));
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    ck_assert_int_eq(feed("<failure xmlns='" XB_NS_SASL
+                          "'><not-authorized/><text xml:lang='en'>bad</text>"
+                          "</failure>"),
+                     XB_ECLOSED);
+    assert_closed(XB_EAUTH);
+    ck_assert_str_eq(xb_session_sasl_failure(sess), "not-authorized");
+    assert_has(host.closed_msg, "not-authorized");
+    assert_has(host.closed_msg, "bad");
+    assert_sent_close_only();
+}
+END_TEST
+
+START_TEST(test_session_sasl_challenge_not_base64)
+{
+    cfg.tls = XB_TLS_NONE;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("SCRAM-SHA-1"))));
+    take();
+    ck_assert_int_eq(feed("<challenge xmlns='" XB_NS_SASL "'>not base64!"
+                          "</challenge>"),
+                     XB_ECLOSED);
+    assert_closed(XB_EPROTO);
+    ck_assert_int_eq(host.nready, 0);
+}
+END_TEST
+
+START_TEST(test_session_sasl_challenge_garbage)
+{
+    cfg.tls = XB_TLS_NONE;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("SCRAM-SHA-1"))));
+    take();
+    /* "r=evil,s=QQ==,i=1": a nonce that does not extend ours. */
+    ck_assert_int_eq(feed("<challenge xmlns='" XB_NS_SASL
+                          "'>cj1ldmlsLHM9UVE9PSxpPTE=</"
+                          "challenge>"),
+                     XB_ECLOSED);
+    assert_closed(XB_EPROTO);
+    ck_assert_str_eq(take_raw(), "</stream:stream>");
+}
+END_TEST
+
+START_TEST(test_session_legacy_session)
+{
+    const struct xb_stanza *c;
+    char xml[128];
+
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("PLAIN"))));
+    take();
+    server_says(SUCCESS);
+    expect_header();
+    step_bind(SERVER_HEADER FEATURES(F_BIND F_SESSION), "res",
+              "user@localhost/res");
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    ck_assert(xb_stanza_is(out.el[0], XB_NS_CLIENT, "iq"));
+    assert_attr(out.el[0], "type", "set");
+    c = xb_stanza_child(out.el[0], NULL, NULL);
+    ck_assert_ptr_nonnull(c);
+    ck_assert(xb_stanza_is(c, XB_NS_SESSION, "session"));
+    ck_assert_int_eq(host.nready, 0);
+    snprintf(xml, sizeof xml, "<iq type='result' id='%s'/>",
+             xb_stanza_attr(out.el[0], NULL, "id"));
+    server_says(xml);
+    step_ready("user@localhost/res", 1);
+}
+END_TEST
+
+START_TEST(test_session_legacy_session_optional)
+{
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("PLAIN"))));
+    take();
+    server_says(SUCCESS);
+    expect_header();
+    step_bind(SERVER_HEADER FEATURES(F_BIND F_SESSION_OPTIONAL), "res",
+              "user@localhost/res");
+    step_ready("user@localhost/res", 1);
+}
+END_TEST
+
+START_TEST(test_session_legacy_session_refused)
+{
+    char xml[160];
+
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("PLAIN"))));
+    take();
+    server_says(SUCCESS);
+    expect_header();
+    step_bind(SERVER_HEADER FEATURES(F_BIND F_SESSION), "res",
+              "user@localhost/res");
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    snprintf(xml, sizeof xml,
+             "<iq type='error' id='%s'><error type='cancel'>"
+             "<internal-server-error xmlns='" XB_NS_STANZA_ERRORS
+             "'/></error></iq>",
+             xb_stanza_attr(out.el[0], NULL, "id"));
+    ck_assert_int_eq(feed(xml), XB_ECLOSED);
+    assert_closed(XB_EPROTO);
+    ck_assert_int_eq(host.nready, 0);
+}
+END_TEST
+
+START_TEST(test_session_server_assigned_resource)
+{
+    cfg.jid = "user@localhost";
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("PLAIN"))));
+    take();
+    server_says(SUCCESS);
+    expect_header();
+    step_bind(SERVER_HEADER FEATURES(F_BIND), NULL, "user@localhost/srv-4711");
+    step_ready("user@localhost/srv-4711", 1);
+}
+END_TEST
+
+static const char *bind_answer;
+
+static int bind_answer_scenario(void)
+{
+    int rc = xb_session_feed(sess, bind_answer, strlen(bind_answer));
+
+    if (rc != XB_ECLOSED)
+        return 2;
+    if (host.nclosed != 1 || host.closed_err != XB_EPROTO)
+        return 3;
+    return host.nready == 0 ? 0 : 4;
+}
+
+/* Reaches the point where the bind IQ is out, then lets the server give
+ * answer to it in a child process. */
+static void check_bind_answer(const char *answer_xml)
+{
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("PLAIN"))));
+    take();
+    server_says(SUCCESS);
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(F_BIND));
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_attr(out.el[0], "id", "bind_1");
+    bind_answer = answer_xml;
+    isolated(bind_answer_scenario, answer_xml);
+}
+
+START_TEST(test_session_bind_refused)
+{
+    check_bind_answer("<iq type='error' id='bind_1'><error type='modify'>"
+                      "<bad-request xmlns='" XB_NS_STANZA_ERRORS
+                      "'/></error></iq>");
+}
+END_TEST
+
+START_TEST(test_session_bind_result_empty)
+{
+    check_bind_answer("<iq type='result' id='bind_1'/>");
+}
+END_TEST
+
+START_TEST(test_session_bind_result_no_jid)
+{
+    check_bind_answer("<iq type='result' id='bind_1'><bind xmlns='" XB_NS_BIND
+                      "'/></iq>");
+}
+END_TEST
+
+START_TEST(test_session_bind_result_bad_jid)
+{
+    check_bind_answer("<iq type='result' id='bind_1'><bind xmlns='" XB_NS_BIND
+                      "'><jid>@@</jid></bind></iq>");
+}
+END_TEST
+
+START_TEST(test_session_no_bind_offered)
+{
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("PLAIN"))));
+    take();
+    server_says(SUCCESS);
+    expect_header();
+    ck_assert_int_eq(feed(SERVER_HEADER FEATURES("")), XB_ECLOSED);
+    assert_closed(XB_EPROTO);
+}
+END_TEST
+
+START_TEST(test_session_no_presence)
+{
+    cfg.no_presence = 1;
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("PLAIN"))));
+    take();
+    server_says(SUCCESS);
+    expect_header();
+    step_bind(SERVER_HEADER FEATURES(F_BIND), "res", "user@localhost/res");
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(host.nready, 1);
+}
+END_TEST
+
+START_TEST(test_session_stream_error_conflict)
+{
+    make_ready();
+    ck_assert_int_eq(feed("<stream:error><conflict xmlns='" XB_NS_STREAM_ERRORS
+                          "'/><text xmlns='" XB_NS_STREAM_ERRORS
+                          "'>Replaced</text>"
+                          "</stream:error>"),
+                     XB_ECLOSED);
+    assert_closed(XB_ECLOSED);
+    ck_assert_int_eq(xb_session_stream_cond(sess), XB_COND_CONFLICT);
+    assert_has(host.closed_msg, "conflict");
+    assert_has(host.closed_msg, "Replaced");
+    assert_sent_close_only();
+    /* The server's own close afterwards changes nothing. */
+    ck_assert_int_eq(feed("</stream:stream>"), XB_ECLOSED);
+    ck_assert_int_eq(host.nclosed, 1);
+    ck_assert_str_eq(take_raw(), "");
+}
+END_TEST
+
+START_TEST(test_session_stream_error_unknown)
+{
+    new_session();
+    expect_header();
+    ck_assert_int_eq(feed(SERVER_HEADER
+                          "<stream:error><frobbed xmlns='" XB_NS_STREAM_ERRORS
+                          "'/></stream:error>"),
+                     XB_ECLOSED);
+    assert_closed(XB_ECLOSED);
+    ck_assert_int_eq(xb_session_stream_cond(sess), XB_COND_UNDEFINED_CONDITION);
+    assert_sent_close_only();
+}
+END_TEST
+
+START_TEST(test_session_server_closes)
+{
+    new_session();
+    expect_header();
+    ck_assert_int_eq(feed(SERVER_HEADER "</stream:stream>"), XB_ECLOSED);
+    assert_closed(XB_ECLOSED);
+    assert_sent_close_only();
+}
+END_TEST
+
+START_TEST(test_session_not_well_formed)
+{
+    make_ready();
+    ck_assert_int_eq(feed("<message><body>hi</message>"), XB_ECLOSED);
+    assert_closed(XB_EXML);
+    assert_sent_stream_error(XB_COND_NOT_WELL_FORMED);
+    ck_assert_int_eq(feed("<presence/>"), XB_ECLOSED);
+    ck_assert_int_eq(host.nclosed, 1);
+    ck_assert_int_eq(host.nkept, 0);
+}
+END_TEST
+
+START_TEST(test_session_not_well_formed_bytes)
+{
+    split = SPLIT_BYTES;
+    new_session();
+    expect_header();
+    ck_assert_int_eq(feed(SERVER_HEADER "<a></b>"), XB_ECLOSED);
+    assert_closed(XB_EXML);
+    assert_sent_stream_error(XB_COND_NOT_WELL_FORMED);
+}
+END_TEST
+
+START_TEST(test_session_restricted_xml)
+{
+    new_session();
+    expect_header();
+    ck_assert_int_eq(feed(SERVER_HEADER "<!-- hello -->"), XB_ECLOSED);
+    assert_closed(XB_EXML);
+    assert_sent_stream_error(XB_COND_RESTRICTED_XML);
+}
+END_TEST
+
+START_TEST(test_session_unsupported_version)
+{
+    new_session();
+    expect_header();
+    ck_assert_int_eq(feed("<?xml version='1.0'?><stream:stream "
+                          "xmlns='jabber:client' xmlns:stream='" XB_NS_STREAMS
+                          "' from='localhost' id='x' version='0.9'>"),
+                     XB_ECLOSED);
+    ck_assert_int_eq(host.nclosed, 1);
+    ck_assert_int_lt(host.closed_err, 0);
+    assert_has(host.closed_msg, "0.9");
+    assert_sent_stream_error(XB_COND_UNSUPPORTED_VERSION);
+}
+END_TEST
+
+START_TEST(test_session_missing_version)
+{
+    new_session();
+    expect_header();
+    ck_assert_int_eq(feed("<stream:stream xmlns='jabber:client' "
+                          "xmlns:stream='" XB_NS_STREAMS "' id='x'>"),
+                     XB_ECLOSED);
+    ck_assert_int_eq(host.nclosed, 1);
+    assert_sent_stream_error(XB_COND_UNSUPPORTED_VERSION);
+}
+END_TEST
+
+START_TEST(test_session_invalid_namespace)
+{
+    new_session();
+    expect_header();
+    ck_assert_int_eq(feed("<stream:stream xmlns='jabber:server' "
+                          "xmlns:stream='" XB_NS_STREAMS
+                          "' id='x' version='1.0'>"),
+                     XB_ECLOSED);
+    ck_assert_int_eq(host.nclosed, 1);
+    ck_assert_int_lt(host.closed_err, 0);
+    assert_sent_stream_error(XB_COND_INVALID_NAMESPACE);
+}
+END_TEST
+
+START_TEST(test_session_stanza_too_big)
+{
+    cfg.limits.max_stanza_bytes = 200;
+    make_ready();
+    ck_assert_int_eq(feed("<message><body>"
+                          "0123456789012345678901234567890123456789"
+                          "0123456789012345678901234567890123456789"
+                          "0123456789012345678901234567890123456789"
+                          "0123456789012345678901234567890123456789"
+                          "0123456789012345678901234567890123456789"
+                          "</body></message>"),
+                     XB_ECLOSED);
+    assert_closed(XB_ELIMIT);
+    assert_sent_stream_error(XB_COND_POLICY_VIOLATION);
+    ck_assert_int_eq(host.nkept, 0);
+}
+END_TEST
+
+START_TEST(test_session_ping_answered)
+{
+    make_ready();
+    server_says("<iq type='get' id='p1' from='localhost' "
+                "to='user@localhost/res'><ping xmlns='urn:xmpp:ping'/></iq>");
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    ck_assert(xb_stanza_is(out.el[0], XB_NS_CLIENT, "iq"));
+    assert_attr(out.el[0], "type", "result");
+    assert_attr(out.el[0], "id", "p1");
+    assert_attr(out.el[0], "to", "localhost");
+    ck_assert_ptr_null(xb_stanza_first(out.el[0]));
+    ck_assert_int_eq(host.nkept, 0);
+}
+END_TEST
+
+/* Whitespace between elements is legal XML; the payload of an IQ is its
+ * first child element, not its first child node. */
+START_TEST(test_session_ping_with_whitespace_answered)
+{
+    make_ready();
+    server_says("<iq type='get' id='p2' from='alice@localhost/x'>\n"
+                "  <ping xmlns='urn:xmpp:ping'/>\n</iq>");
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_attr(out.el[0], "type", "result");
+    assert_attr(out.el[0], "id", "p2");
+    assert_attr(out.el[0], "to", "alice@localhost/x");
+}
+END_TEST
+
+static void check_service_unavailable(const char *type)
+{
+    const struct xb_stanza *e, *c;
+    char xml[256];
+
+    snprintf(xml, sizeof xml,
+             "<iq type='%s' id='q1' from='alice@localhost/x'>"
+             "<query xmlns='jabber:iq:version'/></iq>",
+             type);
+    server_says(xml);
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_attr(out.el[0], "type", "error");
+    assert_attr(out.el[0], "id", "q1");
+    assert_attr(out.el[0], "to", "alice@localhost/x");
+    e = xb_stanza_child(out.el[0], XB_NS_CLIENT, "error");
+    ck_assert_ptr_nonnull(e);
+    assert_attr(e, "type", "cancel");
+    c = xb_stanza_child(e, NULL, NULL);
+    ck_assert_ptr_nonnull(c);
+    ck_assert(xb_stanza_is(c, XB_NS_STANZA_ERRORS, "service-unavailable"));
+    ck_assert_int_eq(host.nkept, 0);
+}
+
+START_TEST(test_session_unknown_iq_get)
+{
+    make_ready();
+    check_service_unavailable("get");
+}
+END_TEST
+
+START_TEST(test_session_unknown_iq_set)
+{
+    make_ready();
+    check_service_unavailable("set");
+}
+END_TEST
+
+START_TEST(test_session_stanzas_routed)
+{
+    make_ready();
+    server_says("<message from='alice@localhost/x' type='chat'>"
+                "<body>hi</body></message>"
+                "<presence from='alice@localhost/x'/>"
+                "<iq type='result' id='nobody'/>"
+                "<r xmlns='urn:xmpp:sm:3'/>");
+    ck_assert_int_eq(host.nkept, 3);
+    ck_assert(xb_stanza_is(host.kept[0], XB_NS_CLIENT, "message"));
+    ck_assert_pstr_eq(xb_stanza_child_text(host.kept[0], NULL, "body"), "hi");
+    ck_assert(xb_stanza_is(host.kept[1], XB_NS_CLIENT, "presence"));
+    assert_attr(host.kept[1], "from", "alice@localhost/x");
+    ck_assert(xb_stanza_is(host.kept[2], XB_NS_CLIENT, "iq"));
+    assert_attr(host.kept[2], "id", "nobody");
+    ck_assert_str_eq(take_raw(), "");
+}
+END_TEST
+
+START_TEST(test_session_send_only_when_ready)
+{
+    struct xb_stanza *m = xb_stanza_new(XB_NS_CLIENT, "message");
+
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(xb_stanza_set_attr(m, NULL, "to", "alice@localhost"), 0);
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session();
+    ck_assert_int_eq(xb_session_send(sess, m), XB_ESTATE);
+    login_plain(1);
+    ck_assert_int_eq(xb_session_send(sess, m), 0);
+    ck_assert_str_eq(take_raw(), "<message to='alice@localhost'/>");
+    xb_session_close(sess);
+    take_raw();
+    ck_assert_int_eq(xb_session_send(sess, m), XB_ESTATE);
+    xb_session_abort(sess, "gone");
+    ck_assert_int_eq(xb_session_send(sess, m), XB_ESTATE);
+    ck_assert_str_eq(take_raw(), "");
+    xb_stanza_free(m);
+}
+END_TEST
+
+static void iq_cb(void *cb_ud, const struct xb_stanza *st)
+{
+    struct cb_rec *r = cb_ud;
+
+    r->calls++;
+    if (!st) {
+        r->nulls++;
+        return;
+    }
+    xb_stanza_free(r->st);
+    r->st = xb_stanza_copy(st);
+    ck_assert_ptr_nonnull(r->st);
+}
+
+static struct xb_stanza *version_iq(void)
+{
+    struct xb_stanza *iq = xb_stanza_new(XB_NS_CLIENT, "iq");
+
+    ck_assert_ptr_nonnull(iq);
+    ck_assert_int_eq(xb_stanza_set_attr(iq, NULL, "type", "get"), 0);
+    ck_assert_int_eq(xb_stanza_set_attr(iq, NULL, "to", "localhost"), 0);
+    ck_assert_ptr_nonnull(
+        xb_stanza_add_child(iq, "jabber:iq:version", "query"));
+    return iq;
+}
+
+/* Sends a tracked IQ whose callback records into cbs[i]. */
+static int send_tracked(int i)
+{
+    struct xb_stanza *iq = version_iq();
+    const char *id;
+    int rc;
+
+    rc = xb_session_send_iq(sess, iq, iq_cb, &cbs[i]);
+    id = xb_stanza_attr(iq, NULL, "id");
+    snprintf(cbs[i].id, sizeof cbs[i].id, "%s", id ? id : "");
+    xb_stanza_free(iq);
+    return rc;
+}
+
+static void answer(int i, const char *type)
+{
+    char xml[128];
+
+    snprintf(xml, sizeof xml, "<iq type='%s' id='%s' from='localhost'/>", type,
+             cbs[i].id);
+    server_says(xml);
+}
+
+START_TEST(test_session_iq_result)
+{
+    cfg.iq_timeout_ms = 5000;
+    make_ready();
+    ck_assert_int_eq(send_tracked(0), 0);
+    ck_assert_str_ne(cbs[0].id, "");
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_attr(out.el[0], "id", cbs[0].id);
+    assert_attr(out.el[0], "type", "get");
+    ck_assert(xb_stanza_is(xb_stanza_child(out.el[0], NULL, NULL),
+                           "jabber:iq:version", "query"));
+    ck_assert_int_eq(host.timer, 5000);
+    answer(0, "result");
+    ck_assert_int_eq(cbs[0].calls, 1);
+    ck_assert_int_eq(cbs[0].nulls, 0);
+    assert_attr(cbs[0].st, "type", "result");
+    assert_attr(cbs[0].st, "id", cbs[0].id);
+    ck_assert_int_eq(host.nkept, 0);
+    ck_assert_int_eq(host.timer, -1);
+    /* A second answer is not a response to anything any more. */
+    answer(0, "result");
+    ck_assert_int_eq(cbs[0].calls, 1);
+    ck_assert_int_eq(host.nkept, 1);
+}
+END_TEST
+
+START_TEST(test_session_iq_error_response)
+{
+    make_ready();
+    ck_assert_int_eq(send_tracked(0), 0);
+    answer(0, "error");
+    ck_assert_int_eq(cbs[0].calls, 1);
+    assert_attr(cbs[0].st, "type", "error");
+}
+END_TEST
+
+START_TEST(test_session_iq_ids_unique)
+{
+    make_ready();
+    ck_assert_int_eq(send_tracked(0), 0);
+    ck_assert_int_eq(send_tracked(1), 0);
+    ck_assert_str_ne(cbs[0].id, cbs[1].id);
+    answer(1, "result");
+    ck_assert_int_eq(cbs[0].calls, 0);
+    ck_assert_int_eq(cbs[1].calls, 1);
+}
+END_TEST
+
+START_TEST(test_session_iq_not_ready)
+{
+    struct xb_stanza *iq = version_iq();
+
+    new_session();
+    ck_assert_int_eq(xb_session_send_iq(sess, iq, iq_cb, &cbs[0]), XB_ESTATE);
+    xb_stanza_free(iq);
+    expect_header();
+    ck_assert_int_eq(cbs[0].calls, 0);
+}
+END_TEST
+
+START_TEST(test_session_iq_timeout)
+{
+    cfg.iq_timeout_ms = 5000;
+    make_ready();
+    ck_assert_int_eq(send_tracked(0), 0);
+    take();
+    host.clock += 4999;
+    xb_session_timer(sess);
+    ck_assert_int_eq(cbs[0].calls, 0);
+    ck_assert_int_eq(host.timer, 1);
+    host.clock += 1;
+    xb_session_timer(sess);
+    ck_assert_int_eq(cbs[0].calls, 1);
+    ck_assert_int_eq(cbs[0].nulls, 1);
+    ck_assert_int_eq(host.timer, -1);
+    ck_assert_int_eq(xb_session_state(sess), XB_SESSION_READY);
+    /* The late answer goes to the stanza hook, not to the callback. */
+    answer(0, "result");
+    ck_assert_int_eq(cbs[0].calls, 1);
+    ck_assert_int_eq(host.nkept, 1);
+    ck_assert_str_eq(take_raw(), "");
+}
+END_TEST
+
+START_TEST(test_session_iq_limit)
+{
+    int i;
+
+    make_ready();
+    for (i = 0; i < XB_SESSION_MAX_IQS; i++)
+        ck_assert_int_eq(send_tracked(i), 0);
+    take();
+    ck_assert_int_eq(out.nel, XB_SESSION_MAX_IQS);
+    ck_assert_int_eq(send_tracked(XB_SESSION_MAX_IQS), XB_ELIMIT);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(cbs[XB_SESSION_MAX_IQS].calls, 0);
+    /* A slot frees up when its answer arrives. */
+    answer(3, "result");
+    ck_assert_int_eq(send_tracked(XB_SESSION_MAX_IQS), 0);
+}
+END_TEST
+
+START_TEST(test_session_iq_pending_on_close)
+{
+    int i;
+
+    make_ready();
+    for (i = 0; i < XB_SESSION_MAX_IQS; i++)
+        ck_assert_int_eq(send_tracked(i), 0);
+    xb_session_abort(sess, "connection reset");
+    assert_closed(XB_ECLOSED);
+    for (i = 0; i < XB_SESSION_MAX_IQS; i++) {
+        ck_assert_int_eq(cbs[i].calls, 1);
+        ck_assert_int_eq(cbs[i].nulls, 1);
+    }
+}
+END_TEST
+
+START_TEST(test_session_iq_pending_on_stream_error)
+{
+    make_ready();
+    ck_assert_int_eq(send_tracked(0), 0);
+    ck_assert_int_eq(
+        feed("<stream:error><system-shutdown xmlns='" XB_NS_STREAM_ERRORS
+             "'/></stream:error>"),
+        XB_ECLOSED);
+    ck_assert_int_eq(cbs[0].calls, 1);
+    ck_assert_int_eq(cbs[0].nulls, 1);
+    assert_closed(XB_ECLOSED);
+    ck_assert_int_eq(xb_session_stream_cond(sess), XB_COND_SYSTEM_SHUTDOWN);
+}
+END_TEST
+
+START_TEST(test_session_iq_timer_nearest)
+{
+    cfg.iq_timeout_ms = 5000;
+    make_ready();
+    ck_assert_int_eq(host.timer, -1);
+    ck_assert_int_eq(send_tracked(0), 0);
+    ck_assert_int_eq(host.timer, 5000);
+    host.clock += 1000;
+    ck_assert_int_eq(send_tracked(1), 0);
+    ck_assert_int_eq(host.timer, 4000);
+    host.clock += 1000;
+    answer(0, "result");
+    ck_assert_int_eq(host.timer, 4000);
+    host.clock += 4000;
+    xb_session_timer(sess);
+    ck_assert_int_eq(cbs[1].nulls, 1);
+    ck_assert_int_eq(host.timer, -1);
+}
+END_TEST
+
+/* session.h: "An id is set if st has none." */
+/* session.h: the tracker puts its own id on a tracked IQ, so an id the
+ * caller chose is replaced and answers are matched on the session's. */
+START_TEST(test_session_iq_replaces_caller_id)
+{
+    struct xb_stanza *iq = version_iq();
+    const char *id;
+    char xml[128];
+
+    make_ready();
+    ck_assert_int_eq(xb_stanza_set_attr(iq, NULL, "id", "mine-1"), 0);
+    ck_assert_int_eq(xb_session_send_iq(sess, iq, iq_cb, &cbs[0]), 0);
+    id = xb_stanza_attr(iq, NULL, "id");
+    ck_assert_str_ne(id, "mine-1");
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_attr(out.el[0], "id", id);
+    server_says("<iq type='result' id='mine-1' from='localhost'/>");
+    ck_assert_int_eq(cbs[0].calls, 0);
+    snprintf(xml, sizeof xml, "<iq type='result' id='%s' from='localhost'/>",
+             id);
+    xb_stanza_free(iq);
+    server_says(xml);
+    ck_assert_int_eq(cbs[0].calls, 1);
+    ck_assert_int_eq(cbs[0].nulls, 0);
+}
+END_TEST
+
+/* RFC 6120 8.1.3: a response carries the very id of its request. */
+START_TEST(test_session_iq_id_exact_match)
+{
+    static const char *const near[] = {"xb0", "xb00", "xb ", "xb+", "xb0x"};
+    char id[32], xml[128];
+    size_t i;
+
+    make_ready();
+    ck_assert_int_eq(send_tracked(0), 0);
+    ck_assert_int_eq(strncmp(cbs[0].id, "xb", 2), 0);
+    for (i = 0; i < sizeof near / sizeof near[0]; i++) {
+        snprintf(id, sizeof id, "%s%.20s", near[i], cbs[0].id + 2);
+        snprintf(xml, sizeof xml, "<iq type='result' id='%s'/>", id);
+        server_says(xml);
+        ck_assert_msg(cbs[0].calls == 0, "id '%s' answered '%s'", id,
+                      cbs[0].id);
+    }
+    answer(0, "result");
+    ck_assert_int_eq(cbs[0].calls, 1);
+}
+END_TEST
+
+START_TEST(test_session_iq_callback_sends_iq)
+{
+    make_ready();
+    ck_assert_int_eq(send_tracked(0), 0);
+    answer(0, "result");
+    /* From the stanza hook's point of view, the session is still usable
+     * right after a callback: send another one. */
+    ck_assert_int_eq(send_tracked(1), 0);
+    answer(1, "result");
+    ck_assert_int_eq(cbs[1].calls, 1);
+}
+END_TEST
+
+/* The keepalive ping the session just sent; its id is copied to id. */
+static void expect_ping(char *id, size_t idsz)
+{
+    const struct xb_stanza *c;
+
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    ck_assert(xb_stanza_is(out.el[0], XB_NS_CLIENT, "iq"));
+    assert_attr(out.el[0], "type", "get");
+    assert_attr(out.el[0], "to", "localhost");
+    c = xb_stanza_child(out.el[0], NULL, NULL);
+    ck_assert_ptr_nonnull(c);
+    ck_assert(xb_stanza_is(c, XB_NS_PING, "ping"));
+    ck_assert_ptr_nonnull(xb_stanza_attr(out.el[0], NULL, "id"));
+    snprintf(id, idsz, "%s", xb_stanza_attr(out.el[0], NULL, "id"));
+}
+
+START_TEST(test_session_keepalive_timeout)
+{
+    char id[32];
+
+    cfg.keepalive_ms = 10000;
+    cfg.iq_timeout_ms = 5000;
+    make_ready();
+    ck_assert_int_eq(host.timer, 10000);
+    host.clock += 9999;
+    xb_session_timer(sess);
+    ck_assert_str_eq(take_raw(), "");
+    host.clock += 1;
+    xb_session_timer(sess);
+    expect_ping(id, sizeof id);
+    ck_assert_int_eq(host.timer, 5000);
+    host.clock += 5000;
+    xb_session_timer(sess);
+    assert_closed(XB_ETIMEOUT);
+    assert_sent_close_only();
+}
+END_TEST
+
+START_TEST(test_session_keepalive_answered)
+{
+    char id[32], xml[128];
+
+    cfg.keepalive_ms = 10000;
+    cfg.iq_timeout_ms = 5000;
+    make_ready();
+    host.clock += 10000;
+    xb_session_timer(sess);
+    expect_ping(id, sizeof id);
+    host.clock += 2000;
+    snprintf(xml, sizeof xml, "<iq type='result' id='%s' from='localhost'/>",
+             id);
+    server_says(xml);
+    ck_assert_int_eq(host.nkept, 0);
+    ck_assert_int_eq(host.timer, 10000);
+    host.clock += 5000;
+    xb_session_timer(sess);
+    ck_assert_int_eq(host.nclosed, 0);
+    ck_assert_str_eq(take_raw(), "");
+    host.clock += 5000;
+    xb_session_timer(sess);
+    expect_ping(id, sizeof id);
+    /* An error answer also proves the server is alive. */
+    snprintf(xml, sizeof xml, "<iq type='error' id='%s' from='localhost'/>",
+             id);
+    server_says(xml);
+    host.clock += 9000;
+    xb_session_timer(sess);
+    ck_assert_int_eq(host.nclosed, 0);
+    ck_assert_int_eq(xb_session_state(sess), XB_SESSION_READY);
+}
+END_TEST
+
+START_TEST(test_session_keepalive_traffic_postpones)
+{
+    char id[32];
+
+    cfg.keepalive_ms = 10000;
+    make_ready();
+    host.clock += 6000;
+    server_says(" ");
+    ck_assert_int_eq(host.timer, 10000);
+    host.clock += 4000;
+    xb_session_timer(sess);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(host.timer, 6000);
+    host.clock += 6000;
+    xb_session_timer(sess);
+    expect_ping(id, sizeof id);
+}
+END_TEST
+
+/* A host re-arms its timer with whatever set_timer said: 0 again and again
+ * would spin the event loop. */
+START_TEST(test_session_keepalive_no_busy_loop_at_limit)
+{
+    int i;
+
+    cfg.keepalive_ms = 10000;
+    cfg.iq_timeout_ms = 30000;
+    make_ready();
+    for (i = 0; i < XB_SESSION_MAX_IQS; i++)
+        ck_assert_int_eq(send_tracked(i), 0);
+    take();
+    host.clock += 10000;
+    xb_session_timer(sess);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_gt(host.timer, 0);
+}
+END_TEST
+
+START_TEST(test_session_login_timeout)
+{
+    cfg.login_timeout_ms = 3000;
+    new_session();
+    ck_assert_int_eq(host.timer, 3000);
+    expect_header();
+    server_says(SERVER_HEADER);
+    ck_assert_int_eq(host.timer, 3000);
+    host.clock += 2999;
+    xb_session_timer(sess);
+    ck_assert_int_eq(host.nclosed, 0);
+    host.clock += 1;
+    xb_session_timer(sess);
+    assert_closed(XB_ETIMEOUT);
+    assert_sent_stream_error(XB_COND_CONNECTION_TIMEOUT);
+}
+END_TEST
+
+START_TEST(test_session_login_timeout_during_tls)
+{
+    cfg.login_timeout_ms = 3000;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(F_STARTTLS));
+    server_says(PROCEED);
+    take_raw();
+    host.clock += 3000;
+    xb_session_timer(sess);
+    assert_closed(XB_ETIMEOUT);
+    /* Mid-handshake the transport is not XML: nothing is written. */
+    ck_assert_str_eq(take_raw(), "");
+}
+END_TEST
+
+START_TEST(test_session_close_clean)
+{
+    make_ready();
+    xb_session_close(sess);
+    assert_sent_close_only();
+    ck_assert_int_eq(xb_session_state(sess), XB_SESSION_CLOSING);
+    ck_assert_int_eq(host.nclosed, 0);
+    ck_assert_int_eq(host.timer, 2000);
+    xb_session_close(sess);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(feed("</stream:stream>"), XB_ECLOSED);
+    assert_closed(0);
+    ck_assert_str_eq(take_raw(), "");
+}
+END_TEST
+
+START_TEST(test_session_close_timeout)
+{
+    cfg.close_timeout_ms = 500;
+    make_ready();
+    xb_session_close(sess);
+    assert_sent_close_only();
+    ck_assert_int_eq(host.timer, 500);
+    host.clock += 499;
+    xb_session_timer(sess);
+    ck_assert_int_eq(host.nclosed, 0);
+    host.clock += 1;
+    xb_session_timer(sess);
+    assert_closed(0);
+    ck_assert_str_eq(take_raw(), "");
+}
+END_TEST
+
+START_TEST(test_session_close_answers_pending)
+{
+    make_ready();
+    ck_assert_int_eq(send_tracked(0), 0);
+    ck_assert_int_eq(send_tracked(1), 0);
+    xb_session_close(sess);
+    take_raw();
+    /* Responses in flight still reach their callbacks... */
+    answer(0, "result");
+    ck_assert_int_eq(cbs[0].calls, 1);
+    ck_assert_int_eq(cbs[0].nulls, 0);
+    /* ...and the ones that never come learn that the session ended. */
+    ck_assert_int_eq(feed("</stream:stream>"), XB_ECLOSED);
+    assert_closed(0);
+    ck_assert_int_eq(cbs[1].nulls, 1);
+}
+END_TEST
+
+/* Once our </stream:stream> is out, nothing more may follow it. */
+START_TEST(test_session_close_then_garbage)
+{
+    make_ready();
+    xb_session_close(sess);
+    assert_sent_close_only();
+    feed("<<<");
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(host.nclosed, 1);
+    ck_assert_int_eq(xb_session_state(sess), XB_SESSION_CLOSED);
+}
+END_TEST
+
+/* The server pings while our close is on its way: no pong after it. */
+START_TEST(test_session_close_then_ping)
+{
+    make_ready();
+    xb_session_close(sess);
+    assert_sent_close_only();
+    server_says("<iq type='get' id='p9' from='localhost'>"
+                "<ping xmlns='urn:xmpp:ping'/></iq>");
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(feed("</stream:stream>"), XB_ECLOSED);
+    assert_closed(0);
+}
+END_TEST
+
+/* The host closes during login while the server's <success/> is in
+ * flight: the close stands, nothing follows it, the peer's close ends it. */
+START_TEST(test_session_close_during_login)
+{
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("PLAIN"))));
+    take();
+    xb_session_close(sess);
+    assert_sent_close_only();
+    feed(SUCCESS);
+    ck_assert_str_eq(take_raw(), "");
+    feed("</stream:stream>");
+    assert_closed(0);
+    ck_assert_int_eq(host.nready, 0);
+}
+END_TEST
+
+START_TEST(test_session_abort_once)
+{
+    make_ready();
+    xb_session_abort(sess, "connection reset by peer");
+    assert_closed(XB_ECLOSED);
+    ck_assert_str_eq(host.closed_msg, "connection reset by peer");
+    ck_assert_str_eq(take_raw(), "");
+    xb_session_abort(sess, "again");
+    xb_session_close(sess);
+    xb_session_timer(sess);
+    ck_assert_int_eq(host.nclosed, 1);
+    ck_assert_str_eq(host.closed_msg, "connection reset by peer");
+    ck_assert_int_eq(xb_session_feed(sess, S("<presence/>")), XB_ECLOSED);
+    ck_assert_str_eq(take_raw(), "");
+}
+END_TEST
+
+START_TEST(test_session_abort_idle)
+{
+    sess = xb_session_new(&cfg, &hooks, &host);
+    ck_assert_ptr_nonnull(sess);
+    xb_session_abort(sess, "nothing");
+    xb_session_close(sess);
+    xb_session_timer(sess);
+    ck_assert_int_eq(host.nclosed, 0);
+    ck_assert_int_eq(xb_session_feed(sess, S("<a/>")), XB_ESTATE);
+    ck_assert_str_eq(take_raw(), "");
+}
+END_TEST
+
+START_TEST(test_session_restart_after_close)
+{
+    make_ready();
+    xb_session_abort(sess, "reset");
+    assert_closed(XB_ECLOSED);
+    ck_assert_int_eq(xb_session_start(sess), 0);
+    ck_assert_int_eq(xb_session_state(sess), XB_SESSION_CONNECTING);
+    ck_assert_int_eq(xb_session_stream_cond(sess), XB_COND_NONE);
+    login_plain(2);
+    ck_assert_int_eq(host.nclosed, 1);
+    xb_session_close(sess);
+    assert_sent_close_only();
+    ck_assert_int_eq(feed("</stream:stream>"), XB_ECLOSED);
+    ck_assert_int_eq(host.nclosed, 2);
+    ck_assert_int_eq(host.closed_err, 0);
+}
+END_TEST
+
+START_TEST(test_session_restart_after_failure)
+{
+    new_session();
+    expect_header();
+    ck_assert_int_eq(feed(SERVER_HEADER "<a></b>"), XB_ECLOSED);
+    ck_assert_int_eq(host.nclosed, 1);
+    take();
+    ck_assert_int_eq(xb_session_start(sess), 0);
+    ck_assert_int_eq(xb_session_stream_cond(sess), XB_COND_NONE);
+    expect_header();
+    step_tls();
+    server_says(SERVER_HEADER FEATURES(ALL_MECHS));
+    ck_assert_int_eq(scram_server("SCRAM-SHA-256", 0), 0);
+    expect_header();
+    step_bind(SERVER_HEADER FEATURES(F_BIND), "res", "user@localhost/res");
+    step_ready("user@localhost/res", 1);
+}
+END_TEST
+
+static int restart_in_closed_scenario(void)
+{
+    static const char err[] = SERVER_HEADER
+        "<stream:error><reset xmlns='" XB_NS_STREAM_ERRORS "'/></stream:error>";
+
+    host.restart_in_closed = 1;
+    xb_session_feed(sess, err, strlen(err));
+    if (host.nclosed != 1)
+        return 2;
+    if (host.restart_rc == XB_ESTATE)
+        return 0; /* refused: acceptable, the host retries later */
+    if (host.restart_rc != 0)
+        return 3;
+    /* Accepted: a new stream must be open and usable. */
+    if (xb_session_state(sess) != XB_SESSION_CONNECTING)
+        return 4;
+    if (xb_session_feed(sess, SERVER_HEADER, strlen(SERVER_HEADER)))
+        return 5;
+    return host.nclosed == 1 ? 0 : 6;
+}
+
+/* A host that reconnects at once may call xb_session_start() from its
+ * closed hook, here while the session is inside a feed. */
+START_TEST(test_session_restart_from_closed_hook)
+{
+    new_session();
+    expect_header();
+    isolated(restart_in_closed_scenario, "xb_session_start() in closed hook");
+}
+END_TEST
+
+START_TEST(test_session_trace_redacts_scram)
+{
+    const char *t;
+
+    cfg.password = "pencil-secret";
+    new_session();
+    login_tls_scram();
+    ck_assert_int_eq(xb_buf_puts(&host.trace, ""), 0);
+    t = host.trace.data;
+    ck_assert_ptr_nonnull(t);
+    assert_has(t, "> <?xml version='1.0'?><stream:stream");
+    assert_has(t, "< <stream:stream from='localhost' id='s1'>");
+    assert_has(t, "< <stream:features>");
+    assert_has(t, "> " STARTTLS_OUT);
+    assert_has(t, "< " PROCEED);
+    assert_has(t, "> <auth xmlns='" XB_NS_SASL
+                  "' mechanism='SCRAM-SHA-256'>[redacted]</auth>");
+    assert_has(t, "< <challenge xmlns='" XB_NS_SASL "'>[redacted]</challenge>");
+    assert_has(t, "> <response xmlns='" XB_NS_SASL "'>[redacted]</response>");
+    assert_has(t, "< <success xmlns='" XB_NS_SASL "'>[redacted]</success>");
+    assert_has(t, "> <presence/>");
+    assert_has(t, "< <iq type='result'");
+    ck_assert_str_ne(client_first_b64, "");
+    assert_lacks(t, client_first_b64);
+    assert_lacks(t, server_first_b64);
+    assert_lacks(t, client_final_b64);
+    assert_lacks(t, server_final_b64);
+    assert_lacks(t, "pencil");
+    assert_lacks(t, SCRAM_SNONCE);
+    /* The SASL payloads did go out, just not to the console. */
+    assert_has(host.sent.data, client_first_b64);
+}
+END_TEST
+
+START_TEST(test_session_trace_redacts_plain)
+{
+    make_ready();
+    ck_assert_int_eq(xb_buf_puts(&host.trace, ""), 0);
+    assert_has(host.trace.data, "> <auth xmlns='" XB_NS_SASL
+                                "' mechanism='PLAIN'>[redacted]</auth>");
+    assert_lacks(host.trace.data, "AHVzZXIAcHc=");
+    assert_has(host.sent.data, "AHVzZXIAcHc=");
+}
+END_TEST
+
+START_TEST(test_session_trace_optional)
+{
+    struct xb_session_hooks quiet = hooks;
+
+    quiet.trace = NULL;
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session_with(&quiet);
+    login_plain(1);
+    server_says("<iq type='get' id='p1' from='localhost'>"
+                "<ping xmlns='urn:xmpp:ping'/></iq>");
+    ck_assert_int_eq(host.ntrace, 0);
+}
+END_TEST
+
+START_TEST(test_session_features_twice)
+{
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(F_STARTTLS));
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    feed(FEATURES(ALL_MECHS));
+    /* Never negotiate twice, never fall back to SASL in the clear. */
+    take();
+    ck_assert_int_eq(out.nel, host.nclosed ? 1 : 0);
+    ck_assert_int_le(host.nclosed, 1);
+    if (host.nclosed) {
+        ck_assert(xb_stanza_is(out.el[0], XB_NS_STREAMS, "error"));
+        return;
+    }
+    server_says(PROCEED);
+    ck_assert_int_eq(host.starttls, 1);
+    xb_session_tls_ready(sess);
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(ALL_MECHS));
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    feed(FEATURES(ALL_MECHS));
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_le(host.nclosed, 1);
+}
+END_TEST
+
+START_TEST(test_session_success_before_auth)
+{
+    new_session();
+    expect_header();
+    ck_assert_int_eq(feed(SERVER_HEADER SUCCESS), XB_ECLOSED);
+    assert_closed(XB_EPROTO);
+    ck_assert_int_eq(host.nready, 0);
+    take();
+    ck_assert_int_eq(out.headers, 0);
+    ck_assert_int_eq(out.closes, 1);
+}
+END_TEST
+
+START_TEST(test_session_success_while_starttls)
+{
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(F_STARTTLS));
+    take();
+    ck_assert_int_eq(feed(SUCCESS), XB_ECLOSED);
+    assert_closed(XB_EPROTO);
+    ck_assert_int_eq(host.starttls, 0);
+    ck_assert_int_eq(xb_session_secure(sess), 0);
+}
+END_TEST
+
+START_TEST(test_session_unexpected_proceed)
+{
+    cfg.tls = XB_TLS_NONE;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("SCRAM-SHA-1"))));
+    take();
+    ck_assert_int_eq(feed(PROCEED), XB_ECLOSED);
+    assert_closed(XB_EPROTO);
+    ck_assert_int_eq(host.starttls, 0);
+}
+END_TEST
+
+START_TEST(test_session_proceed_when_ready)
+{
+    make_ready();
+    ck_assert_int_eq(feed(PROCEED), XB_ECLOSED);
+    assert_closed(XB_EPROTO);
+    ck_assert_int_eq(host.starttls, 0);
+}
+END_TEST
+
+START_TEST(test_session_bind_result_early)
+{
+    cfg.tls = XB_TLS_NONE;
+    new_session();
+    expect_header();
+    /* A bind result out of the blue, before authentication. */
+    feed(SERVER_HEADER "<iq type='result' id='bind_1'><bind xmlns='" XB_NS_BIND
+                       "'><jid>user@localhost/res</jid></bind></iq>");
+    ck_assert_int_eq(host.nready, 0);
+    ck_assert_int_le(host.nclosed, 1);
+}
+END_TEST
+
+static Suite *session_suite(void)
+{
+    Suite *s = suite_create("session");
+    TCase *tc;
+
+    tc = tcase_create("login");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_session_login_whole);
+    tcase_add_test(tc, test_session_login_bytes);
+    tcase_add_test(tc, test_session_login_random);
+    tcase_add_test(tc, test_session_header_exact);
+    tcase_add_test(tc, test_session_new_invalid);
+    tcase_add_test(tc, test_session_start_twice);
+    tcase_add_test(tc, test_session_scram_sha1);
+    tcase_add_test(tc, test_session_scram_cache);
+    tcase_add_test(tc, test_session_scram_without_tls);
+    tcase_add_test(tc, test_session_plain_refused_without_tls);
+    tcase_add_test(tc, test_session_plain_over_tls);
+    tcase_add_test(tc, test_session_plain_allowed);
+    tcase_add_test(tc, test_session_scram_preferred_to_plain);
+    tcase_add_test(tc, test_session_no_usable_mechanism);
+    tcase_add_test(tc, test_session_tls_none_ignores_starttls);
+    tcase_add_test(tc, test_session_tls_required_not_offered);
+    tcase_add_test(tc, test_session_tls_failure);
+    tcase_add_test(tc, test_session_tls_abort);
+    tcase_add_test(tc, test_session_scram_wrong_signature);
+    tcase_add_test(tc, test_session_scram_success_without_challenge);
+    tcase_add_test(tc, test_session_sasl_failure);
+    tcase_add_test(tc, test_session_sasl_challenge_not_base64);
+    tcase_add_test(tc, test_session_sasl_challenge_garbage);
+    tcase_add_test(tc, test_session_legacy_session);
+    tcase_add_test(tc, test_session_legacy_session_optional);
+    tcase_add_test(tc, test_session_legacy_session_refused);
+    tcase_add_test(tc, test_session_server_assigned_resource);
+    tcase_add_test(tc, test_session_bind_refused);
+    tcase_add_test(tc, test_session_bind_result_empty);
+    tcase_add_test(tc, test_session_bind_result_no_jid);
+    tcase_add_test(tc, test_session_bind_result_bad_jid);
+    tcase_add_test(tc, test_session_no_bind_offered);
+    tcase_add_test(tc, test_session_no_presence);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("errors");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_session_stream_error_conflict);
+    tcase_add_test(tc, test_session_stream_error_unknown);
+    tcase_add_test(tc, test_session_server_closes);
+    tcase_add_test(tc, test_session_not_well_formed);
+    tcase_add_test(tc, test_session_not_well_formed_bytes);
+    tcase_add_test(tc, test_session_restricted_xml);
+    tcase_add_test(tc, test_session_unsupported_version);
+    tcase_add_test(tc, test_session_missing_version);
+    tcase_add_test(tc, test_session_invalid_namespace);
+    tcase_add_test(tc, test_session_stanza_too_big);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("ready");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_session_ping_answered);
+    tcase_add_test(tc, test_session_ping_with_whitespace_answered);
+    tcase_add_test(tc, test_session_unknown_iq_get);
+    tcase_add_test(tc, test_session_unknown_iq_set);
+    tcase_add_test(tc, test_session_stanzas_routed);
+    tcase_add_test(tc, test_session_send_only_when_ready);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("iq");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_session_iq_result);
+    tcase_add_test(tc, test_session_iq_error_response);
+    tcase_add_test(tc, test_session_iq_ids_unique);
+    tcase_add_test(tc, test_session_iq_not_ready);
+    tcase_add_test(tc, test_session_iq_timeout);
+    tcase_add_test(tc, test_session_iq_limit);
+    tcase_add_test(tc, test_session_iq_pending_on_close);
+    tcase_add_test(tc, test_session_iq_pending_on_stream_error);
+    tcase_add_test(tc, test_session_iq_timer_nearest);
+    tcase_add_test(tc, test_session_iq_replaces_caller_id);
+    tcase_add_test(tc, test_session_iq_id_exact_match);
+    tcase_add_test(tc, test_session_iq_callback_sends_iq);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("timers");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_session_keepalive_timeout);
+    tcase_add_test(tc, test_session_keepalive_answered);
+    tcase_add_test(tc, test_session_keepalive_traffic_postpones);
+    tcase_add_test(tc, test_session_keepalive_no_busy_loop_at_limit);
+    tcase_add_test(tc, test_session_login_timeout);
+    tcase_add_test(tc, test_session_login_timeout_during_tls);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("close");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_session_close_clean);
+    tcase_add_test(tc, test_session_close_timeout);
+    tcase_add_test(tc, test_session_close_answers_pending);
+    tcase_add_test(tc, test_session_close_then_garbage);
+    tcase_add_test(tc, test_session_close_then_ping);
+    tcase_add_test(tc, test_session_close_during_login);
+    tcase_add_test(tc, test_session_abort_once);
+    tcase_add_test(tc, test_session_abort_idle);
+    tcase_add_test(tc, test_session_restart_after_close);
+    tcase_add_test(tc, test_session_restart_after_failure);
+    tcase_add_test(tc, test_session_restart_from_closed_hook);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("trace");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_session_trace_redacts_scram);
+    tcase_add_test(tc, test_session_trace_redacts_plain);
+    tcase_add_test(tc, test_session_trace_optional);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("hostile");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_session_features_twice);
+    tcase_add_test(tc, test_session_success_before_auth);
+    tcase_add_test(tc, test_session_success_while_starttls);
+    tcase_add_test(tc, test_session_unexpected_proceed);
+    tcase_add_test(tc, test_session_proceed_when_ready);
+    tcase_add_test(tc, test_session_bind_result_early);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
+
+int main(void)
+{
+    int number_failed;
+    Suite *s;
+    SRunner *sr;
+
+    seed();
+    s = session_suite();
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    number_failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return number_failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
