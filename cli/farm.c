@@ -627,8 +627,8 @@ static void schedule_next(struct client *c)
     if (c->kind == F_AUTH || c->kind == F_CERT ||
         ++c->failures > cfg->retries) {
         if (c->kind != F_AUTH && c->kind != F_CERT)
-            flog(f, XB_LOG_WARN, c->jid, "giving up after %u attempts",
-                 c->failures);
+            flog(f, XB_LOG_WARN, c->jid, "giving up after %u attempt%s",
+                 c->failures, c->failures == 1 ? "" : "s");
         finish_client(c);
         check_all_done(f);
         return;

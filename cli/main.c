@@ -7,6 +7,7 @@
 #endif
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,9 @@ int main(int argc, char **argv)
 {
     size_t i;
 
+    /* A peer that resets its connection must cost a write error on that
+     * connection, not the whole process. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return XB_EXIT_USAGE;

@@ -80,12 +80,13 @@ EOF
 
 # Waits until the c2s port answers a stream header with its features.
 wait_ready() {
-    local dir=$1 port=$2 i
-    for i in $(seq 1 100); do
+    local dir=$1 port=$2
+    for _ in $(seq 1 100); do
         if [ -f "$dir/prosody.pid" ] &&
             ! kill -0 "$(cat "$dir/prosody.pid")" 2>/dev/null; then
             break
         fi
+        # shellcheck disable=SC2016  # the inner script expands $tok itself
         if timeout 3 bash -c '
             exec 3<>/dev/tcp/127.0.0.1/'"$port"' || exit 1
             printf "%s" "<?xml version='"'1.0'"'?><stream:stream xmlns='"'jabber:client'"' xmlns:stream='"'http://etherx.jabber.org/streams'"' to='"'localhost'"' version='"'1.0'"'>" >&3
@@ -107,10 +108,18 @@ start)
     [ $# -ge 3 ] || die "usage: start DIR PORT [tls|plain]"
     dir=$(mkdir -p "$2" && cd "$2" && pwd)
     port=$3
+    # Another server on the port would answer the readiness probe for us.
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        die "port $port is already in use"
+    fi
     write_config "$dir" "$port" "${4:-tls}"
     prosody --config "$dir/prosody.cfg.lua" -F > "$dir/stdout.log" 2>&1 &
     echo $! > "$dir/prosody.pid.launcher"
     wait_ready "$dir" "$port"
+    if grep -q "Failed to open server port" "$dir/prosody.err" 2>/dev/null; then
+        "$0" stop "$dir"
+        die "Prosody could not listen on port $port (see $dir/prosody.err)"
+    fi
     ;;
 user)
     [ $# -eq 4 ] || die "usage: user DIR NAME PASSWORD"

@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# The xmppbots CLI against a real Prosody (STARTTLS required) on 127.0.0.1,
+# checked by independent slixmpp clients: echoes are exact and only chat or
+# normal messages are answered, IQs are answered; jumpers are seen joining,
+# talking and leaving a room; wrong password, closed port and untrusted
+# certificate give exit statuses 3, 4, 5; bots reconnect and rejoin after a
+# server crash; SIGTERM shuts them down cleanly. Without prosody, openssl or
+# slixmpp it fails (hard error 99) and says what to install: ./dev deps.
+# $XB_WRAP may hold a wrapper such as valgrind.
+set -u
+
+src=${top_srcdir:-.}
+build=${top_builddir:-.}
+bin="$build/cli/xmppbots"
+py=/usr/bin/python3
+prosody_sh="$src/tests/prosody.sh"
+read -r -a wrap <<< "${XB_WRAP:-}"
+pw=secret-pw
+
+for tool in prosody prosodyctl openssl timeout; do
+    command -v "$tool" > /dev/null ||
+        { echo "ERROR: $tool not found (./dev deps installs it)"; exit 99; }
+done
+"$py" -c 'import slixmpp' 2> /dev/null ||
+    { echo "ERROR: $py cannot import slixmpp (./dev deps installs it)"; exit 99; }
+[ -x "$bin" ] || { echo "$bin not built"; exit 99; }
+
+tmp=$(mktemp -d) || exit 99
+dir="$tmp/prosody"
+ca="$dir/certs/localhost.crt"
+echo_pid="" jumper_pid=""
+pass=0 fail=0
+
+# kill_bot PID: SIGKILL a background "timeout ... xmppbots" and its child.
+kill_bot() {
+    local child
+    for child in $(ps -o pid= --ppid "$1" 2> /dev/null); do
+        kill -KILL "$child" 2> /dev/null
+    done
+    kill -KILL "$1" 2> /dev/null
+    wait "$1" 2> /dev/null
+}
+
+cleanup() {
+    local pid n
+    for pid in $echo_pid $jumper_pid; do
+        kill "$pid" 2> /dev/null # timeout passes SIGTERM on to the bot
+    done
+    for pid in $echo_pid $jumper_pid; do
+        n=25
+        while [ "$n" -gt 0 ] && kill -0 "$pid" 2> /dev/null; do
+            sleep 0.2
+            n=$((n - 1))
+        done
+        kill_bot "$pid"
+    done
+    if [ "$fail" -ne 0 ]; then
+        for f in "$tmp"/*.err "$dir/prosody.err"; do
+            [ -s "$f" ] || continue
+            echo "--- tail of $f"
+            tail -n 15 "$f"
+        done
+    fi
+    bash "$prosody_sh" stop "$dir" > /dev/null 2>&1
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
+# check NAME COMMAND...: one assertion.
+check() {
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+# jstat FILE KEY: a number from a JSON stats file, -1 if unreadable.
+jstat() {
+    "$py" -c 'import json, sys
+try:
+    print(int(json.load(open(sys.argv[1]))[sys.argv[2]]))
+except Exception:
+    print(-1)' "$1" "$2"
+}
+# Seconds, as a decimal, since the epoch.
+now() { date +%s.%N; }
+elapsed_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# wait_until SECONDS COMMAND...: poll every 0.2 s.
+wait_until() {
+    local n=$(($1 * 5))
+    shift
+    while [ "$n" -gt 0 ]; do
+        "$@" && return 0
+        sleep 0.2
+        n=$((n - 1))
+    done
+    "$@"
+}
+
+# Is something listening on this port of 127.0.0.1?
+port_busy() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
+
+# The CLI, bounded, wrapped with $XB_WRAP if set. An array, not a function:
+# a function run with & would be a subshell, and $! its PID, not the bot's.
+# A wrapper such as valgrind makes everything several times slower.
+limit=100
+[ ${#wrap[@]} -eq 0 ] || limit=400
+xb=(timeout -k 5 "$limit" ${wrap[@]+"${wrap[@]}"} "$bin")
+# The same for runs expected to end at once (failures).
+xb_short=(timeout -k 2 $((limit / 5)) ${wrap[@]+"${wrap[@]}"} "$bin")
+
+common=(--host 127.0.0.1 --cafile "$ca")
+
+start_prosody() {
+    timeout 60 bash "$prosody_sh" start "$dir" "$port" tls \
+        > "$tmp/prosody-start.err" 2>&1 &&
+        ! grep -q "Failed to open server port" "$dir/prosody.err" 2> /dev/null
+}
+
+# --- Prosody on a free port below 32768, derived from our PID -------------
+port=""
+for try in 0 1 2 3 4 5 6 7 8 9; do
+    p=$((20000 + ($$ + try * 997) % 10000))
+    port_busy "$p" && continue
+    port=$p
+    if start_prosody; then
+        break
+    fi
+    bash "$prosody_sh" stop "$dir" > /dev/null 2>&1
+    rm -f "$dir/prosody.err"
+    port=""
+done
+if [ -z "$port" ]; then
+    bad "Prosody did not start on any port"
+    cat "$tmp/prosody-start.err"
+    echo "$pass passed, $fail failed"
+    exit 1
+fi
+ok "Prosody started with STARTTLS required on 127.0.0.1:$port"
+# A port nobody listens on, for the unreachable-server case.
+closed=$((port + 1))
+while port_busy "$closed"; do closed=$((closed + 1)); done
+
+users_ok() {
+    bash "$prosody_sh" user "$dir" echobot "$pw" &&
+        bash "$prosody_sh" user "$dir" tester "$pw" &&
+        bash "$prosody_sh" user "$dir" observer "$pw" &&
+        bash "$prosody_sh" users "$dir" jumper 4 "$pw" &&
+        [ -f "$dir/data/localhost/accounts/jumper3.dat" ]
+}
+check "accounts registered" users_ok
+
+# --- echo bot ---------------------------------------------------------------
+"${xb[@]}" echo --jid echobot@localhost/bot --password "$pw" --port "$port" \
+    "${common[@]}" --retries 30 --stats "$tmp/echo.json" --stats-interval 0.5 \
+    --no-progress > "$tmp/echo.out" 2> "$tmp/echo.err" &
+echo_pid=$!
+online_is() { [ "$(jstat "$1" online)" -eq "$2" ]; }
+check "echo bot online (stats: online 1)" wait_until 15 online_is "$tmp/echo.json" 1
+
+slix_common=(--host 127.0.0.1 --port "$port" --password "$pw" --cafile "$ca")
+if timeout 90 "$py" "$src/tests/slix_echo.py" "${slix_common[@]}" \
+    --jid tester@localhost --echo-jid echobot@localhost/bot > "$tmp/slix_echo.log" 2>&1; then
+    ok "slixmpp echo cases: $(tail -n 1 "$tmp/slix_echo.log")"
+else
+    bad "slixmpp echo cases:"
+    sed 's/^/    /' "$tmp/slix_echo.log"
+fi
+echoed_at_least() { [ "$(jstat "$tmp/echo.json" echoed)" -ge "$1" ]; }
+check "echo bot stats count the echoes" wait_until 3 echoed_at_least 11
+
+# The client really verifies the server certificate (else the above proves
+# little about TLS): it must refuse an untrusted one.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost -keyout "$tmp/wrong.key" \
+    -out "$tmp/wrong.crt" 2> /dev/null
+slix_refuses_wrong_ca() {
+    ! timeout 30 "$py" "$src/tests/slix_echo.py" --host 127.0.0.1 \
+        --port "$port" --password "$pw" --cafile "$tmp/wrong.crt" \
+        --jid tester@localhost --quick --total 15 > "$tmp/slix_wrong.log" 2>&1 &&
+        grep -q "certificate verification failed" "$tmp/slix_wrong.log"
+}
+check "slixmpp refuses an untrusted certificate" slix_refuses_wrong_ca
+
+# --- jumpers watched from the room ------------------------------------------
+"${xb[@]}" jumper --jid 'jumper%d@localhost' --count 4 --password "$pw" \
+    --port "$port" "${common[@]}" --rooms 1 --interval 0.2-0.5 --phrases 2-3 \
+    --retries 30 --stats "$tmp/jumper.json" --stats-interval 0.5 \
+    --no-progress > "$tmp/jumper.out" 2> "$tmp/jumper.err" &
+jumper_pid=$!
+check "4 jumpers online" wait_until 15 online_is "$tmp/jumper.json" 4
+
+if timeout 40 "$py" "$src/tests/slix_observer.py" "${slix_common[@]}" \
+    --jid observer@localhost --room bot_room_0@conference.localhost \
+    --nick observer --prefix jumper --seconds 20 --expect-joins 2 \
+    --expect-messages 3 --expect-leaves 1 > "$tmp/observer.log" 2>&1; then
+    ok "observer: $(tail -n 1 "$tmp/observer.log")"
+else
+    bad "observer:"
+    sed 's/^/    /' "$tmp/observer.log"
+fi
+
+# --- failures and their exit statuses -------------------------------------
+# expect_exit NAME STATUS STDERR-REGEX ARGS...: a short run of the CLI.
+expect_exit() {
+    local name=$1 want=$2 pattern=$3 got lines
+    shift 3
+    "${xb_short[@]}" "$@" > "$tmp/fail.out" 2> "$tmp/fail.err"
+    got=$?
+    if [ "$got" -ne "$want" ]; then
+        bad "$name: exit status $got, want $want"
+        sed 's/^/    /' "$tmp/fail.err"
+        return
+    fi
+    if ! grep -Eq -- "$pattern" "$tmp/fail.err"; then
+        bad "$name: stderr lacks /$pattern/"
+        sed 's/^/    /' "$tmp/fail.err"
+        return
+    fi
+    ok "$name: exit $got, $(grep -E -- "$pattern" "$tmp/fail.err" | head -n 1)"
+    lines=$(grep -Ec -- "$pattern" "$tmp/fail.err")
+    check "$name: the reason is on one line" [ "$lines" -eq 1 ]
+}
+expect_exit "wrong password" 3 "not-authorized|authentication failed" \
+    echo --jid echobot@localhost --password wrong --port "$port" "${common[@]}"
+expect_exit "closed port" 4 "connect|refused|unreachable" \
+    echo --jid echobot@localhost --password "$pw" --port "$closed" \
+    "${common[@]}" --retries 0
+expect_exit "untrusted certificate" 5 "certificate" \
+    echo --jid echobot@localhost --password "$pw" --port "$port" \
+    --host 127.0.0.1 --cafile "$tmp/wrong.crt"
+
+# One retry after a backoff of 0.5-1 s: two connection attempts.
+t0=$(now)
+"${xb_short[@]}" echo --jid echobot@localhost --password "$pw" --port "$closed" \
+    "${common[@]}" --retries 1 --stats "$tmp/retry.json" \
+    --stats-interval 0.1 > /dev/null 2> "$tmp/retry.err"
+rc=$? took=$(elapsed_since "$t0")
+retried_once() {
+    [ "$rc" -eq 4 ] && [ "$(jstat "$tmp/retry.json" connect_attempts)" -eq 2 ] &&
+        awk -v t="$took" 'BEGIN { exit !(t >= 0.5 && t <= 3) }'
+}
+check "closed port, --retries 1: exit 4 after 2 attempts in 0.5-3 s (took $took s)" \
+    retried_once
+
+# --- server crash and restart ---------------------------------------------
+prosody_gone() {
+    bash "$prosody_sh" kill "$dir" && ! port_busy "$port"
+}
+check "Prosody killed (SIGKILL), its port closed" prosody_gone
+all_offline() { online_is "$tmp/echo.json" 0 && online_is "$tmp/jumper.json" 0; }
+check "bots notice the lost connections (online 0)" wait_until 10 all_offline
+sleep 0.6 # one more stats write, so that joins is final
+joins0=$(jstat "$tmp/jumper.json" joins)
+t0=$(now)
+check "Prosody restarted on port $port" start_prosody
+
+echo_back() {
+    online_is "$tmp/echo.json" 1 && [ "$(jstat "$tmp/echo.json" reconnects)" -ge 1 ]
+}
+jumpers_back() {
+    online_is "$tmp/jumper.json" 4 &&
+        [ "$(jstat "$tmp/jumper.json" reconnects)" -ge 4 ]
+}
+jumpers_rejoined() { [ "$(jstat "$tmp/jumper.json" joins)" -gt "$joins0" ]; }
+check "echo bot reconnected (online 1, reconnects >= 1)" wait_until 60 echo_back
+check "all 4 jumpers reconnected (online 4, reconnects >= 4)" wait_until 30 jumpers_back
+check "jumpers rejoined rooms (joins $joins0 -> more)" wait_until 20 jumpers_rejoined
+echo "# reconnect checks done $(elapsed_since "$t0") s after the restart"
+
+if timeout 30 "$py" "$src/tests/slix_echo.py" "${slix_common[@]}" \
+    --jid tester@localhost --echo-jid echobot@localhost/bot --quick \
+    > "$tmp/slix_echo2.log" 2>&1; then
+    ok "echo works after the restart"
+else
+    bad "echo after the restart:"
+    sed 's/^/    /' "$tmp/slix_echo2.log"
+fi
+if timeout 40 "$py" "$src/tests/slix_observer.py" "${slix_common[@]}" \
+    --jid observer@localhost --prefix jumper --seconds 15 \
+    --expect-messages 2 --expect-leaves 1 > "$tmp/observer2.log" 2>&1; then
+    ok "jumpers talk after the restart"
+else
+    bad "jumpers after the restart:"
+    sed 's/^/    /' "$tmp/observer2.log"
+fi
+
+# --- clean shutdown on SIGTERM ------------------------------------------------
+# stop_bot NAME PID: SIGTERM, then exit status 0 within 5 s (unwrapped).
+stop_bot() {
+    local name=$1 pid=$2 n=$((limit / 4)) rc
+    if ! kill -TERM "$pid" 2> /dev/null; then
+        wait "$pid"
+        bad "$name had already exited before SIGTERM (status $?)"
+        return
+    fi
+    while [ "$n" -gt 0 ] && kill -0 "$pid" 2> /dev/null; do
+        sleep 0.2
+        n=$((n - 1))
+    done
+    if kill -0 "$pid" 2> /dev/null; then
+        bad "$name still running $((limit / 20)) s after SIGTERM"
+        kill_bot "$pid"
+        return
+    fi
+    wait "$pid"
+    rc=$?
+    check "$name exits 0 on SIGTERM (got $rc)" [ "$rc" -eq 0 ]
+}
+stop_bot "echo bot" "$echo_pid"
+echo_pid=""
+stop_bot "jumpers" "$jumper_pid"
+jumper_pid=""
+check "echo bot summary on stdout" \
+    grep -q "^bots 1: online at some point 1, gave up 0" "$tmp/echo.out"
+check "jumper summary on stdout" \
+    grep -q "^bots 4: online at some point 4, gave up 0" "$tmp/jumper.out"
+check "jumper summary counts rooms joined" \
+    grep -Eq "^rooms joined [1-9][0-9]* \(errors 0" "$tmp/jumper.out"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,201 @@
+#!/usr/bin/python3
+"""Watches a MUC room from an independent client (slixmpp) and counts what
+the xmppbots jumper bots do there: joins, groupchat messages, leaves.
+
+Prints every event with a timestamp as it happens. Without --expect-*
+options it watches for --seconds and exits 0; with them it exits 0 as soon
+as every expectation is met, or 1 if they are not met within --seconds.
+Run it with Debian's /usr/bin/python3 (slixmpp).
+
+  slix_observer.py --port 5222 --jid observer@localhost --password pw \\
+      --cafile certs/localhost.crt --room bot_room_0@conference.localhost
+"""
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+
+import slixmpp
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+MUC_USER = "{http://jabber.org/protocol/muc#user}"
+
+
+class Observer(slixmpp.ClientXMPP):
+    def __init__(self, args):
+        super().__init__(args.jid, args.password)
+        self.args = args
+        self.room = slixmpp.JID(args.room).bare
+        self.ca_certs = args.cafile
+        self.register_plugin("xep_0030")
+        self.register_plugin("xep_0045")
+        self.done = asyncio.get_event_loop().create_future()
+        self.t0 = time.monotonic()
+        self.in_room = False          # our self-presence arrived
+        self.present = set()          # nicks now in the room (not ours)
+        self.initial = set()          # occupants already there when we joined
+        self.joined_nicks = set()     # nicks seen joining while we watched
+        self.joins = self.messages = self.leaves = 0
+        self.message_nicks = set()
+        self.register_handler(Callback(
+            "room presence", MatchXPath("{jabber:client}presence"),
+            self.on_presence))
+        self.register_handler(Callback(
+            "room message", MatchXPath("{jabber:client}message"),
+            self.on_message))
+        self.add_event_handler("session_start", self.on_start)
+        for event, what in (("failed_auth", "authentication failed"),
+                            ("ssl_invalid_chain",
+                             "certificate verification failed"),
+                            ("connection_failed", "connection failed"),
+                            ("disconnected", "disconnected")):
+            self.add_event_handler(event, self.on_fail(what))
+
+    def on_fail(self, what):
+        def handler(event):
+            if not self.done.done():
+                detail = f": {event}" if event not in (None, "") else ""
+                self.done.set_exception(RuntimeError(what + detail))
+        return handler
+
+    def log(self, text):
+        now = time.time()
+        stamp = time.strftime("%H:%M:%S", time.localtime(now))
+        print(f"{stamp}.{int(now * 1000) % 1000:03d} "
+              f"+{time.monotonic() - self.t0:7.3f} {text}", flush=True)
+
+    def counted(self, nick):
+        return nick != self.args.nick and nick.startswith(self.args.prefix)
+
+    def on_presence(self, pres):
+        if pres["from"].bare != self.room:
+            return
+        nick = pres["from"].resource
+        if pres["type"] == "error":
+            self.log(f"error presence for {nick}: "
+                     f"{pres['error']['condition']}")
+            return
+        statuses = {s.get("code") for s in pres.xml.iter(MUC_USER + "status")}
+        if "110" in statuses:
+            if pres["type"] != "unavailable":
+                self.in_room = True
+                self.log(f"joined {self.room} as {nick} "
+                         f"(occupants: {', '.join(sorted(self.initial)) or 'none'})")
+            else:
+                self.log(f"we left {self.room}")
+            return
+        if pres["type"] == "unavailable":
+            self.present.discard(nick)
+            if self.counted(nick):
+                self.leaves += 1
+            self.log(f"leave   {nick}")
+        elif nick not in self.present:
+            self.present.add(nick)
+            if not self.in_room:
+                self.initial.add(nick)
+                return
+            if self.counted(nick):
+                self.joins += 1
+                self.joined_nicks.add(nick)
+            self.log(f"join    {nick}")
+        self.check()
+
+    def on_message(self, msg):
+        if msg["from"].bare != self.room or msg["type"] != "groupchat":
+            return
+        nick = msg["from"].resource
+        if not msg["body"]:
+            return
+        if self.counted(nick):
+            self.messages += 1
+            self.message_nicks.add(nick)
+        self.log(f"message {nick}: {msg['body']}")
+        self.check()
+
+    def expecting(self):
+        a = self.args
+        return a.expect_joins or a.expect_messages or a.expect_leaves
+
+    def met(self):
+        a = self.args
+        return (len(self.joined_nicks) >= a.expect_joins and
+                self.messages >= a.expect_messages and
+                self.leaves >= a.expect_leaves)
+
+    def check(self):
+        if self.expecting() and self.met() and not self.done.done():
+            self.done.set_result(True)
+
+    async def on_start(self, _event):
+        try:
+            self.send_presence()
+            self.log(f"online as {self.boundjid}")
+            await self.plugin["xep_0045"].join_muc_wait(
+                self.room, self.args.nick, maxstanzas=0, timeout=10)
+            self.check()
+        except Exception as e:
+            if not self.done.done():
+                self.done.set_exception(RuntimeError(f"cannot join: {e!r}"))
+
+    def summary(self):
+        return (f"distinct nicks joined {len(self.joined_nicks)} "
+                f"({', '.join(sorted(self.joined_nicks))}), joins {self.joins}, "
+                f"groupchat messages {self.messages} from "
+                f"{len(self.message_nicks)} nicks, leaves {self.leaves}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5222)
+    p.add_argument("--jid", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--cafile", required=True,
+                   help="CA (or self-signed) certificate to verify the server")
+    p.add_argument("--room", default="bot_room_0@conference.localhost")
+    p.add_argument("--nick", default="observer")
+    p.add_argument("--prefix", default="",
+                   help="count only nicks starting with this (e.g. jumper)")
+    p.add_argument("--seconds", type=float, default=20,
+                   help="how long to watch (at most, with --expect-*)")
+    p.add_argument("--expect-joins", type=int, default=0, metavar="N",
+                   help="N distinct nicks must join")
+    p.add_argument("--expect-messages", type=int, default=0, metavar="N")
+    p.add_argument("--expect-leaves", type=int, default=0, metavar="N")
+    p.add_argument("-v", "--verbose", action="store_true")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.CRITICAL,
+                        format="%(levelname)-8s %(message)s")
+
+    xmpp = Observer(args)
+    xmpp.connect((args.host, args.port), force_starttls=True)
+    rc = 0
+    try:
+        xmpp.loop.run_until_complete(
+            asyncio.wait_for(asyncio.shield(xmpp.done), args.seconds))
+    except asyncio.TimeoutError:
+        if xmpp.expecting():
+            rc = 1
+            xmpp.log(f"FAIL - expectations not met within {args.seconds} s")
+        elif not xmpp.in_room:
+            rc = 1
+            xmpp.log("FAIL - never joined the room")
+    except Exception as e:
+        rc = 1
+        xmpp.log(f"FAIL - {e}")
+    if not xmpp.done.done():
+        xmpp.done.cancel()
+    try:
+        xmpp.loop.run_until_complete(
+            asyncio.wait_for(xmpp.disconnect(wait=1), 3))
+    except Exception:
+        pass
+    print(f"slix_observer: {xmpp.summary()}", flush=True)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
