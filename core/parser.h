@@ -3,7 +3,9 @@
  * through xb_parser_feed() in any split; the stream header, each complete
  * top-level element and the stream close come out through hooks. Input
  * that RFC 6120 forbids or that exceeds the limits stops the parser with a
- * stream error condition and a readable message. No I/O.
+ * stream error condition and a readable message. Many parsers may share
+ * one expat (an engine), so that an idle connection costs a few hundred
+ * bytes instead of an expat of its own. No I/O.
  */
 #ifndef XB_PARSER_H
 #define XB_PARSER_H
@@ -14,6 +16,7 @@
 #include "xmpp.h"
 
 struct xb_parser;
+struct xb_parser_engine;
 
 /* The attributes of a stream header. Each field is NULL when absent. */
 struct xb_stream_header {
@@ -61,22 +64,57 @@ struct xb_parser_limits {
 #define XB_PARSER_DOCUMENT 1u
 
 /*
- * Creates a parser. hooks is copied; ud is passed to every hook; limits may
- * be NULL for the defaults. Returns NULL only on out-of-memory. Free with
- * xb_parser_free().
+ * Creates a parser with an engine (expat) of its own. hooks is copied; ud
+ * is passed to every hook; limits may be NULL for the defaults. Returns
+ * NULL only on out-of-memory. Free with xb_parser_free().
  */
 struct xb_parser *xb_parser_new(const struct xb_parser_hooks *hooks, void *ud,
                                 const struct xb_parser_limits *limits,
                                 unsigned flags);
 
-/* Frees the parser and any partly parsed stanza. NULL is allowed. */
+/*
+ * Creates an engine: one expat parser that any number of xb_parsers share,
+ * one top-level element at a time (single-threaded). A parser on an engine
+ * keeps, between feeds, only the bytes of its unfinished top-level element.
+ * Returns NULL only on out-of-memory. Free with xb_parser_engine_free().
+ */
+struct xb_parser_engine *xb_parser_engine_new(void);
+
+/* Frees an engine once every parser on it has been freed. NULL is
+ * allowed. */
+void xb_parser_engine_free(struct xb_parser_engine *e);
+
+/*
+ * Like xb_parser_new(), on the shared engine e (borrowed: it must outlive
+ * the parser). Everything in this header applies, with two differences:
+ * - A parser must not be fed from a hook of another parser on the same
+ *   engine: xb_parser_feed() returns XB_ESTATE there (hooks that only
+ *   write to sockets, stop, or create and free parsers are fine).
+ * - The bytes of an unfinished top-level element (or stream header) wait
+ *   in the parser and are parsed when its last byte arrives: errors
+ *   inside it (bad UTF-8, mismatched tags, the depth and attribute
+ *   limits) are reported then, not as they arrive. Comments, PIs,
+ *   DOCTYPE, text between stanzas and the size limit are still refused
+ *   as soon as they arrive.
+ * Returns NULL only on out-of-memory. Free with xb_parser_free().
+ */
+struct xb_parser *xb_parser_new_shared(struct xb_parser_engine *e,
+                                       const struct xb_parser_hooks *hooks,
+                                       void *ud,
+                                       const struct xb_parser_limits *limits,
+                                       unsigned flags);
+
+/* Frees the parser and any partly parsed stanza (and its engine if it has
+ * a private one). NULL is allowed. */
 void xb_parser_free(struct xb_parser *p);
 
 /*
  * Parses len more bytes of the stream. Returns 0, or XB_EXML/XB_ELIMIT when
  * the input was refused (see xb_parser_condition/message), XB_ENOMEM, or
  * XB_ESTATE when the parser has already failed, was stopped, or the stream
- * has ended. Errors are sticky until xb_parser_reset().
+ * has ended (or, on a shared engine, when called from a hook of another
+ * parser on it; nothing is consumed then). Errors are sticky until
+ * xb_parser_reset().
  */
 int xb_parser_feed(struct xb_parser *p, const char *data, size_t len);
 
@@ -91,8 +129,8 @@ void xb_parser_stop(struct xb_parser *p);
 
 /*
  * Prepares for a new stream (after STARTTLS or SASL), keeping the parser's
- * allocations. Clears any error. Must not be called from a hook. Returns 0
- * or XB_ENOMEM.
+ * allocations. Clears any error. Must not be called from one of the
+ * parser's own hooks (XB_ESTATE there). Returns 0 or XB_ENOMEM.
  */
 int xb_parser_reset(struct xb_parser *p);
 

@@ -1827,6 +1827,669 @@ START_TEST(test_parser_parse_one)
 }
 END_TEST
 
+/* ---- a shared engine -------------------------------------------------------
+ */
+
+/* Hooks that fill a tu_result, as tu_parse's do. */
+static void res_field(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+static void res_open(void *ud, const struct xb_stream_header *h)
+{
+    struct tu_result *res = ud;
+
+    res->opens++;
+    res_field(res->from, sizeof res->from, h->from);
+    res_field(res->to, sizeof res->to, h->to);
+    res_field(res->id, sizeof res->id, h->id);
+    res_field(res->version, sizeof res->version, h->version);
+    res_field(res->lang, sizeof res->lang, h->lang);
+    res_field(res->content_ns, sizeof res->content_ns, h->content_ns);
+}
+
+static void res_stanza(void *ud, struct xb_stanza *st)
+{
+    struct tu_result *res = ud;
+
+    if (res->nstanzas < TU_MAX_STANZAS)
+        res->stanzas[res->nstanzas++] = st;
+    else
+        xb_stanza_free(st);
+}
+
+static void res_close(void *ud)
+{
+    ((struct tu_result *)ud)->closes++;
+}
+
+static const struct xb_parser_hooks res_hooks = {res_open, res_stanza,
+                                                 res_close};
+
+/* What the other parser on the engine gets, stanza after stanza. */
+#define SM_REQUEST "<r xmlns='urn:xmpp:sm:3'/>"
+static const char *const other_stanzas[] = {MUC_PRESENCE, IQ_ROSTER,
+                                            MSG_ESCAPES, SM_REQUEST};
+
+/* A parser that shares the engine with the one under test and is fed a
+ * clean stream in random cuts in between: it must see every stanza. */
+struct other {
+    struct xb_parser *p;
+    struct tu_result res;
+    struct xb_buf in; /* its stream */
+    size_t off;       /* bytes fed */
+    int sent;         /* complete stanzas in in */
+    unsigned state;
+};
+
+static void other_init(struct other *o, struct xb_parser_engine *e)
+{
+    int i;
+
+    memset(o, 0, sizeof *o);
+    o->state = tu_seed() ^ 0x0b0b;
+    o->p = xb_parser_new_shared(e, &res_hooks, &o->res, NULL, 0);
+    ck_assert_ptr_nonnull(o->p);
+    xb_buf_init(&o->in);
+    put_str(&o->in, HDR);
+    for (i = 0; i < 400; i++) {
+        put_str(&o->in, other_stanzas[i % 4]);
+        put_str(&o->in, i % 3 ? "" : " ");
+    }
+    o->sent = 400;
+}
+
+/* Feeds the other parser its next 1..64 bytes (fewer at the end). */
+static void other_step(struct other *o)
+{
+    size_t n = 1 + tu_rand(&o->state) % 64;
+    int rc;
+
+    if (n > o->in.len - o->off)
+        n = o->in.len - o->off;
+    rc = xb_parser_feed(o->p, o->in.data + o->off, n);
+    ck_assert_msg(rc == 0, "the other parser failed: %s",
+                  xb_parser_message(o->p));
+    o->off += n;
+}
+
+/* Feeds it the rest and checks that it saw every stanza, unharmed. */
+static void other_finish(struct other *o)
+{
+    int i, n;
+
+    ck_assert_int_eq(
+        xb_parser_feed(o->p, o->in.data + o->off, o->in.len - o->off), 0);
+    ck_assert_int_eq(o->res.opens, 1);
+    n = o->res.nstanzas;
+    ck_assert_msg(o->res.nstanzas ==
+                      (o->sent < TU_MAX_STANZAS ? o->sent : TU_MAX_STANZAS),
+                  "the other parser got %d stanzas", o->res.nstanzas);
+    for (i = 0; i < n; i++)
+        ck_assert_str_eq(xb_stanza_name(o->res.stanzas[i]),
+                         i % 4 == 0   ? "presence"
+                         : i % 4 == 1 ? "iq"
+                         : i % 4 == 2 ? "message"
+                                      : "r");
+    tu_result_free(&o->res);
+    xb_parser_free(o->p);
+    xb_buf_free(&o->in);
+}
+
+/*
+ * Like tu_parse() with a parser on a shared engine; another parser on the
+ * same engine is fed between each two feeds, so that every unfinished
+ * element of the one under test waits in it and is parsed whole.
+ */
+static void parse_shared(struct tu_result *res, const char *data, size_t len,
+                         enum tu_split split,
+                         const struct xb_parser_limits *limits, unsigned flags)
+{
+    struct xb_parser_engine *e = xb_parser_engine_new();
+    struct xb_parser *p;
+    struct other o;
+    unsigned state = tu_seed();
+    size_t off = 0, n;
+
+    ck_assert_ptr_nonnull(e);
+    memset(res, 0, sizeof *res);
+    other_init(&o, e);
+    p = xb_parser_new_shared(e, &res_hooks, res, limits, flags);
+    ck_assert_ptr_nonnull(p);
+    while (off < len && res->rc == 0) {
+        n = split == TU_BYTES    ? 1
+            : split == TU_RANDOM ? 1 + tu_rand(&state) % 64
+                                 : len;
+        if (n > len - off)
+            n = len - off;
+        res->rc = xb_parser_feed(p, data + off, n);
+        off += n;
+        other_step(&o);
+    }
+    res->cond = xb_parser_condition(p);
+    res_field(res->message, sizeof res->message, xb_parser_message(p));
+    xb_parser_free(p);
+    other_finish(&o);
+    xb_parser_engine_free(e);
+}
+
+static void sink_init_shared(struct sink *s, struct xb_parser_engine *e,
+                             const struct xb_parser_limits *limits,
+                             unsigned flags)
+{
+    static const struct xb_parser_hooks hooks = {sink_open, sink_stanza,
+                                                 sink_close};
+
+    memset(s, 0, sizeof *s);
+    s->p = xb_parser_new_shared(e, &hooks, s, limits, flags);
+    ck_assert_ptr_nonnull(s->p);
+}
+
+/* A feeds half a stanza, B a whole one, A the rest: each gets its own. */
+START_TEST(test_parser_shared_interleaved)
+{
+    static const char a_in[] = HDR MSG_ESCAPES;
+    static const char b_in[] = HDR IQ_ROSTER;
+    struct xb_parser_engine *e = xb_parser_engine_new();
+    struct xb_stanza *want;
+    struct sink a, b;
+    unsigned state = tu_seed();
+    size_t half = strlen(HDR) + strlen(MSG_ESCAPES) / 2;
+
+    ck_assert_ptr_nonnull(e);
+    sink_init_shared(&a, e, NULL, 0);
+    sink_init_shared(&b, e, NULL, 0);
+    ck_assert_int_eq(feed_split(a.p, a_in, half, _i, &state), 0);
+    ck_assert_int_eq(feed_split(b.p, b_in, sizeof b_in - 1, _i, &state), 0);
+    ck_assert_int_eq(b.nstanzas, 1);
+    ck_assert_int_eq(a.nstanzas, 0);
+    ck_assert_int_eq(
+        feed_split(a.p, a_in + half, sizeof a_in - 1 - half, _i, &state), 0);
+    ck_assert_msg(a.nstanzas == 1 && a.opens == 1 && b.opens == 1,
+                  "%s: A %d stanzas, %d opens; B %d opens", SPLIT, a.nstanzas,
+                  a.opens, b.opens);
+    want = parse_stanza(MSG_ESCAPES, TU_WHOLE);
+    ck_assert_msg(xb_stanza_equal(a.st[0], want), "%s: A's stanza differs",
+                  SPLIT);
+    xb_stanza_free(want);
+    want = parse_stanza(IQ_ROSTER, TU_WHOLE);
+    ck_assert_msg(xb_stanza_equal(b.st[0], want), "%s: B's stanza differs",
+                  SPLIT);
+    xb_stanza_free(want);
+
+    /* Both close their streams; the engine serves new ones after. */
+    ck_assert_int_eq(xb_parser_feed(b.p, CLOSE, strlen(CLOSE)), 0);
+    ck_assert_int_eq(b.closes, 1);
+    ck_assert_int_eq(
+        feed_split(a.p, IQ_BIND CLOSE, strlen(IQ_BIND CLOSE), _i, &state), 0);
+    ck_assert_int_eq(a.nstanzas, 2);
+    ck_assert_int_eq(a.closes, 1);
+    ck_assert_int_eq(xb_parser_reset(b.p), 0);
+    ck_assert_int_eq(feed_split(b.p, b_in, sizeof b_in - 1, _i, &state), 0);
+    ck_assert_int_eq(b.nstanzas, 2);
+    sink_free(&a);
+    sink_free(&b);
+    xb_parser_engine_free(e);
+}
+END_TEST
+
+/* Every stanza of the corpus, alone and in one stream, comes out the same
+ * on a shared engine as on a private one. */
+START_TEST(test_parser_shared_corpus)
+{
+    struct tu_result res;
+    struct xb_stanza *one;
+    struct xb_buf b;
+    size_t i;
+
+    xb_buf_init(&b);
+    for (i = 0; i < NCORPUS; i++) {
+        xb_buf_reset(&b);
+        put_str(&b, HDR);
+        put_str(&b, corpus[i].xml);
+        parse_shared(&res, b.data, b.len, _i, NULL, 0);
+        ck_assert_msg(res.rc == 0 && res.nstanzas == 1, "%s: %s: rc %s (%s)",
+                      SPLIT, corpus[i].name, rc_name(res.rc), res.message);
+        one = parse_stanza(corpus[i].xml, TU_WHOLE);
+        ck_assert_msg(xb_stanza_equal(one, res.stanzas[0]),
+                      "%s: %s differs on a shared engine", SPLIT,
+                      corpus[i].name);
+        xb_stanza_free(one);
+        tu_result_free(&res);
+    }
+    xb_buf_reset(&b);
+    put_str(&b, HDR);
+    for (i = 0; i < NCORPUS; i++) {
+        put_str(&b, corpus[i].xml);
+        put_str(&b, i % 2 ? "\n" : " \r\n\t ");
+    }
+    put_str(&b, CLOSE);
+    parse_shared(&res, b.data, b.len, _i, NULL, 0);
+    ck_assert_msg(res.rc == 0 && res.nstanzas == (int)NCORPUS &&
+                      res.closes == 1,
+                  "%s: sequence: rc %s (%s), %d stanzas", SPLIT,
+                  rc_name(res.rc), res.message, res.nstanzas);
+    for (i = 0; i < NCORPUS; i++) {
+        one = parse_stanza(corpus[i].xml, TU_WHOLE);
+        ck_assert_msg(xb_stanza_equal(one, res.stanzas[i]),
+                      "%s: %s differs in a sequence", SPLIT, corpus[i].name);
+        xb_stanza_free(one);
+    }
+    tu_result_free(&res);
+    xb_buf_free(&b);
+}
+END_TEST
+
+/* Elements that never end in the input: a shared engine checks them when
+ * complete, so nothing is reported yet. */
+static int pending_on_shared(const char *name)
+{
+    return !strcmp(name, "mismatched tag") ||
+           !strcmp(name, "stream close inside a stanza");
+}
+
+/* The hostile catalogue on a shared engine: the same refusals, and the
+ * other parser on the engine never notices. */
+START_TEST(test_parser_shared_hostile)
+{
+    static const struct {
+        const struct bad_case *cases;
+        size_t n;
+        int in_stream;
+    } tables[] = {
+        {bad_in_stream, NCASES(bad_in_stream), 1},
+        {bad_restricted, NCASES(bad_restricted), 1},
+        {bad_stream_text, NCASES(bad_stream_text), 1},
+        {bad_documents, NCASES(bad_documents), 0},
+    };
+    struct fails f = {0, 0, ""};
+    struct tu_result res;
+    struct xb_buf b;
+    size_t t, i;
+
+    xb_buf_init(&b);
+    for (t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        for (i = 0; i < tables[t].n; i++) {
+            const struct bad_case *c = &tables[t].cases[i];
+
+            xb_buf_reset(&b);
+            if (tables[t].in_stream)
+                put_str(&b, HDR BEFORE);
+            put(&b, c->data, c->len);
+            parse_shared(&res, b.data, b.len, _i, NULL, 0);
+            if (res.rc == 0 && pending_on_shared(c->name))
+                ;
+            else if (res.rc != c->rc || res.cond != c->cond)
+                fail_add(&f, "%s: expected %s/%s, got %s/%s \"%s\"", c->name,
+                         rc_name(c->rc), xb_cond_name(c->cond), rc_name(res.rc),
+                         xb_cond_name(res.cond), res.message);
+            else if (!res.message[0])
+                fail_add(&f, "%s: empty message", c->name);
+            if (res.nstanzas != (tables[t].in_stream ? 1 : 0))
+                fail_add(&f, "%s: %d stanzas", c->name, res.nstanzas);
+            tu_result_free(&res);
+        }
+    }
+    xb_buf_free(&b);
+    ck_assert_msg(f.count == 0, "%s: %d cases failed:%s", SPLIT, f.count,
+                  f.text);
+}
+END_TEST
+
+/* Limits on a shared engine, unfinished input included. */
+START_TEST(test_parser_shared_limits)
+{
+    static const struct xb_parser_limits small = {256, 4, 3};
+    static const struct {
+        const char *what;
+        const char *body;
+        int ok;
+    } cases[] = {
+        {"depth 4 of 4", "<message><a><b><c/></b></a></message>", 1},
+        {"depth 5 of 4", "<message><a><b><c><d/></c></b></a></message>", 0},
+        {"3 of 3 attributes", "<message a='1' b='2' c='3'/>", 1},
+        {"4 of 3 attributes", "<message><x a='1' b='2' c='3' d='4'/></message>",
+         0},
+    };
+    struct tu_result res;
+    struct xb_buf b;
+    size_t i;
+
+    xb_buf_init(&b);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        xb_buf_reset(&b);
+        put_str(&b, HDR BEFORE);
+        put_str(&b, cases[i].body);
+        put_str(&b, BEFORE);
+        parse_shared(&res, b.data, b.len, _i, &small, 0);
+        if (cases[i].ok)
+            ck_assert_msg(res.rc == 0 && res.nstanzas == 3, "%s: %s: %s", SPLIT,
+                          cases[i].what, res.message);
+        else
+            ck_assert_msg(res.rc == XB_ELIMIT &&
+                              res.cond == XB_COND_POLICY_VIOLATION &&
+                              res.nstanzas == 1,
+                          "%s: %s: %s/%s \"%s\", %d stanzas", SPLIT,
+                          cases[i].what, rc_name(res.rc),
+                          xb_cond_name(res.cond), res.message, res.nstanzas);
+        tu_result_free(&res);
+    }
+    xb_buf_reset(&b);
+    put_str(&b, HDR BEFORE);
+    make_sized(&b, 256);
+    make_sized(&b, 257);
+    parse_shared(&res, b.data, b.len, _i, &small, 0);
+    ck_assert_msg(res.rc == XB_ELIMIT && res.nstanzas == 2, "%s: 257 bytes",
+                  SPLIT);
+    tu_result_free(&res);
+    xb_buf_reset(&b);
+    put_str(&b, HDR BEFORE "<message><body>");
+    put_fill(&b, 'a', 1000);
+    parse_shared(&res, b.data, b.len, _i, &small, 0);
+    ck_assert_msg(res.rc == XB_ELIMIT && res.nstanzas == 1,
+                  "%s: unterminated text: %s", SPLIT, res.message);
+    tu_result_free(&res);
+    xb_buf_free(&b);
+}
+END_TEST
+
+/* Streams with other contexts share the engine with client streams: a
+ * jabber:server stream declaring dialback, a client stream, and one whose
+ * streams prefix is not "stream". */
+START_TEST(test_parser_shared_namespaces)
+{
+    static const char server[] =
+        "<stream:stream xmlns='jabber:server' " NS_DECL
+        " xmlns:db='jabber:server:dialback' to='a.example' version='1.0'>"
+        "<db:result from='b.example' to='a.example'>key</db:result>"
+        "<message to='x@a.example'><body>s2s</body></message>" CLOSE;
+    static const char client[] = HDR "<message><body>c2s</body></message>"
+                                     "<stream:features/>" CLOSE;
+    static const char prefix[] =
+        "<s:stream xmlns:s='http://etherx.jabber.org/streams' "
+        "xmlns='jabber:client'><s:features/><message/></s:stream>";
+    static const char *const in[] = {server, client, prefix};
+    struct xb_parser_engine *e = xb_parser_engine_new();
+    struct tu_result res[3];
+    struct xb_parser *p[3];
+    unsigned state = tu_seed();
+    size_t off[3] = {0, 0, 0}, n, k;
+    int i, left;
+
+    ck_assert_ptr_nonnull(e);
+    for (i = 0; i < 3; i++) {
+        memset(&res[i], 0, sizeof res[i]);
+        p[i] = xb_parser_new_shared(e, &res_hooks, &res[i], NULL, 0);
+        ck_assert_ptr_nonnull(p[i]);
+    }
+    do {
+        left = 0;
+        for (i = 0; i < 3; i++) {
+            n = strlen(in[i]) - off[i];
+            k = _i == TU_BYTES    ? 1
+                : _i == TU_RANDOM ? 1 + tu_rand(&state) % 64
+                                  : n;
+            if (n > k)
+                n = k;
+            if (n == 0)
+                continue;
+            ck_assert_msg(xb_parser_feed(p[i], in[i] + off[i], n) == 0,
+                          "%s: stream %d: %s", SPLIT, i,
+                          xb_parser_message(p[i]));
+            off[i] += n;
+            left = 1;
+        }
+    } while (left);
+
+    ck_assert_msg(res[0].nstanzas == 2 && res[0].closes == 1, "%s: server",
+                  SPLIT);
+    ASSERT_STR(_i, res[0].content_ns, XB_NS_SERVER);
+    ck_assert(
+        xb_stanza_is(res[0].stanzas[0], "jabber:server:dialback", "result"));
+    ck_assert(xb_stanza_is(res[0].stanzas[1], XB_NS_SERVER, "message"));
+    ASSERT_STR(_i, xb_stanza_ns(need(res[0].stanzas[1], NULL, "body", _i)),
+               XB_NS_SERVER);
+
+    ck_assert_msg(res[1].nstanzas == 2 && res[1].closes == 1, "%s: client",
+                  SPLIT);
+    ck_assert(xb_stanza_is(res[1].stanzas[0], XB_NS_CLIENT, "message"));
+    ck_assert(xb_stanza_is(res[1].stanzas[1], XB_NS_STREAMS, "features"));
+
+    ck_assert_msg(res[2].nstanzas == 2 && res[2].closes == 1, "%s: prefix",
+                  SPLIT);
+    ck_assert(xb_stanza_is(res[2].stanzas[0], XB_NS_STREAMS, "features"));
+    ck_assert(xb_stanza_is(res[2].stanzas[1], XB_NS_CLIENT, "message"));
+    for (i = 0; i < 3; i++) {
+        tu_result_free(&res[i]);
+        xb_parser_free(p[i]);
+    }
+    xb_parser_engine_free(e);
+}
+END_TEST
+
+/* An error in A, halfway through B's stanza, leaves B alone; A is sticky
+ * until reset, then works again. */
+START_TEST(test_parser_shared_error_isolated)
+{
+    static const char *const bad[] = {
+        "<message><body>a & b</body></message>",        /* expat */
+        "<message><a><b><c><d/></c></b></a></message>", /* depth handler */
+        "<message><!-- x --></message>",                /* framer */
+    };
+    static const struct xb_parser_limits small = {0, 3, 0};
+    static const char muc[] = MUC_PRESENCE;
+    struct xb_parser_engine *e = xb_parser_engine_new();
+    struct sink a, b;
+    unsigned state = tu_seed();
+    size_t i, half = strlen(muc) / 2;
+    int rc;
+
+    ck_assert_ptr_nonnull(e);
+    sink_init_shared(&b, e, NULL, 0);
+    ck_assert_int_eq(xb_parser_feed(b.p, HDR, strlen(HDR)), 0);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sink_init_shared(&a, e, &small, 0);
+        ck_assert_int_eq(
+            feed_split(a.p, HDR BEFORE, strlen(HDR BEFORE), _i, &state), 0);
+        ck_assert_int_eq(xb_parser_feed(b.p, muc, half), 0);
+        rc = feed_split(a.p, bad[i], strlen(bad[i]), _i, &state);
+        ck_assert_msg(rc < 0 && rc != XB_ESTATE, "%s: %s accepted", SPLIT,
+                      bad[i]);
+        ck_assert_int_eq(xb_parser_feed(a.p, BEFORE, strlen(BEFORE)),
+                         XB_ESTATE);
+        ck_assert_int_eq(xb_parser_feed(b.p, muc + half, strlen(muc) - half),
+                         0);
+        ck_assert_int_eq(b.nstanzas, (int)i + 1);
+        ck_assert(xb_stanza_is(b.st[i], XB_NS_CLIENT, "presence"));
+        ck_assert_int_eq(xb_parser_reset(a.p), 0);
+        ck_assert_int_eq(
+            feed_split(a.p, HDR BEFORE, strlen(HDR BEFORE), _i, &state), 0);
+        ck_assert_int_eq(a.nstanzas, 2);
+        sink_free(&a);
+    }
+    sink_free(&b);
+    xb_parser_engine_free(e);
+}
+END_TEST
+
+/* Hooks on a shared engine: feeding another parser from a hook is refused,
+ * creating, stopping and freeing others is fine. */
+struct hooked {
+    struct xb_parser_engine *e;
+    struct xb_parser *self, *victim;
+    int fed_rc, stanzas;
+};
+
+static void hooked_stanza(void *ud, struct xb_stanza *st)
+{
+    struct hooked *h = ud;
+    struct xb_parser *tmp;
+
+    h->stanzas++;
+    xb_stanza_free(st);
+    h->fed_rc = xb_parser_feed(h->victim, "<presence/>", 11);
+    tmp = xb_parser_new_shared(h->e, NULL, NULL, NULL, 0);
+    ck_assert_ptr_nonnull(tmp);
+    xb_parser_free(tmp);
+    ck_assert_int_eq(xb_parser_reset(h->self), XB_ESTATE);
+    if (h->stanzas == 2)
+        xb_parser_stop(h->self);
+}
+
+START_TEST(test_parser_shared_hooks)
+{
+    static const struct xb_parser_hooks hooks = {NULL, hooked_stanza, NULL};
+    static const char in[] = HDR "<a/><b/>";
+    struct xb_parser_engine *e = xb_parser_engine_new();
+    struct hooked h;
+    struct sink v;
+    unsigned state = tu_seed();
+
+    ck_assert_ptr_nonnull(e);
+    sink_init_shared(&v, e, NULL, 0);
+    ck_assert_int_eq(xb_parser_feed(v.p, HDR "<message><bo", strlen(HDR) + 12),
+                     0);
+    memset(&h, 0, sizeof h);
+    h.e = e;
+    h.victim = v.p;
+    h.self = xb_parser_new_shared(e, &hooks, &h, NULL, 0);
+    ck_assert_ptr_nonnull(h.self);
+    ck_assert_int_eq(feed_split(h.self, in, sizeof in - 1, _i, &state), 0);
+    ck_assert_int_eq(h.fed_rc, XB_ESTATE);
+    ck_assert_int_eq(h.stanzas, 2); /* stopped at <b/> */
+    ck_assert_int_eq(xb_parser_feed(h.self, "<c/>", 4), XB_ESTATE);
+    ck_assert_int_eq(xb_parser_error(h.self), 0);
+    /* The victim was not harmed by the refused feed. */
+    ck_assert_int_eq(xb_parser_feed(v.p, "dy>x</body></message>", 21), 0);
+    ck_assert_int_eq(v.nstanzas, 1);
+    ASSERT_STR(_i, xb_stanza_child_text(v.st[0], NULL, "body"), "x");
+    xb_parser_free(h.self);
+    sink_free(&v);
+    xb_parser_engine_free(e);
+}
+END_TEST
+
+/* The STARTTLS/SASL restart (stop in a hook, reset, new stream) on two
+ * parsers sharing an engine, stage by stage, interleaved. */
+START_TEST(test_parser_shared_restart)
+{
+    static const char *const stages[] = {STAGE1, STAGE2};
+    static const char stage3[] = STAGE3;
+    struct xb_parser_engine *e = xb_parser_engine_new();
+    struct sink s[2];
+    unsigned state = tu_seed();
+    size_t st;
+    int i;
+
+    ck_assert_ptr_nonnull(e);
+    for (i = 0; i < 2; i++) {
+        sink_init_shared(&s[i], e, NULL, 0);
+        s[i].stop_on_restart = 1;
+    }
+    for (st = 0; st < 2; st++)
+        for (i = 0; i < 2; i++)
+            feed_stage(&s[i], stages[st], _i, &state);
+    for (i = 0; i < 2; i++) {
+        ck_assert_int_eq(
+            feed_split(s[i].p, stage3, sizeof stage3 - 1, _i, &state), 0);
+        ck_assert_msg(s[i].opens == 3 && s[i].closes == 1 && s[i].nstanzas == 6,
+                      "%s: parser %d: %d opens, %d closes, %d stanzas", SPLIT,
+                      i, s[i].opens, s[i].closes, s[i].nstanzas);
+        ASSERT_STR(_i, s[i].ids[2], "s3");
+        sink_free(&s[i]);
+    }
+    xb_parser_engine_free(e);
+}
+END_TEST
+
+/* Reset and free a parser whose element waits half done, with the engine
+ * holding it or not; a document parser shares the engine too. */
+START_TEST(test_parser_shared_reset_free_document)
+{
+    static const char doc[] = "<iq xmlns='jabber:client' type='get' id='d'>"
+                              "<ping xmlns='urn:xmpp:ping'/></iq>";
+    static const char disco[] = IQ_DISCO;
+    struct xb_parser_engine *e = xb_parser_engine_new();
+    struct sink a, b, d;
+    unsigned state = tu_seed();
+    size_t half = strlen(disco) / 2;
+
+    ck_assert_ptr_nonnull(e);
+    sink_init_shared(&a, e, NULL, 0);
+    sink_init_shared(&b, e, NULL, 0);
+    sink_init_shared(&d, e, NULL, XB_PARSER_DOCUMENT);
+    ck_assert_int_eq(feed_split(a.p, HDR, strlen(HDR), _i, &state), 0);
+    ck_assert_int_eq(feed_split(b.p, HDR, strlen(HDR), _i, &state), 0);
+    ck_assert_int_eq(xb_parser_feed(a.p, disco, half), 0);
+    ck_assert_int_eq(xb_parser_feed(b.p, disco, half), 0);
+    ck_assert_int_eq(feed_split(d.p, doc, 20, _i, &state), 0);
+    ck_assert_int_eq(xb_parser_reset(a.p), 0);
+    ck_assert_int_eq(feed_split(d.p, doc + 20, sizeof doc - 21, _i, &state), 0);
+    ck_assert_int_eq(d.nstanzas, 1);
+    need(d.st[0], XB_NS_PING, "ping", _i);
+    ck_assert_int_eq(xb_parser_feed(d.p, " ", 1), XB_ESTATE);
+    ck_assert_int_eq(
+        feed_split(a.p, HDR IQ_VCARD, strlen(HDR IQ_VCARD), _i, &state), 0);
+    ck_assert_int_eq(a.nstanzas, 1);
+    ck_assert_int_eq(
+        feed_split(b.p, disco + half, strlen(disco) - half, _i, &state), 0);
+    ck_assert_int_eq(b.nstanzas, 1);
+    need(b.st[0], "http://jabber.org/protocol/disco#info", "query", _i);
+    /* Freed with half an element held (and maybe in expat). */
+    ck_assert_int_eq(xb_parser_feed(a.p, disco, half), 0);
+    sink_free(&a);
+    ck_assert_int_eq(feed_split(b.p, IQ_ROSTER, strlen(IQ_ROSTER), _i, &state),
+                     0);
+    ck_assert_int_eq(b.nstanzas, 2);
+    sink_free(&b);
+    sink_free(&d);
+    xb_parser_engine_free(e);
+}
+END_TEST
+
+/* Past the engine's renewal (thousands of elements, many distinct names),
+ * every parser still gets every stanza. */
+START_TEST(test_parser_shared_renewal)
+{
+    struct xb_parser_engine *e = xb_parser_engine_new();
+    struct xb_parser *p[3];
+    struct tu_result res[3];
+    char st[96];
+    int i, k, n;
+
+    ck_assert_ptr_nonnull(e);
+    for (i = 0; i < 3; i++) {
+        memset(&res[i], 0, sizeof res[i]);
+        p[i] = xb_parser_new_shared(e, &res_hooks, &res[i], NULL, 0);
+        ck_assert_ptr_nonnull(p[i]);
+        ck_assert_int_eq(xb_parser_feed(p[i], HDR, strlen(HDR)), 0);
+    }
+    for (k = 0; k < 5000; k++) {
+        i = k % 3;
+        n = snprintf(st, sizeof st,
+                     "<message id='%d'><x%d xmlns='urn:%d'/>"
+                     "</message>",
+                     k, k, k);
+        /* Half now, half after the next parser's turn. */
+        ck_assert_int_eq(xb_parser_feed(p[i], st, (size_t)n / 2), 0);
+        ck_assert_int_eq(xb_parser_feed(p[(i + 1) % 3], " ", 1), 0);
+        ck_assert_int_eq(xb_parser_feed(p[i], st + n / 2, (size_t)(n - n / 2)),
+                         0);
+        if (res[i].nstanzas == TU_MAX_STANZAS)
+            tu_result_free(&res[i]);
+    }
+    for (i = 0; i < 3; i++) {
+        ck_assert_int_eq(xb_parser_error(p[i]), 0);
+        ck_assert_int_eq(res[i].nstanzas,
+                         (5000 / 3 + (i < 5000 % 3)) % TU_MAX_STANZAS);
+        tu_result_free(&res[i]);
+        xb_parser_free(p[i]);
+    }
+    xb_parser_engine_free(e);
+}
+END_TEST
+
 static Suite *parser_suite(void)
 {
     Suite *s = suite_create("parser");
@@ -1894,6 +2557,22 @@ static Suite *parser_suite(void)
     tcase_add_loop_test(tc, test_parser_document_mode_errors, 0,
                         TU_SPLIT_COUNT);
     tcase_add_test(tc, test_parser_parse_one);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("shared");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_parser_shared_interleaved, 0, TU_SPLIT_COUNT);
+    tcase_add_loop_test(tc, test_parser_shared_corpus, 0, TU_SPLIT_COUNT);
+    tcase_add_loop_test(tc, test_parser_shared_hostile, 0, TU_SPLIT_COUNT);
+    tcase_add_loop_test(tc, test_parser_shared_limits, 0, TU_SPLIT_COUNT);
+    tcase_add_loop_test(tc, test_parser_shared_namespaces, 0, TU_SPLIT_COUNT);
+    tcase_add_loop_test(tc, test_parser_shared_error_isolated, 0,
+                        TU_SPLIT_COUNT);
+    tcase_add_loop_test(tc, test_parser_shared_hooks, 0, TU_SPLIT_COUNT);
+    tcase_add_loop_test(tc, test_parser_shared_restart, 0, TU_SPLIT_COUNT);
+    tcase_add_loop_test(tc, test_parser_shared_reset_free_document, 0,
+                        TU_SPLIT_COUNT);
+    tcase_add_test(tc, test_parser_shared_renewal);
     suite_add_tcase(s, tc);
 
     return s;

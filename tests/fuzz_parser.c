@@ -1,7 +1,9 @@
 /*
  * libFuzzer target for the stream parser (plain cc builds it too). Byte 0
  * picks the feed cuts and a stop point; every stanza delivered must survive
- * xb_stanza_copy() and a serialize/re-parse round trip unchanged.
+ * xb_stanza_copy() and a serialize/re-parse round trip unchanged. Two
+ * parsers sharing an engine, fed the same input interleaved, must deliver
+ * the same stanzas as one with an engine of its own.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -292,6 +294,155 @@ static void run(const char *data, size_t len, unsigned flags, unsigned ctl)
     xb_parser_free(r.p);
 }
 
+/* ---- the same input on a shared engine ------------------------------------
+ */
+
+struct fz_pair {
+    struct xb_parser *p;
+    struct xb_stanza **st; /* every stanza delivered, in order */
+    size_t n, cap;
+    int opens, closes;
+    unsigned stop_at; /* as in struct fz_run */
+    int stopped;
+    int rc; /* the error that ended feeding, or 0 */
+};
+
+static void pair_open(void *ud, const struct xb_stream_header *h)
+{
+    (void)h;
+    ((struct fz_pair *)ud)->opens++;
+}
+
+static void pair_stanza(void *ud, struct xb_stanza *st)
+{
+    struct fz_pair *x = ud;
+    struct xb_stanza **grown;
+
+    if (x->stopped)
+        die("a stanza was delivered after a stop", NULL);
+    if (x->n == x->cap) {
+        x->cap = x->cap ? 2 * x->cap : 16;
+        grown = realloc(x->st, x->cap * sizeof *grown);
+        if (!grown)
+            die("out of memory", NULL);
+        x->st = grown;
+    }
+    x->st[x->n++] = st;
+    if (x->n == x->stop_at) {
+        xb_parser_stop(x->p);
+        x->stopped = 1;
+    }
+}
+
+static void pair_close(void *ud)
+{
+    ((struct fz_pair *)ud)->closes++;
+}
+
+/* Feeds n more bytes to x unless it failed; after a stop, resets it. */
+static void pair_feed(struct fz_pair *x, const char *data, size_t n)
+{
+    int rc;
+
+    if (x->rc)
+        return;
+    rc = xb_parser_feed(x->p, data, n);
+    if (x->stopped) {
+        if (rc != 0)
+            die("the feed that stopped did not return 0", NULL);
+        x->stopped = 0;
+        x->stop_at = 0;
+        if (xb_parser_reset(x->p) != 0)
+            die("xb_parser_reset failed", NULL);
+    } else if (rc) {
+        x->rc = rc;
+    }
+}
+
+/* Does y (on the shared engine) agree with x (on its own)? */
+static void pair_check(const struct fz_pair *x, const struct fz_pair *y)
+{
+    size_t i;
+
+    if (x->n != y->n)
+        die("a shared engine delivered another number of stanzas", NULL);
+    for (i = 0; i < x->n; i++)
+        if (!xb_stanza_equal(x->st[i], y->st[i]))
+            die("a shared engine delivered another stanza", NULL);
+    if (x->opens != y->opens || x->closes != y->closes)
+        die("a shared engine reported other stream events", NULL);
+    /* It may still hold an unfinished element that a private engine
+     * refused already, never the reverse. */
+    if ((y->rc == XB_EXML || y->rc == XB_ELIMIT) && x->rc == 0)
+        die("only a shared engine refused the input", xb_parser_message(y->p));
+}
+
+static void pair_free(struct fz_pair *x)
+{
+    size_t i;
+
+    for (i = 0; i < x->n; i++)
+        xb_stanza_free(x->st[i]);
+    free(x->st);
+    xb_parser_free(x->p);
+}
+
+/*
+ * Feeds the input, cut as run() cuts it, to a parser with a private engine
+ * and to two parsers on one shared engine in turn, so that each takes the
+ * engine from the other in the middle of elements.
+ */
+static void run_pair(const char *data, size_t len, unsigned flags, unsigned ctl)
+{
+    static const struct xb_parser_hooks hooks = {pair_open, pair_stanza,
+                                                 pair_close};
+    struct xb_parser_engine *e = xb_parser_engine_new();
+    struct fz_pair x[3];
+    unsigned state = ctl * 2654435761u + (unsigned)len + 1;
+    size_t off = 0, n, fixed = 1 + (size_t)(ctl >> 5) * 9;
+    int i;
+
+    if (!e)
+        die("xb_parser_engine_new failed", NULL);
+    memset(x, 0, sizeof x);
+    for (i = 0; i < 3; i++) {
+        x[i].stop_at = (ctl >> 2) & 7;
+        x[i].p =
+            i == 0 ? xb_parser_new(&hooks, &x[i], &fz_limits, flags)
+                   : xb_parser_new_shared(e, &hooks, &x[i], &fz_limits, flags);
+        if (!x[i].p)
+            die("xb_parser_new failed", NULL);
+    }
+    while (off < len) {
+        switch (ctl & 3) {
+        case 0:
+            n = len - off;
+            break;
+        case 1:
+            n = 1;
+            break;
+        case 2:
+            n = fixed;
+            break;
+        default:
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            n = 1 + state % 64;
+        }
+        if (n > len - off)
+            n = len - off;
+        for (i = 0; i < 3; i++)
+            pair_feed(&x[i], data + off, n);
+        off += n;
+    }
+    pair_check(&x[0], &x[1]);
+    pair_check(&x[0], &x[2]);
+    for (i = 0; i < 3; i++)
+        pair_free(&x[i]);
+    xb_parser_engine_free(e);
+}
+
 static void run_parse_one(const char *data, size_t len)
 {
     struct xb_stanza *st = NULL;
@@ -323,6 +474,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     run(xml, size, 0, ctl);
     run(xml, size, XB_PARSER_DOCUMENT, ctl);
+    run_pair(xml, size, 0, ctl);
+    run_pair(xml, size, XB_PARSER_DOCUMENT, ctl);
     run_parse_one(xml, size);
     return 0;
 }
