@@ -1,0 +1,559 @@
+-- mod_bots: the xmppbots echo and jumper bots as in-server sessions.
+--
+-- Each bot is a socket-less c2s session (bound, present, routable like a
+-- local user); the bot logic is the C core's, reached through the
+-- xmppbots_bots module next to this file. Stanzas cross in C (Lua table <->
+-- core tree), timers come from one heap in C driven by one module timer,
+-- and everything a bot sends is queued and processed on the next tick, so
+-- bot-to-bot traffic never recurses. See doc/mod_bots.md.
+--
+--   VirtualHost "localhost"
+--     modules_enabled = { "bots" }
+--     bots_echo = { "echobot" }
+--     bots_jumper = { count = 100, prefix = "jumper_", muc = "conference.localhost",
+--                     rooms = 10, phrases = { 5, 9 }, interval = { 5, 15 }, seed = 1 }
+
+local st = require "util.stanza";
+local jid_prep = require "util.jid".prep;
+local jid_split = require "util.jid".prepped_split;
+local nodeprep = require "util.encodings".stringprep.nodeprep;
+local valid_utf8 = require "util.encodings".utf8.valid;
+local sessionlib = require "util.session";
+local initialize_filters = require "util.filters".initialize;
+local sm = require "core.sessionmanager";
+local async = require "util.async";
+local traceback = debug.traceback;
+local now = require "util.time".now;
+
+local host = module.host;
+
+-- --- the C module, found next to this file --------------------------------
+
+local function load_c_module()
+	local dir = module:get_directory();
+	local entry = dir .. "/?.so";
+	if not package.cpath:find(entry, 1, true) then
+		package.cpath = entry .. ";" .. package.cpath;
+	end
+	local ok, lib = pcall(require, "xmppbots_bots");
+	if not ok then
+		module:log("error", "Cannot load xmppbots_bots.so (looked first in %s): %s", dir, lib);
+		error("mod_bots: cannot load its C module xmppbots_bots.so");
+	end
+	return lib;
+end
+local bots = load_c_module();
+
+-- --- configuration ----------------------------------------------------------
+
+-- Refuses the configuration: one clear line in the log, and an error so
+-- that the module fails to load instead of half-working.
+local function refuse(fmt, ...)
+	local msg = fmt:format(...);
+	module:log("error", "Invalid mod_bots configuration on %s: %s", host, msg);
+	error("mod_bots: invalid configuration: " .. msg, 0);
+end
+
+local function is_integer(v, lo, hi)
+	return math.type(v) == "integer" and v >= lo and v <= hi;
+end
+
+-- A { min, max } pair of numbers (or one number for both).
+local function range(name, v, default, lo, hi, integer)
+	if v == nil then return default[1], default[2]; end
+	if type(v) == "number" then v = { v, v }; end
+	if type(v) ~= "table" or #v ~= 2 then
+		refuse("%s must be { min, max }", name);
+	end
+	local a, b = v[1], v[2];
+	local ok = type(a) == "number" and type(b) == "number" and a >= lo and b <= hi and a <= b;
+	if ok and integer then ok = math.type(a) == "integer" and math.type(b) == "integer"; end
+	if not ok then
+		refuse("%s must be { min, max } with %s%s <= min <= max <= %s", name,
+			integer and "integers, " or "", tostring(lo), tostring(hi));
+	end
+	return a, b;
+end
+
+local resource = module:get_option_string("bots_resource", "bot");
+if not jid_prep("x@" .. host .. "/" .. resource) then
+	refuse("bots_resource %q is not a valid resource", resource);
+end
+local start_batch = module:get_option_number("bots_start_batch", 1000);
+if not is_integer(start_batch, 1, 1000000) then
+	refuse("bots_start_batch must be an integer from 1 to 1000000");
+end
+local priority = module:get_option("bots_priority", 0);
+if not is_integer(priority, -128, 127) then
+	refuse("bots_priority must be an integer from -128 to 127");
+end
+
+-- Echo bots: localparts, bare JIDs or full JIDs on this host.
+local echo_jids = {};
+do
+	local list = module:get_option("bots_echo");
+	if type(list) == "string" then list = { list }; end
+	if list ~= nil and type(list) ~= "table" then
+		refuse("bots_echo must be a list of localparts or JIDs");
+	end
+	for i, item in ipairs(list or {}) do
+		if type(item) ~= "string" then refuse("bots_echo[%d] is not a string", i); end
+		local full = item:find("@", 1, true) and item or (item .. "@" .. host);
+		local node, domain, res = jid_split(full);
+		if not node or domain ~= host then
+			refuse("bots_echo[%d] %q is not a localpart or a JID on %s", i, item, host);
+		end
+		echo_jids[#echo_jids + 1] = { node = node, resource = res or resource };
+	end
+end
+
+local jumper_keys = {
+	count = true, prefix = true, first = true, muc = true, rooms = true, room_prefix = true,
+	phrases = true, interval = true, seed = true, phrase_list = true, join_timeout = true,
+	backoff = true, ramp = true,
+};
+local jumpers; -- { count, prefix, first, seed, config }
+do
+	local j = module:get_option("bots_jumper");
+	if j ~= nil then
+		if type(j) ~= "table" then refuse("bots_jumper must be a table"); end
+		for k in pairs(j) do
+			if not jumper_keys[k] then refuse("bots_jumper has an unknown key %s", tostring(k)); end
+		end
+		local count = j.count or 0;
+		if not is_integer(count, 0, 10000000) then
+			refuse("bots_jumper.count must be an integer from 0 to 10000000");
+		end
+		local prefix = j.prefix or "jumper_";
+		local first = j.first or 0;
+		if not is_integer(first, 0, 2^40) then refuse("bots_jumper.first must be a non-negative integer"); end
+		if type(prefix) ~= "string" or not nodeprep(prefix .. first)
+			or nodeprep(prefix .. first) ~= prefix .. first then
+			refuse("bots_jumper.prefix %q does not make valid (lowercase, prepared) localparts",
+				tostring(prefix));
+		end
+		local muc = j.muc or ("conference." .. host);
+		if type(muc) ~= "string" or jid_prep(muc) ~= muc or muc:find("[@/]") then
+			refuse("bots_jumper.muc %q is not a MUC service domain", tostring(muc));
+		end
+		local rooms = j.rooms or 10;
+		if not is_integer(rooms, 1, 100000000) then
+			refuse("bots_jumper.rooms must be an integer from 1 to 100000000");
+		end
+		local room_prefix = j.room_prefix or "bot_room_";
+		if type(room_prefix) ~= "string" or not nodeprep(room_prefix .. "0")
+			or nodeprep(room_prefix .. "0") ~= room_prefix .. "0" then
+			refuse("bots_jumper.room_prefix %q does not make valid (lowercase, prepared) room names",
+				tostring(room_prefix));
+		end
+		local min_phrases, max_phrases = range("bots_jumper.phrases", j.phrases, { 5, 9 }, 1, 1000000, true);
+		local min_interval, max_interval = range("bots_jumper.interval", j.interval, { 5, 15 }, 0.001, 86400);
+		local backoff_min, backoff_max = range("bots_jumper.backoff", j.backoff, { 1, 60 }, 0.001, 86400);
+		local join_timeout = j.join_timeout or 30;
+		if type(join_timeout) ~= "number" or join_timeout < 0.001 or join_timeout > 86400 then
+			refuse("bots_jumper.join_timeout must be a number of seconds from 0.001 to 86400");
+		end
+		local ramp = j.ramp or 0;
+		if type(ramp) ~= "number" or ramp < 0 or ramp > 86400 then
+			refuse("bots_jumper.ramp must be a number of seconds from 0 to 86400");
+		end
+		local seed = j.seed or 1;
+		if math.type(seed) ~= "integer" then refuse("bots_jumper.seed must be an integer"); end
+		local phrase_list = j.phrase_list;
+		if phrase_list ~= nil then
+			if type(phrase_list) ~= "table" or #phrase_list == 0 then
+				refuse("bots_jumper.phrase_list must be a non-empty list of strings");
+			end
+			for i, p in ipairs(phrase_list) do
+				if type(p) ~= "string" or not valid_utf8(p) or p:find("[%z\1-\8\11\12\14-\31]") then
+					refuse("bots_jumper.phrase_list[%d] is not UTF-8 text", i);
+				end
+			end
+		end
+		local config, err = bots.config {
+			muc = muc, room_prefix = room_prefix, rooms = rooms,
+			min_phrases = min_phrases, max_phrases = max_phrases,
+			min_interval = min_interval, max_interval = max_interval,
+			join_timeout = join_timeout, backoff_min = backoff_min, backoff_max = backoff_max,
+			phrases = phrase_list,
+		};
+		if not config then refuse("bots_jumper: %s", err); end
+		jumpers = { count = count, prefix = prefix, first = first, seed = seed, ramp = ramp,
+			muc = muc, room_prefix = room_prefix, config = config };
+	end
+end
+
+if #echo_jids == 0 and not (jumpers and jumpers.count > 0) then
+	module:log("warn", "No bots configured on %s (set bots_echo and/or bots_jumper)", host);
+end
+
+-- --- the bots -------------------------------------------------------------------
+
+local pool;
+local lua_errors = 0; -- stanzas from bots that raised while being processed
+local list = {};     -- index -> bot userdata
+local jids = {};     -- index -> full JID
+local sessions = {}; -- index -> live session (nil when offline)
+local stopping = false;
+
+-- Sends from the bots wait here (session, stanza, session, stanza, ...)
+-- for the next tick: a reply never runs inside the delivery that caused it.
+local queue, queued = {}, 0;
+local flush_pending = false;
+
+-- What core_process_stanza does for a c2s session's stanza, minus its
+-- checks of client input (the core built this stanza: names, JIDs and
+-- UTF-8 are valid, 'to' is already normalized) and minus its per-stanza
+-- debug line, which serializes the top tag whatever the log level (about
+-- 10 us of the ~90 us an echo costs the server).
+local core_post_stanza = prosody.core_post_stanza;
+local function process(session, stanza)
+	stanza = session.filter("stanzas/in", stanza);
+	if stanza then
+		stanza.attr.from = session.full_jid;
+		core_post_stanza(session, stanza, true);
+	end
+end
+
+-- Runs in one shared async runner: a handler that waits (storage, say)
+-- holds the rest of the batch, as a c2s session's own runner would.
+local function drain()
+	local q, n = queue, queued;
+	queue, queued = {}, 0;
+	for i = 1, n, 2 do
+		local session, stanza = q[i], q[i + 1];
+		if not session.destroyed then
+			local ok, err = xpcall(process, traceback, session, stanza);
+			if not ok then
+				lua_errors = lua_errors + 1;
+				session.log("error", "Error processing a stanza from the bot: %s", err);
+			end
+		end
+	end
+end
+
+local runner = async.runner(drain, {
+	error = function(_, err) module:log("error", "Bot send queue: %s", err); end,
+});
+
+local function flush()
+	flush_pending = false;
+	if queued > 0 then runner:run(true); end
+end
+
+local function enqueue(session, stanza)
+	if stopping or not session or session.destroyed then return; end
+	queue[queued + 1], queue[queued + 2] = session, stanza;
+	queued = queued + 2;
+	if not flush_pending then
+		flush_pending = true;
+		module:add_timer(0, flush);
+	end
+end
+
+-- The pool's callbacks get each bot's data: its index in the lists.
+local function bot_send(i, stanza)
+	enqueue(sessions[i], stanza);
+end
+
+local function bot_log(i, level, msg)
+	local session = sessions[i];
+	if session then
+		session.log(level, "%s", msg);
+	else
+		module:log(level, "%s", msg);
+	end
+end
+
+-- One module timer drives the heap of all bot timers in C: it fires when
+-- the earliest is due and is moved earlier when a bot arms a sooner one.
+local driver;
+local function drive()
+	local delay = pool:tick();
+	if not delay then driver = nil; end
+	return delay;
+end
+local function wake(delay)
+	if driver then
+		driver:reschedule(delay);
+	else
+		driver = module:add_timer(delay, drive);
+	end
+end
+
+pool = bots.pool { send = bot_send, log = bot_log, wake = wake };
+
+-- session:close(), from a kick (a client bound the same full JID), an
+-- admin command, or host deactivation.
+-- (sessions[i] keeps the retired session: enqueue() and the rest check
+-- session.destroyed.)
+local function close_session(bot, session, reason)
+	if type(reason) == "table" then reason = reason.text or reason.condition; end
+	session.log("info", "Bot session closed%s", reason and (": " .. tostring(reason)) or "");
+	bot:offline();
+	sm.destroy_session(session, reason);
+end
+
+-- Memory per session is the point of this module, so a session gets three
+-- small closures sharing two upvalues, and no more fields than Prosody
+-- needs: its hash part then stays at 16 slots. The logger is one closure
+-- naming the session in front of the message, where util.logger would
+-- make five closures with eleven upvalues (about 1 kB) per session.
+local module_log = module._log;
+local function start_bot(i)
+	local bot, full = list[i], jids[i];
+	local node, _, res = jid_split(full);
+	local session = sessionlib.new("c2s");
+	sessionlib.set_id(session);
+	function session.log(level, message, ...)
+		return module_log(level, session.id .. ": " .. tostring(message), ...);
+	end
+	initialize_filters(session);
+	session.host = host;
+	function session.close(_, reason)
+		return close_session(bot, session, reason);
+	end
+	function session.send(stanza)
+		if type(stanza) == "table" and stanza.name then -- strings are for sockets
+			stanza = session.filter("stanzas/out", stanza);
+			if stanza then
+				local ok, err = bot:deliver(stanza);
+				if not ok then
+					session.log("debug", "Bot refused a stanza: %s", err);
+				end
+			end
+		end
+		return true;
+	end
+	local ok, err = sm.make_authenticated(session, node);
+	local etype, cond;
+	if ok then ok, etype, cond, err = sm.bind_resource(session, res); end
+	if not ok then
+		session.log("error", "Cannot bind bot %s: %s", full, err or cond or etype or "unknown error");
+		sm.destroy_session(session, "bind failed");
+		return;
+	end
+	sessions[i] = session;
+	-- Initial presence, through the normal path (queued like everything
+	-- the bot sends), so that messages to the bare JID reach the bot. The
+	-- default priority 0 needs no <priority/>: the stored presence is
+	-- then 300 bytes smaller.
+	local presence = st.presence();
+	if priority ~= 0 then presence:text_tag("priority", tostring(priority)); end
+	enqueue(session, presence);
+	if i <= #echo_jids then bot:online(session.full_jid); end
+end
+
+local seen = {};
+local function add_bot(kind, full, seed, index, config)
+	if seen[full] then refuse("two bots would be %s", full); end
+	seen[full] = true;
+	local i = #list + 1;
+	local bot, err = pool:new { kind = kind, jid = full, seed = seed, index = index,
+		config = config, data = i };
+	if not bot then refuse("%s", err); end
+	list[i], jids[i] = bot, full;
+end
+
+for _, e in ipairs(echo_jids) do
+	add_bot("echo", e.node .. "@" .. host .. "/" .. e.resource, 0, 0, nil);
+end
+if jumpers then
+	for k = jumpers.first, jumpers.first + jumpers.count - 1 do
+		add_bot("jumper", jumpers.prefix .. k .. "@" .. host .. "/" .. resource, jumpers.seed, k,
+			jumpers.config);
+	end
+end
+seen = nil;
+
+-- --- metrics ------------------------------------------------------------------
+
+local measure_bots = module:measure("bots", "amount");
+local measure_online = module:measure("online", "amount");
+local counters = {
+	echoed = module:measure("echoed", "counter"),
+	groupchat_sent = module:measure("groupchat_sent", "counter"),
+	groupchat_received = module:measure("groupchat_received", "counter"),
+	joins = module:measure("joins", "counter"),
+	join_errors = module:measure("join_errors", "counter"),
+	errors = module:measure("errors", "counter"),
+};
+local reported = {};
+
+
+-- Starts the bots in two phases, a batch per tick so that the server stays
+-- responsive: first every session is bound and present (echo bots are then
+-- online), then the jumpers go online (and join rooms), spread evenly over
+-- bots_jumper.ramp seconds.
+local started_at;
+local function online_from(first, step)
+	if stopping then return; end
+	local last = math.min(first + start_batch - 1, #list);
+	for i = first, last do
+		local session = sessions[i];
+		if session and not session.destroyed then list[i]:online(session.full_jid); end
+	end
+	if last < #list then
+		module:add_timer(step, function() online_from(last + 1, step); end);
+	else
+		module:log("info", "%d bots online on %s (%d echo, %d jumper) in %.2f s",
+			pool:stats().online, host, #echo_jids, #list - #echo_jids,
+			now() - started_at);
+	end
+end
+
+local function start_from(first)
+	if stopping then return; end
+	local last = math.min(first + start_batch - 1, #list);
+	for i = first, last do
+		local ok, err = xpcall(start_bot, traceback, i);
+		if not ok then
+			lua_errors = lua_errors + 1;
+			module:log("error", "Starting bot %s: %s", jids[i], err);
+		end
+	end
+	if last < #list then
+		module:add_timer(0, function() start_from(last + 1); end);
+		return;
+	end
+	local bound = 0;
+	for k = 1, #list do
+		if sessions[k] then bound = bound + 1; end
+	end
+	module:log("info", "%d bot sessions bound on %s in %.2f s", bound, host, now() - started_at);
+	local njumpers = #list - #echo_jids;
+	local step = njumpers > 0 and jumpers.ramp * start_batch / njumpers or 0;
+	online_from(#echo_jids + 1, step);
+end
+
+local function start()
+	if jumpers and jumpers.count > 0 and not prosody.hosts[jumpers.muc] then
+		module:log("warn", "bots_jumper.muc %s is not a host of this server: joins will fail",
+			jumpers.muc);
+	end
+	started_at = now();
+	if #list > 0 then start_from(1); end
+end
+
+local function stop_all(reason)
+	if stopping then return; end
+	stopping = true;
+	for i = 1, #list do
+		local session = sessions[i];
+		sessions[i] = nil;
+		list[i]:offline();
+		if session and not session.destroyed then
+			sm.destroy_session(session, reason);
+		end
+		list[i]:close();
+	end
+	pool:close();
+	queue, queued = {}, 0;
+	module:log("info", "%d bots stopped on %s: %s", #list, host, reason);
+end
+
+if prosody.start_time then
+	start();
+else
+	module:hook_global("server-started", start);
+end
+module:hook_global("server-stopping", function() stop_all("server shutting down"); end);
+function module.unload()
+	stop_all(module.reloading and "mod_bots reloading" or "mod_bots unloaded");
+end
+
+module:hook_global("stats-update", function()
+	if stopping then return; end
+	local s = pool:stats();
+	measure_bots(s.bots);
+	measure_online(s.online);
+	local totals = {
+		echoed = s.echoed, groupchat_sent = s.groupchat_sent,
+		groupchat_received = s.groupchat_recv, joins = s.joins,
+		join_errors = s.join_errors, errors = s.errors + s.refused + lua_errors,
+	};
+	for k, v in pairs(totals) do
+		local delta = v - (reported[k] or 0);
+		if delta > 0 then counters[k](delta); end
+		reported[k] = v;
+	end
+end);
+
+-- --- the admin shell (prosodyctl shell) ---------------------------------
+-- 0.12's shell has no API for module commands; like mod_invites, add a
+-- section to its shared environment: bots:list([pattern]), bots:stats().
+
+-- For the shell: this host's bots as { jid, kind, state, room, stats }.
+function get_bots(pattern, limit) -- luacheck: ignore 131
+	local out, matched = {}, 0;
+	for i = 1, #list do
+		if not pattern or jids[i]:find(pattern, 1, true) then
+			matched = matched + 1;
+			if #out < (limit or math.huge) then
+				local s = not stopping and list[i]:stats();
+				if s then
+					out[#out + 1] = { jid = jids[i], stats = s,
+						room = s.room and jumpers and (jumpers.room_prefix .. s.room .. "@" .. jumpers.muc) };
+				end
+			end
+		end
+	end
+	return out, matched;
+end
+
+function get_totals() -- luacheck: ignore 131
+	if stopping then return nil; end
+	local s = pool:stats();
+	s.lua_errors = lua_errors;
+	return s;
+end
+
+do
+	local console_env = module:shared("/*/admin_shell/env");
+	local modulemanager = require "core.modulemanager";
+	local function each_instance()
+		local hosts = {};
+		for h in pairs(prosody.hosts) do
+			local mod = modulemanager.get_module(h, "bots");
+			if mod and mod.get_bots then hosts[#hosts + 1] = { host = h, mod = mod }; end
+		end
+		table.sort(hosts, function(a, b) return a.host < b.host; end);
+		return hosts;
+	end
+	-- luacheck: ignore 212/self
+	console_env.bots = {};
+	function console_env.bots:list(pattern, limit)
+		local print = self.session.print;
+		limit = limit or 100;
+		local shown, total = 0, 0;
+		print(("%-40s %-6s %-8s %-32s %6s %6s %6s %7s"):format("JID", "kind", "state",
+			"room", "joins", "said", "heard", "echoed"));
+		for _, inst in ipairs(each_instance()) do
+			local rows, matched = inst.mod.get_bots(pattern, limit - shown);
+			total = total + matched;
+			for _, r in ipairs(rows) do
+				local s = r.stats;
+				print(("%-40s %-6s %-8s %-32s %6d %6d %6d %7d"):format(r.jid, s.kind, s.state,
+					r.room or "-", s.joins, s.groupchat_sent, s.groupchat_recv, s.echoed));
+				shown = shown + 1;
+			end
+		end
+		return true, ("%d of %d bots shown"):format(shown, total);
+	end
+	function console_env.bots:stats()
+		local print = self.session.print;
+		local n = 0;
+		for _, inst in ipairs(each_instance()) do
+			local s = inst.mod.get_totals();
+			if s then
+				n = n + 1;
+				print(("%s: %d bots, %d online, %d timers armed; echoed %d; joins %d (errors %d), "
+					.. "groupchat sent %d, received %d; IQs answered %d; refused stanzas %d, "
+					.. "callback errors %d, processing errors %d"):format(inst.host, s.bots, s.online,
+					s.timers, s.echoed, s.joins, s.join_errors, s.groupchat_sent, s.groupchat_recv,
+					s.iqs, s.refused, s.errors, s.lua_errors));
+			end
+		end
+		return true, ("mod_bots loaded on %d host%s"):format(n, n == 1 and "" or "s");
+	end
+end

@@ -1,0 +1,595 @@
+-- Unit test of mod_bots' C module (xmppbots_bots), run by lua5.4 with
+-- Prosody's util modules on package.path: the Lua table <-> core stanza
+-- bridge round-trips the core's parser corpus (read by Prosody's own
+-- util.xmppstream) and hand-made tricky stanzas, refuses malformed tables
+-- with nil + message, and the bots behave behind a scripted host (echo,
+-- IQ answers, jumper state, timers, callback errors, closing, GC).
+--   lua5.4 tests/mod_bots_bridge.lua CORPUS_DIR
+-- package.cpath must reach xmppbots_bots.so (tests/mod_bots_bridge.sh
+-- sets it up). Last line: "N passed, M failed"; exit status 1 on failure.
+
+package.path = "/usr/lib/prosody/?.lua;" .. package.path
+package.cpath = "/usr/lib/prosody/?.so;" .. package.cpath
+
+local st = require "util.stanza"
+local xmppstream = require "util.xmppstream"
+local bots = require "xmppbots_bots"
+
+local corpus_dir = arg[1] or "tests/corpus/parser"
+local passed, failed = 0, 0
+
+local function check(name, cond, detail)
+	if cond then
+		passed = passed + 1
+		print("ok - " .. name)
+	else
+		failed = failed + 1
+		print("FAIL - " .. name .. (detail and (": " .. tostring(detail)) or ""))
+	end
+end
+
+-- --- comparing stanza tables ------------------------------------------------
+
+-- Exact structural equality: same name, the same attr keys and values
+-- (xmlns included), the same children in order.
+local function exact(a, b, path)
+	path = path or a.name
+	if type(a) ~= type(b) then return false, path .. ": type differs" end
+	if a.name ~= b.name then return false, path .. ": name " .. tostring(b.name) end
+	for k, v in pairs(a.attr) do
+		if b.attr[k] ~= v then
+			return false, path .. ": attr " .. k:gsub("\1", "|") .. " = " .. tostring(b.attr[k])
+		end
+	end
+	for k in pairs(b.attr) do
+		if a.attr[k] == nil then return false, path .. ": extra attr " .. k:gsub("\1", "|") end
+	end
+	if #a ~= #b then return false, path .. ": " .. #b .. " children, want " .. #a end
+	for i = 1, #a do
+		local x, y = a[i], b[i]
+		if type(x) ~= type(y) then return false, path .. ": child " .. i .. " kind" end
+		if type(x) == "string" then
+			if x ~= y then return false, path .. ": text " .. i .. " differs" end
+		else
+			local ok, why = exact(x, y, path .. "/" .. x.name)
+			if not ok then return ok, why end
+		end
+	end
+	return true
+end
+
+-- The shape util.stanza relies on: metatable, tags listing exactly the
+-- element children in order, attr tables everywhere.
+local function well_formed(t, path)
+	path = path or t.name
+	if getmetatable(t) ~= st.stanza_mt then return false, path .. ": no stanza_mt" end
+	if type(t.attr) ~= "table" or type(t.tags) ~= "table" then
+		return false, path .. ": attr or tags missing"
+	end
+	local j = 0
+	for i = 1, #t do
+		local c = t[i]
+		if type(c) == "table" then
+			j = j + 1
+			if t.tags[j] ~= c then return false, path .. ": tags[" .. j .. "] is not child " .. i end
+			local ok, why = well_formed(c, path .. "/" .. c.name)
+			if not ok then return ok, why end
+		elseif type(c) ~= "string" then
+			return false, path .. ": child " .. i .. " is a " .. type(c)
+		end
+	end
+	if #t.tags ~= j then return false, path .. ": " .. #t.tags .. " tags for " .. j .. " elements" end
+	return true
+end
+
+local xml_ns = "http://www.w3.org/XML/1998/namespace"
+
+-- Children with adjacent strings merged and empty ones dropped.
+local function merged(t)
+	local out = {}
+	for i = 1, #t do
+		local c = t[i]
+		if type(c) == "string" then
+			if c ~= "" then
+				if type(out[#out]) == "string" then out[#out] = out[#out] .. c
+				else out[#out + 1] = c end
+			end
+		else
+			out[#out + 1] = c
+		end
+	end
+	return out
+end
+
+-- Equality of meaning: namespaces resolved (a missing xmlns inherits),
+-- XML-namespace attribute spellings unified, text runs merged.
+local function same(a, b, ns_a, ns_b, path)
+	ns_a = a.attr.xmlns or ns_a or "jabber:client"
+	ns_b = b.attr.xmlns or ns_b or "jabber:client"
+	path = path or a.name
+	if a.name ~= b.name then return false, path .. ": name " .. tostring(b.name) end
+	if ns_a ~= ns_b then return false, path .. ": namespace " .. ns_b .. ", want " .. ns_a end
+	local function norm(attr)
+		local n = {}
+		for k, v in pairs(attr) do
+			if k ~= "xmlns" and not k:match("^xmlns:") then
+				k = k:gsub("^" .. xml_ns:gsub("%p", "%%%0") .. "\1", "xml:")
+				n[k] = v
+			end
+		end
+		return n
+	end
+	local x, y = norm(a.attr), norm(b.attr)
+	for k, v in pairs(x) do
+		if y[k] ~= v then return false, path .. ": attr " .. k:gsub("\1", "|") end
+	end
+	for k in pairs(y) do
+		if x[k] == nil then return false, path .. ": extra attr " .. k:gsub("\1", "|") end
+	end
+	local ca, cb = merged(a), merged(b)
+	if #ca ~= #cb then return false, path .. ": " .. #cb .. " children, want " .. #ca end
+	for i = 1, #ca do
+		if type(ca[i]) ~= type(cb[i]) then return false, path .. ": child kind " .. i end
+		if type(ca[i]) == "string" then
+			if ca[i] ~= cb[i] then return false, path .. ": text differs" end
+		else
+			local ok, why = same(ca[i], cb[i], ns_a, ns_b, path .. "/" .. ca[i].name)
+			if not ok then return ok, why end
+		end
+	end
+	return true
+end
+
+-- --- Prosody's own parser ----------------------------------------------------
+
+local stream_header = "<stream:stream xmlns='jabber:client' "
+	.. "xmlns:stream='http://etherx.jabber.org/streams' xml:lang='en'>"
+
+-- Parses a stream with util.xmppstream as mod_c2s does; returns the
+-- stanzas read before the end or the first error.
+local function prosody_parse(data, default_ns)
+	local session = { notopen = true }
+	local out = {}
+	local callbacks = {
+		default_ns = default_ns or "jabber:client",
+		streamopened = function(s) s.notopen = nil end,
+		handlestanza = function(_, s) out[#out + 1] = s end,
+		error = function(_, e) out.error = out.error or e end,
+	}
+	local stream = xmppstream.new(session, callbacks)
+	local ok, err = pcall(stream.feed, stream, data)
+	if not ok then out.error = out.error or err end
+	return out
+end
+
+-- --- 1. the core's parser corpus, read by Prosody ------------------------
+
+local function read_corpus()
+	local files = {}
+	local ls = io.popen("ls '" .. corpus_dir .. "'")
+	for name in ls:lines() do
+		if name:match("%.xml$") then files[#files + 1] = name end
+	end
+	ls:close()
+	table.sort(files)
+	return files
+end
+
+local function depth(t)
+	local d = 0
+	for _, c in ipairs(t.tags) do d = math.max(d, depth(c)) end
+	return d + 1
+end
+
+local corpus_stanzas = 0
+for _, name in ipairs(read_corpus()) do
+	local f = assert(io.open(corpus_dir .. "/" .. name, "rb"))
+	-- The first byte is the fuzz target's mode tag.
+	local data = f:read("a"):sub(2)
+	f:close()
+	if not data:match("^%s*<%?xml") and not data:match("^%s*<stream:stream") then
+		data = stream_header .. data -- a standalone document
+	end
+	local default_ns = data:match("<stream:stream[^>]-xmlns='([^']*)'")
+	local stanzas = prosody_parse(data, default_ns)
+	for i, s in ipairs(stanzas) do
+		local label = name .. " #" .. i .. " <" .. s.name .. ">"
+		corpus_stanzas = corpus_stanzas + 1
+		local r, err = bots.roundtrip(s)
+		local ok, why = false, err
+		if r then ok, why = exact(s, r) end
+		check(label .. ": Lua -> core -> Lua is exact", ok, why)
+		if r then check(label .. ": result is a util.stanza", well_formed(r)) end
+		if r then
+			check(label .. ": tostring equal", tostring(r) == tostring(s)
+				or same(s, r), tostring(r))
+		end
+		-- The core's view, written by the core and read back by Prosody.
+		local xml, serr = bots.serialize(s)
+		if xml then
+			local back = prosody_parse(stream_header .. xml)
+			local b = back[1]
+			ok, why = b ~= nil and #back == 1, back.error or "nothing parsed"
+			if b then ok, why = same(s, b) end
+			check(label .. ": core serialization reads back the same in Prosody",
+				ok, (why or "") .. " " .. xml)
+			-- And read by the core's parser (depth limit 32).
+			if depth(s) <= 32 then
+				local c, perr = bots.parse(xml)
+				ok, why = c ~= nil, perr
+				if c then ok, why = same(s, c) end
+				check(label .. ": core parser agrees with util.xmppstream", ok, why)
+			end
+		else
+			check(label .. ": core serialization", false, serr)
+		end
+	end
+end
+check("corpus gave at least 25 stanzas (got " .. corpus_stanzas .. ")", corpus_stanzas >= 25)
+
+-- --- 2. tricky stanzas built with util.stanza --------------------------------
+
+-- (No CR here: Prosody's tostring does not escape it, so it would not
+-- survive the tostring + parse check below; the CR case is separate.)
+local tricky_text = "< & ' \" ]]> &amp; \240\159\152\128 \240\144\141\136 "
+	.. "\240\157\132\158 caf\195\169 \t\n end"
+local built = {
+	["escapes and 4-byte UTF-8"] = st.message({ to = "echobot@localhost", type = "chat",
+			id = "e<&'\">1", ["xml:lang"] = "en" })
+		:text_tag("body", tricky_text)
+		:text_tag("body", "Hallo \240\159\152\128", { ["xml:lang"] = "de" })
+		:text_tag("thread", "t]]>1"),
+	["MUC self-presence"] = st.presence({ from = "room@conference.localhost/nick",
+			to = "u@localhost/r", id = "p1" })
+		:tag("x", { xmlns = "http://jabber.org/protocol/muc#user" })
+			:tag("item", { affiliation = "none", role = "participant",
+				jid = "u@localhost/r" }):up()
+			:tag("status", { code = "110" }):up()
+			:tag("status", { code = "100" }):up():up()
+		:tag("occupant-id", { xmlns = "urn:xmpp:occupant-id:0", id = "abc" }):up(),
+	["MUC join"] = st.presence({ to = "room@conference.localhost/nick" })
+		:tag("x", { xmlns = "http://jabber.org/protocol/muc" })
+			:tag("history", { maxchars = "0" }),
+	["IQ with nested namespaces"] = st.iq({ type = "set", id = "pub1", to = "pubsub.localhost" })
+		:tag("pubsub", { xmlns = "http://jabber.org/protocol/pubsub" })
+			:tag("publish", { node = "urn:xmpp:microblog:0" })
+				:tag("item", { id = "i1" })
+					:tag("forwarded", { xmlns = "urn:xmpp:forward:0" })
+						:tag("delay", { xmlns = "urn:xmpp:delay", stamp = "2024-01-01T00:00:00Z" }):up()
+						:tag("message", { xmlns = "jabber:client", to = "a@b" })
+							:text_tag("body", "inner")
+						:up()
+					:up()
+				:up()
+			:up()
+			:tag("publish-options")
+				:tag("x", { xmlns = "jabber:x:data", type = "submit" })
+					:tag("field", { var = "FORM_TYPE", type = "hidden" })
+						:text_tag("value", "http://jabber.org/protocol/pubsub#publish-options"),
+	["namespaced attributes and empty namespace"] = st.message({ to = "a@b",
+			["urn:example:foo\1hint"] = "x", hint = "y",
+			["http://www.w3.org/XML/1998/namespace\1space"] = "preserve" })
+		:tag("thing", { xmlns = "urn:example:foo", ["urn:example:foo\1a"] = "1", b = "2" })
+			:tag("inner"):up()
+			:tag("plain", { xmlns = "" }):up(),
+	["IQ ping"] = st.iq({ type = "get", id = "ping1", to = "echobot@localhost/bot",
+		from = "u@localhost/r" }):tag("ping", { xmlns = "urn:xmpp:ping" }),
+	["split text runs"] = st.message({ to = "a@b" }):tag("body"):text("one "):text("two")
+		:text(""):up(),
+}
+for name, s in pairs(built) do
+	local r, err = bots.roundtrip(s)
+	local ok, why = false, err
+	if r then ok, why = same(s, r) end
+	check(name .. ": round trip keeps the meaning", ok, why)
+	if r then
+		check(name .. ": result is a util.stanza", well_formed(r))
+		-- Through the core twice: the second trip is exact.
+		local r2 = bots.roundtrip(r)
+		ok, why = r2 ~= nil, "second trip failed"
+		if r2 then ok, why = exact(r, r2) end
+		check(name .. ": second round trip is exact", ok, why)
+		-- What Prosody's serializer makes of it, read back, means the same.
+		local back = prosody_parse(stream_header .. tostring(r))[1]
+		ok, why = back ~= nil, "unparsable: " .. tostring(r)
+		if back and s.attr["xml:lang"] == nil then
+			back.attr["xml:lang"] = nil -- util.xmppstream adds the stream's
+		end
+		if back then ok, why = same(s, back) end
+		check(name .. ": tostring of the result parses back the same", ok, why)
+	end
+end
+
+do
+	-- The attr.xmlns convention of util.xmppstream on a c2s stream.
+	local r = bots.roundtrip(built["IQ with nested namespaces"])
+	local pubsub = r.tags[1]
+	local publish = pubsub.tags[1]
+	local inner = publish.tags[1].tags[1].tags[2]
+	check("top-level jabber:client stanza carries no xmlns", r.attr.xmlns == nil)
+	check("child in another namespace carries xmlns", pubsub.attr.xmlns == "http://jabber.org/protocol/pubsub")
+	check("its descendants carry xmlns too (as util.xmppstream sets it)",
+		publish.attr.xmlns == "http://jabber.org/protocol/pubsub")
+	check("jabber:client below a foreign namespace carries xmlns",
+		inner.name == "message" and inner.attr.xmlns == "jabber:client", inner.attr.xmlns)
+	check("get_child finds the namespaced child",
+		r:get_child("pubsub", "http://jabber.org/protocol/pubsub") == pubsub)
+	check("find() walks the converted tree",
+		r:find("{http://jabber.org/protocol/pubsub}pubsub/publish/item@id") == "i1")
+	local m = bots.roundtrip(built["escapes and 4-byte UTF-8"])
+	check("body text is byte-exact", m:get_child_text("body") == tricky_text)
+	check("xml:lang kept as 'xml:lang'", m.attr["xml:lang"] == "en" and m.tags[2].attr["xml:lang"] == "de")
+	check("body child carries no xmlns", m.tags[1].attr.xmlns == nil)
+	local n = bots.roundtrip(built["namespaced attributes and empty namespace"])
+	check("xml:space from a \\1 key comes back as xml:space", n.attr["xml:space"] == "preserve")
+	check("foreign attribute keeps its 'ns\\1name' key", n.attr["urn:example:foo\1hint"] == "x")
+	check("element in no namespace has xmlns ''", n.tags[1].tags[2].attr.xmlns == "")
+end
+
+do
+	-- CR, the character XML parsers turn into LF unless escaped.
+	local s = st.message():text_tag("body", "a\rb\r\nc")
+	local r = bots.roundtrip(s)
+	check("CR survives the bridge", r and r:get_child_text("body") == "a\rb\r\nc")
+	local c = bots.parse(assert(bots.serialize(s)))
+	check("CR survives core serialization and parsing", c and c:get_child_text("body") == "a\rb\r\nc")
+end
+
+do
+	-- The table handed to send() is copied: rewriting it afterwards (as
+	-- MUC does for every occupant) changes nothing already converted.
+	local s = st.message({ to = "a@localhost", type = "groupchat" }):text_tag("body", "x")
+	local r1 = bots.roundtrip(s)
+	s.attr.to = "b@localhost"
+	s.tags[1][1] = "y"
+	check("conversion copies the table", r1.attr.to == "a@localhost" and r1:get_child_text("body") == "x")
+end
+
+-- --- 3. malformed tables give nil + message -----------------------------
+
+local cyclic = st.message({ to = "a@b" })
+cyclic[1] = cyclic
+cyclic.tags[1] = cyclic
+local deep = st.message()
+for _ = 1, 300 do deep:tag("a") end
+local bad = {
+	{ "not a table", "message" },
+	{ "name not a string", { name = 5, attr = {} } },
+	{ "no name", { attr = {} } },
+	{ "empty name", { name = "", attr = {} } },
+	{ "name with a space", { name = "a b", attr = {} } },
+	{ "prefixed name", { name = "stream:features", attr = {} } },
+	{ "name with invalid UTF-8", { name = "a\255", attr = {} } },
+	{ "attr not a table", { name = "message", attr = "x" } },
+	{ "attribute name not a string", { name = "message", attr = { [1] = "x" } } },
+	{ "attribute value a number", { name = "message", attr = { id = 5 } } },
+	{ "attribute value invalid UTF-8", { name = "message", attr = { id = "\192\128" } } },
+	{ "attribute value with a control character", { name = "message", attr = { id = "a\1b" } } },
+	{ "attribute value with NUL", { name = "message", attr = { id = "a\0b" } } },
+	{ "attribute name with a space", { name = "message", attr = { ["a b"] = "x" } } },
+	{ "xmlns not a string", { name = "message", attr = { xmlns = true } } },
+	{ "namespace invalid UTF-8", { name = "message", attr = { xmlns = "urn:\255" } } },
+	{ "text with NUL", { name = "message", attr = {}, "a\0b" } },
+	{ "text invalid UTF-8", { name = "message", attr = {}, "\237\160\128" } },
+	{ "text with a form feed", { name = "message", attr = {}, "a\12b" } },
+	{ "child a number", { name = "message", attr = {}, 42 } },
+	{ "child a boolean", { name = "message", attr = {}, true } },
+	{ "child without a name", { name = "message", attr = {}, { attr = {} } } },
+	{ "cyclic table", cyclic },
+	{ "300 levels deep", deep },
+}
+for _, case in ipairs(bad) do
+	local ok, r, err = pcall(bots.roundtrip, case[2])
+	check("malformed (" .. case[1] .. ") -> nil, message",
+		ok and r == nil and type(err) == "string" and #err > 0,
+		ok and tostring(err) or r)
+	local ok2, x, err2 = pcall(bots.serialize, case[2])
+	check("malformed (" .. case[1] .. ") refused by serialize too",
+		ok2 and x == nil and type(err2) == "string")
+end
+do
+	local ok, r = pcall(bots.roundtrip, { name = "message", attr = {}, tags = "ignored" })
+	check("tags field is not trusted (children come from the array part)", ok and r ~= nil)
+end
+
+-- --- 4. bots behind a scripted host ------------------------------------------
+
+local sent, logs, wakes = {}, {}, {}
+local send_hook -- optional per-test override
+local pool = bots.pool {
+	send = function(data, stanza)
+		if send_hook then return send_hook(data, stanza) end
+		sent[#sent + 1] = { data = data, stanza = stanza }
+	end,
+	log = function(data, level, msg) logs[#logs + 1] = { data = data, level = level, msg = msg } end,
+	wake = function(seconds) wakes[#wakes + 1] = seconds end,
+}
+local function take()
+	local s = sent
+	sent = {}
+	return s
+end
+
+local echo = assert(pool:new { kind = "echo", jid = "echobot@localhost", data = "ECHO" })
+assert(echo:online("echobot@localhost/bot"))
+local msg = st.message({ from = "u@localhost/r", to = "echobot@localhost", type = "chat",
+	id = "m1", ["xml:lang"] = "en" }):text_tag("body", tricky_text):text_tag("thread", "th1")
+check("deliver returns true", echo:deliver(msg) == true)
+local out = take()
+check("echo: one stanza sent, with the bot's data", #out == 1 and out[1].data == "ECHO")
+if out[1] then
+	local e = out[1].stanza
+	check("echo: util.stanza result", well_formed(e))
+	check("echo: back to the sender, same id/type/lang",
+		e.attr.to == "u@localhost/r" and e.attr.id == "m1" and e.attr.type == "chat"
+		and e.attr["xml:lang"] == "en" and e.attr.xmlns == nil, tostring(e))
+	check("echo: body and thread byte-exact",
+		e:get_child_text("body") == tricky_text and e:get_child_text("thread") == "th1")
+	check("echo: marker in its own namespace",
+		e:get_child("echo", "urn:xmppbots:echo") ~= nil)
+end
+echo:deliver(st.message({ from = "u@localhost/r", type = "groupchat", id = "g" }):text_tag("body", "x"))
+echo:deliver(st.message({ from = "u@localhost/r", type = "chat", id = "s" })
+	:tag("composing", { xmlns = "http://jabber.org/protocol/chatstates" }))
+check("echo: groupchat and body-less messages not answered", #take() == 0)
+
+echo:deliver(st.iq({ from = "u@localhost/r", type = "get", id = "p1" }):tag("ping", { xmlns = "urn:xmpp:ping" }))
+echo:deliver(st.iq({ from = "u@localhost/r", type = "set", id = "q1" }):tag("query", { xmlns = "urn:example:none" }))
+echo:deliver(st.iq({ from = "u@localhost/r", type = "result", id = "r1" }))
+echo:deliver(st.iq({ from = "u@localhost/r", type = "error", id = "r2" }))
+out = take()
+check("IQs: two answers (get and set), none for result/error", #out == 2, #out)
+if #out == 2 then
+	local pong, refusal = out[1].stanza, out[2].stanza
+	check("ping -> result", pong.attr.type == "result" and pong.attr.id == "p1"
+		and pong.attr.to == "u@localhost/r" and #pong == 0, tostring(pong))
+	local etype, cond = refusal:get_error()
+	check("unknown IQ -> cancel/service-unavailable", refusal.attr.type == "error"
+		and refusal.attr.id == "q1" and etype == "cancel" and cond == "service-unavailable",
+		tostring(refusal))
+end
+
+-- A stanza the bot could not take is refused, not raised.
+local r, err = echo:deliver({ name = "message", attr = { from = 5 } })
+check("deliver of a malformed table -> nil, message", r == nil and type(err) == "string")
+local stats = echo:stats()
+check("echo stats: received 3, echoed 1, ignored 2",
+	stats.received == 3 and stats.echoed == 1 and stats.ignored == 2 and stats.kind == "echo"
+	and stats.state == "online",
+	("received %d echoed %d ignored %d"):format(stats.received, stats.echoed, stats.ignored))
+
+-- Callback errors are caught, logged and counted; the bot goes on.
+send_hook = function() error("boom in send") end
+logs = {}
+echo:deliver(st.message({ from = "u@localhost/r", type = "chat", id = "m2" }):text_tag("body", "x"))
+send_hook = nil
+check("a raising send callback is logged, not propagated",
+	#logs == 1 and logs[1].level == "error" and logs[1].msg:find("boom in send", 1, true)
+	and logs[1].data == "ECHO", logs[1] and logs[1].msg)
+check("and counted in pool errors", pool:stats().errors == 1)
+
+-- Jumpers.
+local cfg = assert(bots.config { muc = "conference.localhost", rooms = 3, room_prefix = "r",
+	min_phrases = 2, max_phrases = 2, min_interval = 0.001, max_interval = 0.002,
+	phrases = { "phrase <one> & \240\159\152\128", "phrase two" } })
+local j = assert(pool:new { kind = "jumper", jid = "j1@localhost", seed = 7, index = 1,
+	config = cfg, data = "J1" })
+wakes = {}
+j:online("j1@localhost/bot")
+out = take()
+check("jumper: join presence on online", #out == 1 and out[1].stanza.name == "presence"
+	and out[1].stanza:get_child("x", "http://jabber.org/protocol/muc") ~= nil,
+	out[1] and tostring(out[1].stanza))
+check("jumper: state joining, a join timeout armed and the host woken",
+	j:stats().state == "joining" and j:stats().timer ~= nil and #wakes == 1)
+local room_full = out[1] and out[1].stanza.attr.to
+local room = room_full and room_full:match("^[^/]+")
+check("jumper: room from the config", room and room:match("^r%d@conference%.localhost$"), room)
+local self_presence = st.presence({ from = room_full, to = "j1@localhost/bot" })
+	:tag("x", { xmlns = "http://jabber.org/protocol/muc#user" })
+	:tag("item", { role = "participant", affiliation = "none" }):up()
+	:tag("status", { code = "110" }):up():up()
+j:deliver(self_presence)
+check("jumper: in the room after its self-presence", j:stats().state == "in-room"
+	and j:stats().joins == 1)
+j:deliver(st.message({ from = room .. "/other", type = "groupchat", id = "o1" }):text_tag("body", "hi"))
+check("jumper: counts groupchat from others", j:stats().groupchat_recv == 1)
+
+-- The pool's timer heap drives the phrases.
+local deadline = os.clock() + 5
+while j:stats().groupchat_sent < 1 and os.clock() < deadline do
+	pool:tick()
+end
+out = take()
+check("jumper: tick() fired a phrase", #out >= 1 and out[1].stanza.attr.type == "groupchat"
+	and out[1].stanza.attr.to == room, out[1] and tostring(out[1].stanza))
+if out[1] then
+	local body = out[1].stanza:get_child_text("body")
+	check("jumper: phrase from the config list", body == "phrase <one> & \240\159\152\128"
+		or body == "phrase two", body)
+end
+while j:stats().groupchat_sent < 2 and os.clock() < deadline do pool:tick() end
+out = take()
+check("jumper: after the last phrase it leaves and joins another room",
+	#out == 3 and out[2].stanza.attr.type == "unavailable"
+	and out[3].stanza.attr.to:match("^[^/]+") ~= room and j:stats().state == "joining",
+	#out)
+
+-- Reproducible: the same seed and index give the same run.
+local function run(seed)
+	local log = {}
+	local p = bots.pool { send = function(_, s) log[#log + 1] = tostring(s) end }
+	local b = p:new { kind = "jumper", jid = "rep@localhost", seed = seed, index = 3, config = cfg }
+	b:online("rep@localhost/x")
+	for _ = 1, 6 do
+		local last = log[#log]
+		local rf = last and last:match("to='([^']+)'")
+		if rf and last:find("<presence", 1, true) and not last:find("unavailable", 1, true) then
+			b:deliver(st.presence({ from = rf:gsub("&apos;", "'") })
+				:tag("x", { xmlns = "http://jabber.org/protocol/muc#user" })
+				:tag("status", { code = "110" }):up():up())
+		end
+		b:timer()
+	end
+	p:close()
+	return table.concat(log, "\n")
+end
+check("same seed, same run", run(42) == run(42))
+check("another seed, another run", run(42) ~= run(43))
+
+-- Many bots on one heap: all timers fire, in order, none lost.
+do
+	local count = 0
+	local p = bots.pool { send = function() count = count + 1 end }
+	local many = {}
+	for i = 1, 2000 do
+		many[i] = p:new { kind = "jumper", jid = "m" .. i .. "@localhost", seed = 1,
+			index = i, config = cfg }
+		many[i]:online("m" .. i .. "@localhost/b")
+	end
+	check("2000 jumpers: 2000 joins sent, 2000 timers armed",
+		count == 2000 and p:stats().timers == 2000 and p:stats().online == 2000)
+	for i = 1, 2000, 2 do many[i]:close() end
+	check("closing 1000 disarms their timers", p:stats().timers == 1000 and p:stats().bots == 1000)
+	for i = 2, 2000, 2 do many[i]:offline() end
+	check("offline disarms the rest", p:stats().timers == 0 and p:stats().online == 0)
+	p:close()
+end
+
+-- Closing from inside a callback is deferred until the call returns.
+do
+	local p, b
+	p = bots.pool { send = function() b:close() end }
+	b = p:new { kind = "echo", jid = "c@localhost" }
+	b:online("c@localhost/r")
+	local ok = pcall(b.deliver, b, st.message({ from = "u@localhost/r", type = "chat", id = "1" })
+		:text_tag("body", "x"))
+	check("close inside a send callback is deferred", ok and select(2, b:deliver(st.message())) == "bot is closed")
+	check("the pool keeps the closed bot's counters", p:stats().echoed == 1 and p:stats().bots == 0)
+	local ok2, e2 = pcall(p.close, p)
+	check("pool:close() outside callbacks works", ok2, e2)
+end
+
+-- Stopping a joining jumper sends its leave presence.
+j:stop()
+out = take()
+check("stopping a joining jumper leaves the room", #out == 1
+	and out[1].stanza.attr.type == "unavailable", #out)
+check("stopped jumper: state stopped, no timer", j:stats().state == "stopped" and j:stats().timer == nil)
+
+-- Bad config and bad bots.
+check("config: bad MUC service refused", bots.config { muc = "not a jid@" } == nil)
+check("config: phrases min > max refused", bots.config { min_phrases = 3, max_phrases = 2 } == nil)
+check("config: wrong types raise", not pcall(bots.config, { rooms = "many" }))
+check("new: bad JID -> nil, message", select(2, pool:new { kind = "echo", jid = "a@b@c" }) ~= nil)
+check("new: unknown kind raises", not pcall(pool.new, pool, { kind = "nope", jid = "a@b" }))
+
+-- Everything is released by the GC (run under valgrind for the proof).
+echo, j, pool = nil, nil, nil
+collectgarbage()
+collectgarbage()
+check("garbage collection of pools and bots", true)
+
+print(("%d passed, %d failed"):format(passed, failed))
+-- Closing the state runs every finalizer: leaks show under valgrind.
+os.exit(failed == 0 and 0 or 1, true)

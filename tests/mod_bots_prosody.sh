@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# mod_bots in a private Prosody (plain TCP on 127.0.0.1, a MUC component),
+# loaded from the build tree: an independent slixmpp client gets byte-exact
+# echoes from the in-server echo bot, a ping result and service-unavailable
+# for an unknown IQ; a slixmpp observer sees in-server jumpers join, speak
+# and leave; the metrics show in the shell and through mod_http_openmetrics;
+# bots:list() works in prosodyctl shell; module:reload and module:unload
+# leave no bot session or room occupant behind and the bots come back; a
+# bad configuration makes the module fail to load with one clear log line;
+# shutdown stops the bots. Skips (77) without prosody or slixmpp.
+set -u
+
+src=${top_srcdir:-.}
+build=${top_builddir:-.}
+py=/usr/bin/python3
+prosody_sh="$src/tests/prosody.sh"
+so="$build/mod_bots/.libs/xmppbots_bots.so"
+pw=secret-pw
+
+for tool in prosody prosodyctl timeout curl; do
+    command -v "$tool" > /dev/null ||
+        { echo "SKIP: $tool not found"; exit 77; }
+done
+"$py" -c 'import slixmpp' 2> /dev/null ||
+    { echo "SKIP: $py cannot import slixmpp"; exit 77; }
+[ -f "$so" ] || { echo "$so not built"; exit 99; }
+if ldd "$so" | grep -q libasan; then
+    echo "SKIP: a sanitizer build cannot be loaded into prosody"
+    exit 77
+fi
+
+tmp=$(mktemp -d) || exit 99
+dir="$tmp/prosody"
+plugins="$tmp/plugins"
+pass=0 fail=0
+
+cleanup() {
+    if [ "$fail" -ne 0 ]; then
+        for f in "$dir/prosody.err" "$dir/prosody.log"; do
+            [ -s "$f" ] || continue
+            echo "--- tail of $f"
+            tail -n 25 "$f"
+        done
+    fi
+    bash "$prosody_sh" stop "$dir" > /dev/null 2>&1
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
+check() {
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else bad "$name"; fi
+}
+wait_until() {
+    local n=$(($1 * 5))
+    shift
+    while [ "$n" -gt 0 ]; do
+        "$@" && return 0
+        sleep 0.2
+        n=$((n - 1))
+    done
+    "$@"
+}
+port_busy() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
+
+# The module from the build tree, as make install lays it out.
+mkdir -p "$plugins"
+cp "$src/mod_bots/mod_bots.lua" "$so" "$plugins/"
+
+# pshell LINE...: runs lines in prosodyctl shell, output on stdout.
+pshell() {
+    printf '%s\n' "$@" |
+        timeout 30 prosodyctl --config "$dir/prosody.cfg.lua" shell 2>&1
+}
+# Bot sessions (resource "bot") and jumper occupants of the room.
+count_lua='>local n, o = 0, 0; for j in pairs(prosody.full_sessions) do if j:match("/bot$") then n = n + 1 end end; local r = prosody.hosts["conference.localhost"].modules.muc.get_room_from_jid("bot_room_0@conference.localhost"); if r then for nick in r:each_occupant() do if nick:find("/jumper_", 1, true) then o = o + 1 end end end; print("sessions=" .. n .. " occupants=" .. o)'
+counts() { pshell "$count_lua" | grep -o 'sessions=[0-9]* occupants=[0-9]*'; }
+sessions_are() { counts | grep -q "sessions=$1 "; }
+occupants_are() { counts | grep -q "occupants=$1$"; }
+occupants_at_most() { counts | grep -Eq "occupants=[0-$1]$"; }
+online_are() { pshell 'bots:stats()' | grep -q "localhost: $1 bots, $1 online"; }
+online_are_of() { pshell 'bots:stats()' | grep -q "localhost: $1 bots, $2 online"; }
+
+good_config='modules_enabled = { "bots" }
+    bots_echo = { "echobot" }
+    bots_jumper = { count = 4, rooms = 1, interval = { 0.2, 0.5 }, phrases = { 2, 3 }, seed = 7 }'
+
+start_prosody() {
+    XB_PROSODY_MODULES=$plugins XB_PROSODY_HOST_EXTRA=$1 \
+        XB_PROSODY_EXTRA="statistics = \"internal\"; statistics_interval = \"manual\"
+http_ports = { $http_port }; http_interfaces = { \"127.0.0.1\" }" \
+        timeout 60 bash "$prosody_sh" start "$dir" "$port" plain \
+        > "$tmp/prosody-start.err" 2>&1 &&
+        ! grep -q "Failed to open server port" "$dir/prosody.err" 2> /dev/null
+}
+
+# --- Prosody on free ports below 32768, derived from our PID --------------
+port=""
+for try in 0 1 2 3 4 5 6 7 8 9; do
+    p=$((10000 + ($$ * 7 + try * 997) % 10000))
+    if port_busy "$p" || port_busy $((p + 1)); then continue; fi
+    port=$p http_port=$((p + 1))
+    if start_prosody "$good_config"; then
+        break
+    fi
+    bash "$prosody_sh" stop "$dir" > /dev/null 2>&1
+    rm -f "$dir/prosody.err"
+    port=""
+done
+if [ -z "$port" ]; then
+    bad "Prosody did not start on any port"
+    cat "$tmp/prosody-start.err"
+    echo "$pass passed, $fail failed"
+    exit 1
+fi
+ok "Prosody with mod_bots started on 127.0.0.1:$port"
+
+check "1 echo + 4 jumper bots online (bots:stats)" wait_until 10 online_are 5
+check "5 bot sessions bound" sessions_are 5
+check "log: bots online line" grep -q "5 bots online on localhost (1 echo, 4 jumper)" \
+    "$dir/prosody.log"
+bash "$prosody_sh" user "$dir" tester "$pw" && bash "$prosody_sh" user "$dir" observer "$pw"
+check "test accounts registered" [ -f "$dir/data/localhost/accounts/observer.dat" ]
+
+slix=(timeout 90 "$py" "$src/tests/slix_modbots.py")
+slix_common=(--host 127.0.0.1 --port "$port" --password "$pw")
+
+# run_slix NAME ARGS...: one slixmpp run, its checks shown indented.
+run_slix() {
+    local name=$1 log="$tmp/slix.log"
+    shift
+    if "${slix[@]}" "$@" "${slix_common[@]}" > "$log" 2>&1; then
+        ok "$name: $(tail -n 1 "$log")"
+    else
+        bad "$name:"
+    fi
+    grep -v '^#' "$log" | sed '$d' | sed 's/^/    /'
+}
+
+# --- the echo bot ------------------------------------------------------------
+run_slix "slixmpp echo cases" echo --jid tester@localhost --echo-jid echobot@localhost/bot
+
+# --- the jumpers, from the room ----------------------------------------------
+run_slix "slixmpp observer" observe --jid observer@localhost \
+    --room bot_room_0@conference.localhost --seconds 20 \
+    --expect-joins 2 --expect-messages 3 --expect-leaves 1
+
+# --- operability: metrics and the shell ------------------------------------
+stats=$(pshell 'stats:show("mod_bots")')
+metric() { # metric NAME: its value in the stats:show output
+    awk -v m="prosody_mod_bots/$1" '{ sub(/^\| */, "") }
+        $1 == m { getline; sub(/^\| */, ""); print $2; exit }' <<< "$stats"
+}
+check "stats: bots 5, online 5" [ "$(metric bots)" = 5 ] && [ "$(metric online)" = 5 ]
+for m in echoed groupchat_sent groupchat_received joins join_errors errors; do
+    check "stats: prosody_mod_bots/$m is reported" [ -n "$(metric "$m")" ]
+done
+pshell 'module:load("http_openmetrics")' > /dev/null
+metrics=$(curl -s --max-time 10 "http://127.0.0.1:$http_port/metrics")
+om() { # om NAME: the sample of an openmetrics family for host localhost
+    grep -E "^prosody_mod_bots_+$1(_total)?\{host=\"localhost\"\} " <<< "$metrics" |
+        awk '{ print $2 }'
+}
+check "openmetrics: online 5" [ "$(om online)" = 5 ]
+check "openmetrics: echoed >= 10 (the echo cases)" \
+    awk -v v="$(om echoed)" 'BEGIN { exit !(v + 0 >= 10) }'
+check "openmetrics: joins and groupchat_sent > 0" \
+    awk -v a="$(om joins)" -v b="$(om groupchat_sent)" 'BEGIN { exit !(a > 0 && b > 0) }'
+check "openmetrics: errors 0" awk -v v="$(om errors)" 'BEGIN { exit !(v == 0) }'
+[ "$fail" -eq 0 ] || grep mod_bots <<< "$metrics" | sed 's/^/    # /'
+
+list=$(pshell 'bots:list()')
+check "shell bots:list() shows the echo bot" \
+    grep -Eq 'echobot@localhost/bot +echo +online' <<< "$list"
+check "shell bots:list() shows 4 jumpers with a state and room" \
+    [ "$(grep -Ec 'jumper_[0-9]@localhost/bot +jumper +(joining|in-room|waiting) +bot_room_0@conference' <<< "$list")" -eq 4 ]
+check "shell bots:list() summary" grep -q "5 of 5 bots shown" <<< "$list"
+check "shell bots:list(pattern)" grep -q "1 of 1 bots shown" <<< "$(pshell 'bots:list("jumper_2")')"
+
+# --- reload and unload -----------------------------------------------------
+closed_before=$(grep -c "Bot session closed" "$dir/prosody.log")
+check "module:reload through prosodyctl shell" \
+    grep -q "Module reloaded on 1 host" <<< "$(pshell 'module:reload("bots", "localhost")')"
+check "after reload: 5 bots online again" wait_until 10 online_are 5
+check "after reload: 5 bot sessions, no leftovers" sessions_are 5
+check "after reload: at most 4 jumpers in the room" occupants_at_most 4
+check "after reload: no session was kicked by its successor" \
+    [ "$(grep -c "Bot session closed" "$dir/prosody.log")" -eq "$closed_before" ]
+run_slix "echo after reload" echo --quick --jid tester@localhost
+run_slix "jumpers after reload" observe --jid observer@localhost --seconds 15 \
+    --expect-joins 1 --expect-messages 2 --expect-leaves 1
+
+# An admin (or a client binding the same full JID) closes a bot session.
+pshell 'c2s:close("echobot@localhost/bot")' > /dev/null
+check "c2s:close on a bot: 4 bot sessions left" sessions_are 4
+check "c2s:close on a bot: it is offline" online_are_of 5 4
+check "log: the bot session was closed" grep -q "Bot session closed" "$dir/prosody.log"
+
+check "module:unload through prosodyctl shell" \
+    grep -q "Module unloaded from 1 host" <<< "$(pshell 'module:unload("bots", "localhost")')"
+check "after unload: no bot session" sessions_are 0
+check "after unload: no jumper in the room" occupants_are 0
+check "log: bots stopped on unload" grep -q "5 bots stopped on localhost: mod_bots unloaded" \
+    "$dir/prosody.log"
+check "module:load brings them back" \
+    grep -q "Module loaded onto 1 host" <<< "$(pshell 'module:load("bots", "localhost")')"
+check "after load: 5 bots online" wait_until 10 online_are 5
+no_bot_errors() { ! grep -E 'bots|c2s' "$dir/prosody.err" | grep -q error; }
+check "no errors logged by mod_bots so far" no_bot_errors
+
+# --- shutdown ------------------------------------------------------------------
+bash "$prosody_sh" stop "$dir" > /dev/null 2>&1
+check "shutdown stops the bots" \
+    grep -q "5 bots stopped on localhost: server shutting down" "$dir/prosody.log"
+
+# --- bad configuration ------------------------------------------------------
+# bad_start NAME HOST_LINES PATTERN: the module must fail to load with one
+# clear error line matching PATTERN, and no bot may be online.
+not_loaded() { ! pshell 'module:list("localhost")' | grep -q "mod_bots"; }
+bad_start() {
+    local name=$1 cfg=$2 pattern=$3 line
+    bash "$prosody_sh" stop "$dir" > /dev/null 2>&1
+    rm -f "$dir/prosody.log" "$dir/prosody.err"
+    if ! start_prosody "$cfg"; then
+        bad "$name: Prosody did not start"
+        return
+    fi
+    line=$(grep -E "Invalid mod_bots configuration on localhost: $pattern" "$dir/prosody.err")
+    if [ -z "$line" ] || [ "$(wc -l <<< "$line")" -ne 1 ]; then
+        bad "$name: no single clear error line /$pattern/"
+        return
+    fi
+    ok "$name: ${line#*	error	}"
+    check "$name: module failed to load" \
+        grep -q "Error initializing module 'bots' on 'localhost'" "$dir/prosody.err"
+    check "$name: module not loaded" not_loaded
+    check "$name: no bot session" sessions_are 0
+}
+bad_start "bad count" 'modules_enabled = { "bots" }
+    bots_jumper = { count = "many" }' "bots_jumper.count must be an integer"
+bad_start "bad interval" 'modules_enabled = { "bots" }
+    bots_echo = { "echobot" }
+    bots_jumper = { count = 2, interval = { 5, 1 } }' "bots_jumper.interval must be"
+bad_start "echo bot on another host" 'modules_enabled = { "bots" }
+    bots_echo = { "echo@elsewhere.example" }' 'bots_echo\[1\] "echo@elsewhere.example" is not'
+bad_start "typo in a key" 'modules_enabled = { "bots" }
+    bots_jumper = { count = 2, room = 3 }' "bots_jumper has an unknown key room"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
