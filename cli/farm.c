@@ -109,6 +109,7 @@ struct farm {
     const char *domain;
     SSL_CTX *ssl_ctx;
     struct xb_scram_cache *scram;
+    struct xb_parser_engine *engine; /* one expat for every connection */
     struct client *clients;
     struct client *queue_head, *queue_tail;
     double allowance;
@@ -1113,6 +1114,7 @@ static int setup_clients(struct farm *f)
     sc.tls = cfg->tls;
     sc.allow_plain = cfg->allow_plain;
     sc.scram_cache = f->scram;
+    sc.engine = f->engine;
     sc.login_timeout_ms = cfg->login_timeout_ms;
     sc.keepalive_ms = cfg->keepalive_ms;
     f->bot_host.send = b_send;
@@ -1280,6 +1282,7 @@ static void free_farm(struct farm *f)
         free(f->clients);
     }
     free(f->rtt_us);
+    xb_parser_engine_free(f->engine); /* after every session's parser */
     xb_scram_cache_free(f->scram);
     if (f->ssl_ctx)
         SSL_CTX_free(f->ssl_ctx);
@@ -1337,12 +1340,14 @@ int farm_run(const struct farm_config *cfg)
         setvbuf(f->trace, NULL, _IOLBF, 0);
     }
     f->scram = xb_scram_cache_new(0);
+    f->engine = xb_parser_engine_new();
     f->clients = calloc(cfg->count, sizeof *f->clients);
     if (cfg->role == FARM_LOAD) {
         f->rtt_cap = (size_t)cfg->count * cfg->messages;
         f->rtt_us = malloc(f->rtt_cap * sizeof *f->rtt_us + 1);
     }
-    if (!f->scram || !f->clients || (cfg->role == FARM_LOAD && !f->rtt_us)) {
+    if (!f->scram || !f->engine || !f->clients ||
+        (cfg->role == FARM_LOAD && !f->rtt_us)) {
         xb_cli_error("out of memory");
         goto out;
     }

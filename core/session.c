@@ -810,7 +810,9 @@ struct xb_session *xb_session_new(const struct xb_session_config *cfg,
         return NULL;
     }
     s->password = strdup(cfg->password);
-    s->parser = xb_parser_new(&ph, s, &cfg->limits, 0);
+    s->parser = cfg->engine
+                    ? xb_parser_new_shared(cfg->engine, &ph, s, &cfg->limits, 0)
+                    : xb_parser_new(&ph, s, &cfg->limits, 0);
     if (!s->password || !s->parser) {
         xb_session_free(s);
         return NULL;

@@ -28,6 +28,8 @@ struct xb_session_config {
     enum xb_tls_mode tls;
     int allow_plain;                    /* allow SASL PLAIN without TLS */
     struct xb_scram_cache *scram_cache; /* shared, may be NULL */
+    struct xb_parser_engine *engine;    /* shared expat, may be NULL (the
+                                           session then has its own) */
     struct xb_parser_limits limits;     /* zeros: parser defaults */
     uint32_t login_timeout_ms;          /* start to ready; 0: 30000 */
     uint32_t iq_timeout_ms;             /* for tracked IQs; 0: 30000 */
