@@ -1303,7 +1303,6 @@ int farm_run(const struct farm_config *cfg)
         return XB_EXIT_INPUT;
     }
     f->cfg = cfg;
-    f->loop = uv_default_loop();
     {
         char *first = make_jid(cfg, 0);
 
@@ -1318,6 +1317,7 @@ int farm_run(const struct farm_config *cfg)
     }
     f->domain = strdup(jid.domain);
     xb_jid_clear(&jid);
+    f->loop = uv_default_loop();
     if (!f->domain || resolve(f))
         goto out;
     if (cfg->tls != XB_TLS_NONE) {
@@ -1390,7 +1390,8 @@ int farm_run(const struct farm_config *cfg)
 out:
     free_farm(f);
     free((char *)f->domain);
-    uv_loop_close(f->loop);
+    if (f->loop)
+        uv_loop_close(f->loop);
     free(f);
     return status;
 }
