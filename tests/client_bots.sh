@@ -233,18 +233,17 @@ expect_exit "untrusted certificate" 5 "certificate" \
     echo --jid echobot@localhost --password "$pw" --port "$port" \
     --host 127.0.0.1 --cafile "$tmp/wrong.crt"
 
-# One retry after a backoff of 0.5-1 s: two connection attempts.
-t0=$(now)
+# One retry after a backoff: two connection attempts, then exit 4. (How
+# long the backoff takes is the CLI's business, not asserted here: no
+# timing assertions in tests.)
 "${xb_short[@]}" echo --jid echobot@localhost --password "$pw" --port "$closed" \
     "${common[@]}" --retries 1 --stats "$tmp/retry.json" \
     --stats-interval 0.1 > /dev/null 2> "$tmp/retry.err"
-rc=$? took=$(elapsed_since "$t0")
+rc=$?
 retried_once() {
-    [ "$rc" -eq 4 ] && [ "$(jstat "$tmp/retry.json" connect_attempts)" -eq 2 ] &&
-        awk -v t="$took" 'BEGIN { exit !(t >= 0.5 && t <= 3) }'
+    [ "$rc" -eq 4 ] && [ "$(jstat "$tmp/retry.json" connect_attempts)" -eq 2 ]
 }
-check "closed port, --retries 1: exit 4 after 2 attempts in 0.5-3 s (took $took s)" \
-    retried_once
+check "closed port, --retries 1: exit 4 after exactly 2 attempts" retried_once
 
 # --- server crash and restart ---------------------------------------------
 prosody_gone() {
