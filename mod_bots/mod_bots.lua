@@ -193,7 +193,7 @@ local pool;
 local lua_errors = 0; -- stanzas from bots that raised while being processed
 local list = {};     -- index -> bot userdata
 local jids = {};     -- index -> full JID
-local sessions = {}; -- index -> live session (nil when offline)
+local sessions = {}; -- index -> session (a closed one stays, destroyed)
 local stopping = false;
 
 -- Sends from the bots wait here (session, stanza, session, stanza, ...)
@@ -269,6 +269,7 @@ end
 -- the earliest is due and is moved earlier when a bot arms a sooner one.
 local driver;
 local function drive()
+	if stopping then driver = nil; return; end
 	local delay = pool:tick();
 	if not delay then driver = nil; end
 	return delay;
