@@ -587,8 +587,10 @@ static int Lbot_timer(lua_State *L)
     return 1;
 }
 
-/* bot:offline() -> true | nil, err: the session is gone; sends nothing. */
-static int Lbot_offline(lua_State *L)
+/* Takes the bot down into state through the core call down (offline or
+ * stop), with the pool entered like every other bot method. */
+static int bot_down(lua_State *L, enum bot_state state,
+                    void (*down)(struct xb_bot *))
 {
     struct lbot *b = live_bot(L);
     struct saved sv;
@@ -599,34 +601,25 @@ static int Lbot_offline(lua_State *L)
     lua_settop(L, 1);
     enter(b->pool, L, push_pool_of(L, 1), 1, &sv);
     set_online(b, 0);
-    b->state = S_OFFLINE;
+    b->state = state;
     begin_call(b, &bf);
-    xb_bot_offline(b->bot);
+    down(b->bot);
     end_call(L, b, &bf);
     leave(b->pool, &sv);
     lua_pushboolean(L, 1);
     return 1;
 }
 
+/* bot:offline() -> true | nil, err: the session is gone; sends nothing. */
+static int Lbot_offline(lua_State *L)
+{
+    return bot_down(L, S_OFFLINE, xb_bot_offline);
+}
+
 /* bot:stop() -> true | nil, err: a jumper leaves its room. */
 static int Lbot_stop(lua_State *L)
 {
-    struct lbot *b = live_bot(L);
-    struct saved sv;
-    struct before bf;
-
-    if (!b)
-        return 2;
-    lua_settop(L, 1);
-    enter(b->pool, L, push_pool_of(L, 1), 1, &sv);
-    set_online(b, 0);
-    b->state = S_STOPPED;
-    begin_call(b, &bf);
-    xb_bot_stop(b->bot);
-    end_call(L, b, &bf);
-    leave(b->pool, &sv);
-    lua_pushboolean(L, 1);
-    return 1;
+    return bot_down(L, S_STOPPED, xb_bot_stop);
 }
 
 /* Frees the core bot and, with release_slot, drops the pool's anchor.
