@@ -26,6 +26,7 @@
 #include <openssl/err.h>
 #include <uv.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "error.h"
 #include "jid.h"
@@ -118,6 +119,10 @@ struct farm {
     int tty;
     int progress_shown;
     FILE *trace;
+    /* While one connection's input is processed, its output collects
+     * here and leaves in one write when the input is done. */
+    struct client *corked;
+    struct xb_buf out;
     char rbuf[READ_BUF];
     char tlsbuf[READ_BUF];
     struct xb_bot_host bot_host;
@@ -221,7 +226,7 @@ static void tls_flush(struct client *c)
         sock_write(c, buf, (size_t)n);
 }
 
-static void transport_write(struct client *c, const char *data, size_t len)
+static void transport_send(struct client *c, const char *data, size_t len)
 {
     if (!c->ssl) {
         sock_write(c, data, len);
@@ -232,6 +237,33 @@ static void transport_write(struct client *c, const char *data, size_t len)
         return;
     }
     tls_flush(c);
+}
+
+/* Sends now, or later with the rest of the batch if c is corked. */
+static void transport_write(struct client *c, const char *data, size_t len)
+{
+    struct farm *f = c->farm;
+
+    if (f->corked == c && xb_buf_append(&f->out, data, len) == 0)
+        return;
+    transport_send(c, data, len);
+}
+
+static void cork(struct client *c)
+{
+    c->farm->corked = c;
+}
+
+/* Sends what collected while c was corked. */
+static void uncork(struct client *c)
+{
+    struct farm *f = c->farm;
+
+    if (f->corked != c)
+        return;
+    f->corked = NULL;
+    transport_send(c, f->out.data, f->out.len);
+    xb_buf_reset(&f->out);
 }
 
 static void schedule_next(struct client *c);
@@ -250,6 +282,7 @@ static void on_tcp_closed(uv_handle_t *h)
 
 static void close_transport(struct client *c)
 {
+    uncork(c); /* the last words, a stream close, go out first */
     uv_timer_stop(&c->stimer);
     if (c->state == C_CONNECTING)
         c->farm->connecting--;
@@ -285,6 +318,7 @@ static void s_starttls(void *ud)
 {
     struct client *c = ud;
 
+    uncork(c); /* what was said before TLS goes out in the clear */
     c->ssl = xb_tls_new(c->farm->ssl_ctx, c->farm->domain);
     if (!c->ssl) {
         c->kind = F_TLS;
@@ -708,10 +742,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (n == 0)
         return;
+    cork(c);
     if (c->ssl)
         feed_tls(c, buf->base, (size_t)n);
     else
         feed_plain(c, buf->base, (size_t)n);
+    uncork(c);
 }
 
 static void on_connected(uv_connect_t *req, int status)
@@ -1282,6 +1318,7 @@ static void free_farm(struct farm *f)
         free(f->clients);
     }
     free(f->rtt_us);
+    xb_buf_free(&f->out);
     xb_parser_engine_free(f->engine); /* after every session's parser */
     xb_scram_cache_free(f->scram);
     if (f->ssl_ctx)
