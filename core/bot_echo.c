@@ -10,11 +10,15 @@
 
 #include "error.h"
 #include "jid.h"
+#include "stanza_int.h"
 #include "xmpp.h"
 
 /* The marker every echo carries; a message with it is never answered. */
 #define XB_NS_ECHO "urn:xmppbots:echo"
 #define RING_SIZE 8
+/* First arena of an echo: room for the usual message without a second
+ * allocation. */
+#define ECHO_ARENA 512
 
 /*
  * The ring keeps 64-bit hashes of (recipient, id) instead of the strings:
@@ -65,30 +69,44 @@ static int ring_has(const struct echo_bot *e, uint64_t h)
     return 0;
 }
 
+/* An attribute namespace of another tree, stored for tree t. */
+static const char *attr_ns(struct xb_tree *t, const char *ns)
+{
+    if (!ns[0])
+        return "";
+    if (!strcmp(ns, XB_NS_XML))
+        return XB_NS_XML;
+    return xb_tree_strdup(t, ns, strlen(ns));
+}
+
 /* Appends to parent a flat copy of the element src: its attributes and
  * all its text, in parent's namespace (the sender's tree may carry none,
- * as Prosody's stanzas do). */
-static int copy_flat(struct xb_stanza *parent, const struct xb_stanza *src)
+ * as Prosody's stanzas do). Everything copied comes from a tree, so it is
+ * valid already: the unchecked builders do. */
+static int copy_flat(struct xb_tree *t, struct xb_stanza *parent,
+                     const struct xb_stanza *src)
 {
-    struct xb_stanza *el =
-        xb_stanza_add_child(parent, NULL, xb_stanza_name(src));
+    const char *name = xb_stanza_name(src), *ns, *value, *text;
+    struct xb_stanza *el = NULL;
     const struct xb_stanza *c;
-    const char *ns, *name, *value, *text;
     unsigned i;
     size_t len;
-    int rc;
 
+    name = xb_tree_strdup(t, name, strlen(name));
+    if (name)
+        el = xb_stanza_append_element(t, parent, parent->ns, name);
     if (!el)
         return XB_ENOMEM;
     for (i = 0; xb_stanza_attr_at(src, i, &ns, &name, &value) == 0; i++)
-        if ((rc = xb_stanza_set_attr(el, ns, name, value)))
-            return rc;
+        if (!(ns = attr_ns(t, ns)) ||
+            xb_stanza_append_attr(t, el, ns, name, value))
+            return XB_ENOMEM;
     for (c = xb_stanza_first(src); c; c = xb_stanza_next(c)) {
         if (!xb_stanza_is_text(c))
             continue;
         text = xb_stanza_text(c, &len);
-        if ((rc = xb_stanza_add_text(el, text, len)))
-            return rc;
+        if (xb_stanza_append_text(t, el, text, len))
+            return XB_ENOMEM;
     }
     return 0;
 }
@@ -101,24 +119,28 @@ static struct xb_stanza *build_echo(const struct xb_stanza *msg, const char *ns,
 {
     const char *lang = xb_stanza_attr(msg, XB_NS_XML, "lang");
     const struct xb_stanza *c;
-    struct xb_stanza *r = xb_stanza_new(XB_NS_CLIENT, "message");
+    struct xb_tree *t = xb_tree_new(ECHO_ARENA);
+    struct xb_stanza *r;
 
-    if (!r)
+    if (!t)
         return NULL;
-    if (xb_stanza_set_attr(r, NULL, "to", to) ||
-        (type && xb_stanza_set_attr(r, NULL, "type", type)) ||
-        (id && xb_stanza_set_attr(r, NULL, "id", id)) ||
-        (lang && xb_stanza_set_attr(r, XB_NS_XML, "lang", lang)))
+    r = &t->root;
+    r->ns = XB_NS_CLIENT;
+    r->name = "message";
+    if (xb_stanza_append_attr(t, r, "", "to", to) ||
+        (type && xb_stanza_append_attr(t, r, "", "type", type)) ||
+        (id && xb_stanza_append_attr(t, r, "", "id", id)) ||
+        (lang && xb_stanza_append_attr(t, r, XB_NS_XML, "lang", lang)))
         goto fail;
     /* Every body: a message may carry one per language. */
     for (c = xb_stanza_child(msg, ns, "body"); c;
          c = xb_stanza_next_child(c, ns, "body"))
-        if (copy_flat(r, c))
+        if (copy_flat(t, r, c))
             goto fail;
     c = xb_stanza_child(msg, ns, "thread");
-    if (c && copy_flat(r, c))
+    if (c && copy_flat(t, r, c))
         goto fail;
-    if (!xb_stanza_add_child(r, XB_NS_ECHO, "echo"))
+    if (!xb_stanza_append_element(t, r, XB_NS_ECHO, "echo"))
         goto fail;
     return r;
 fail:

@@ -51,7 +51,7 @@ int xb_buf_reserve(struct xb_buf *b, size_t n)
     return 0;
 }
 
-int xb_buf_append(struct xb_buf *b, const void *data, size_t n)
+int xb_buf_append_grow(struct xb_buf *b, const void *data, size_t n)
 {
     int rc = xb_buf_reserve(b, n);
 

@@ -7,6 +7,7 @@
 #define XB_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 struct xb_buf {
     char *data; /* NULL until the first append; owned by the buffer */
@@ -27,8 +28,21 @@ void xb_buf_reset(struct xb_buf *b);
  * XB_ENOMEM; on failure the contents are unchanged. */
 int xb_buf_reserve(struct xb_buf *b, size_t n);
 
-/* Appends n bytes. Returns 0 or XB_ENOMEM (contents unchanged). */
-int xb_buf_append(struct xb_buf *b, const void *data, size_t n);
+/* Appends n bytes when they do not fit (see xb_buf_append). */
+int xb_buf_append_grow(struct xb_buf *b, const void *data, size_t n);
+
+/* Appends n bytes. Returns 0 or XB_ENOMEM (contents unchanged). Inline:
+ * serializers call it for every few bytes, and they usually fit. */
+static inline int xb_buf_append(struct xb_buf *b, const void *data, size_t n)
+{
+    if (n >= b->cap - b->len) /* no room for n bytes and the NUL */
+        return xb_buf_append_grow(b, data, n);
+    if (n)
+        memcpy(b->data + b->len, data, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
 
 /* Appends a NUL-terminated string. Returns 0 or XB_ENOMEM. */
 int xb_buf_puts(struct xb_buf *b, const char *s);

@@ -15,48 +15,50 @@
 
 #define APPEND(out, lit) xb_buf_append((out), (lit), sizeof(lit) - 1)
 
-/* Escapes s for text (attr == 0) or a single-quoted attribute value.
- * Besides the markup characters, CR (and in attributes TAB and LF) become
- * character references: a parser would otherwise normalize them away. */
+/* Characters that need escaping: bit 1 in text, bit 2 in attribute values
+ * (single-quoted). Besides the markup characters, CR (and in attributes
+ * TAB and LF) become character references: a parser would otherwise
+ * normalize them away. */
+static const unsigned char special[256] = {
+    ['&'] = 3,  ['<'] = 3, ['>'] = 3,  ['\r'] = 3,
+    ['\''] = 2, ['"'] = 2, ['\n'] = 2, ['\t'] = 2,
+};
+
+static const char *reference(char c)
+{
+    switch (c) {
+    case '&':
+        return "&amp;";
+    case '<':
+        return "&lt;";
+    case '>':
+        return "&gt;";
+    case '\'':
+        return "&apos;";
+    case '"':
+        return "&quot;";
+    case '\r':
+        return "&#13;";
+    case '\n':
+        return "&#10;";
+    default:
+        return "&#9;";
+    }
+}
+
+/* Escapes s for text (attr == 0) or a single-quoted attribute value. Runs
+ * of plain characters are copied in one piece. */
 static int escape(struct xb_buf *out, const char *s, size_t len, int attr)
 {
+    const unsigned char mask = attr ? 2 : 1;
     size_t i, run = 0;
-    const char *rep;
     int rc;
 
     for (i = 0; i < len; i++) {
-        switch (s[i]) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '\'':
-            rep = attr ? "&apos;" : NULL;
-            break;
-        case '"':
-            rep = attr ? "&quot;" : NULL;
-            break;
-        case '\r':
-            rep = "&#13;";
-            break;
-        case '\n':
-            rep = attr ? "&#10;" : NULL;
-            break;
-        case '\t':
-            rep = attr ? "&#9;" : NULL;
-            break;
-        default:
-            rep = NULL;
-        }
-        if (!rep)
+        if (!(special[(unsigned char)s[i]] & mask))
             continue;
         if ((rc = xb_buf_append(out, s + run, i - run)) ||
-            (rc = xb_buf_puts(out, rep)))
+            (rc = xb_buf_puts(out, reference(s[i]))))
             return rc;
         run = i + 1;
     }

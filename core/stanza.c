@@ -481,12 +481,53 @@ static struct xb_attr *find_attr(const struct xb_stanza *st, const char *ns,
     return NULL;
 }
 
+/* Makes room for one more attribute on el. 0, XB_ETOOBIG or XB_ENOMEM. */
+static int attr_room(struct xb_tree *t, struct xb_stanza *el)
+{
+    struct xb_attr *grown;
+    uint32_t cap;
+
+    if (el->u.el.nattrs < el->u.el.cap)
+        return 0;
+    cap = el->u.el.cap ? el->u.el.cap * 2 : 4;
+    if (cap < el->u.el.cap)
+        return XB_ETOOBIG;
+    grown = xb_tree_alloc(t, cap * sizeof *grown);
+    if (!grown)
+        return XB_ENOMEM;
+    if (el->u.el.nattrs)
+        memcpy(grown, el->u.el.attrs, el->u.el.nattrs * sizeof *grown);
+    el->u.el.attrs = grown;
+    el->u.el.cap = cap;
+    return 0;
+}
+
+int xb_stanza_append_attr(struct xb_tree *t, struct xb_stanza *el,
+                          const char *ns, const char *name, const char *value)
+{
+    const char *n, *v;
+    struct xb_attr *a;
+    int rc;
+
+    if ((rc = attr_room(t, el)))
+        return rc;
+    n = xb_tree_strdup(t, name, strlen(name));
+    v = xb_tree_strdup(t, value, strlen(value));
+    if (!n || !v)
+        return XB_ENOMEM;
+    a = &el->u.el.attrs[el->u.el.nattrs++];
+    a->ns = ns;
+    a->name = n;
+    a->value = v;
+    return 0;
+}
+
 int xb_stanza_set_attr(struct xb_stanza *st, const char *ns, const char *name,
                        const char *value)
 {
     struct xb_tree *t;
-    struct xb_attr *a, *grown;
-    const char *v, *n, *s;
+    struct xb_attr *a;
+    const char *v, *n;
 
     if (!st || XB_IS_TEXT(st) || !name || !valid_name(name) ||
         (ns && !xb_utf8_valid_xml(ns, strlen(ns))))
@@ -508,35 +549,17 @@ int xb_stanza_set_attr(struct xb_stanza *st, const char *ns, const char *name,
     if (!xb_utf8_valid_xml(value, strlen(value)))
         return XB_EINVAL;
     t = xb_stanza_tree(st);
-    v = xb_tree_strdup(t, value, strlen(value));
-    if (!v)
-        return XB_ENOMEM;
     if (a) {
+        v = xb_tree_strdup(t, value, strlen(value));
+        if (!v)
+            return XB_ENOMEM;
         a->value = v;
         return 0;
     }
-    if (st->u.el.nattrs == st->u.el.cap) {
-        uint32_t cap = st->u.el.cap ? st->u.el.cap * 2 : 4;
-
-        if (cap < st->u.el.cap)
-            return XB_ETOOBIG;
-        grown = xb_tree_alloc(t, cap * sizeof *grown);
-        if (!grown)
-            return XB_ENOMEM;
-        if (st->u.el.nattrs)
-            memcpy(grown, st->u.el.attrs, st->u.el.nattrs * sizeof *grown);
-        st->u.el.attrs = grown;
-        st->u.el.cap = cap;
-    }
     n = ns_store(t, NULL, ns);
-    s = xb_tree_strdup(t, name, strlen(name));
-    if (!n || !s)
+    if (!n)
         return XB_ENOMEM;
-    a = &st->u.el.attrs[st->u.el.nattrs++];
-    a->ns = n;
-    a->name = s;
-    a->value = v;
-    return 0;
+    return xb_stanza_append_attr(t, st, n, name, value);
 }
 
 const char *xb_stanza_attr(const struct xb_stanza *st, const char *ns,

@@ -77,6 +77,13 @@ struct xb_stanza *xb_stanza_append_element(struct xb_tree *t,
                                            struct xb_stanza *parent,
                                            const char *ns, const char *name);
 
+/* Appends the attribute {ns}name=value to el without validating it or
+ * looking for a duplicate: for values taken from another tree. name and
+ * value are copied; ns is "" or must outlive the tree (a constant, or a
+ * string of the same arena). 0 or XB_ENOMEM. */
+int xb_stanza_append_attr(struct xb_tree *t, struct xb_stanza *el,
+                          const char *ns, const char *name, const char *value);
+
 /* Appends len bytes of already-valid text (copied) to parent, merging
  * into a trailing text node. 0 or XB_ENOMEM. */
 int xb_stanza_append_text(struct xb_tree *t, struct xb_stanza *parent,
