@@ -16,11 +16,16 @@
 #         workload; CPU from /proc/PID/stat before and after. The two
 #         alternate, --repeat times each (other load on the machine shows as
 #         spread between the rounds).
+#  instr  The same comparison without the noise: Prosody runs under
+#         valgrind's callgrind, once with --messages-low and once with
+#         --messages per user; the difference of the two instruction totals
+#         over the difference in echoes is the server's instructions per
+#         echoed message, the same on a busy machine as on an idle one.
 #
-#   bench/mod_bots_scale.sh [--part scale|echo|all] [--counts "1000 10000 100000"]
+#   bench/mod_bots_scale.sh [--part scale|echo|instr|all] [--counts "1000 10000 100000"]
 #       [--kinds "jumper echo"] [--gc "incremental generational"] [--window 60]
 #       [--settle 15] [--interval "5, 15"] [--ramp S] [--rooms-per N]
-#       [--messages 5000] [--repeat 3] [--build DIR] [--cli PATH] [--port P]
+#       [--messages 5000] [--messages-low 100] [--repeat 3] [--build DIR] [--cli PATH] [--port P]
 #
 # --build is the build directory holding mod_bots/.libs (default: build-mod,
 # then build); --cli the xmppbots binary for the load generator (default
@@ -32,7 +37,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 prosody_sh="$root/tests/prosody.sh"
 part=all counts="1000 10000 100000" gcs="incremental generational" kinds=jumper
 window=60 settle=15 messages=5000 build="" cli="" port=""
-interval="5, 15" ramp=0 per_room=100 repeat=3
+interval="5, 15" ramp=0 per_room=100 repeat=3 messages_low=100
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -47,10 +52,11 @@ while [ $# -gt 0 ]; do
     --window) window=$2; shift 2 ;;
     --settle) settle=$2; shift 2 ;;
     --messages) messages=$2; shift 2 ;;
+    --messages-low) messages_low=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --cli) cli=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
-    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -192,21 +198,25 @@ scale() {
     done
 }
 
+# The VirtualHost lines for an echo bot: mod_bots' or the pure-Lua one.
+echo_config() {
+    if [ "$1" = mod_bots ]; then
+        echo 'modules_enabled = { "bots" }
+    bots_echo = { "echobot" }'
+    else
+        echo 'modules_enabled = { "lua_echo" }'
+    fi
+}
+
 echo_part() {
-    local gc mode extra c0 c1 out sent echoed rate round
+    local gc mode c0 c1 out sent echoed rate round
     [ -x "$cli" ] || { echo "no xmppbots CLI for the load generator (--cli)" >&2; return 1; }
     echo "| GC | round | echo | messages | echoed | lost | echoes/s | Prosody CPU s | CPU us/echo |"
     echo "|---|---|---|---|---|---|---|---|---|"
     for gc in $gcs; do
         for round in $(seq 1 "$repeat"); do
         for mode in mod_bots lua_echo; do
-            if [ "$mode" = mod_bots ]; then
-                extra='modules_enabled = { "bots" }
-    bots_echo = { "echobot" }'
-            else
-                extra='modules_enabled = { "lua_echo" }'
-            fi
-            start "$gc" "$extra"
+            start "$gc" "$(echo_config "$mode")"
             bash "$prosody_sh" users "$dir" u 10 pw
             load=("$cli" load --jid 'u%d@localhost' -n 10 --password pw
                 --host 127.0.0.1 --port "$port" --tls none --allow-plain
@@ -230,10 +240,51 @@ echo_part() {
     done
 }
 
+# Instructions Prosody executes for M messages from each of 10 users
+# (callgrind's total, so it includes startup: the caller takes differences).
+prosody_instructions() { # MODE M
+    local wrap="$tmp/wrap" out="$tmp/callgrind.out" pid
+    mkdir -p "$wrap"
+    printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s lua5.4 %s "$@"\n' \
+        "$out" "$(command -v prosody)" > "$wrap/prosody"
+    chmod +x "$wrap/prosody"
+    rm -f "$out"
+    PATH="$wrap:$PATH" start incremental "$(echo_config "$1")" > /dev/null
+    bash "$prosody_sh" users "$dir" u 10 pw
+    "$cli" load --jid 'u%d@localhost' -n 10 --password pw --host 127.0.0.1 \
+        --port "$port" --tls none --allow-plain --to echobot@localhost \
+        --window 8 --no-progress --message-timeout 120 --messages "$2" \
+        > /dev/null 2>&1 || true
+    # callgrind writes its totals at exit: a clean stop, however long.
+    pid=$(pid)
+    kill "$pid"
+    for _ in $(seq 1 240); do
+        kill -0 "$pid" 2> /dev/null || break
+        sleep 0.5
+    done
+    stop
+    awk '/^summary:/ { print $2 }' "$out"
+}
+
+instr_part() {
+    local mode lo hi
+    [ -x "$cli" ] || { echo "no xmppbots CLI for the load generator (--cli)" >&2; return 1; }
+    command -v valgrind > /dev/null || { echo "valgrind is needed for --part instr" >&2; return 1; }
+    echo "| echo | instructions, $messages_low msgs/user | instructions, $messages msgs/user | instructions per echo |"
+    echo "|---|---|---|---|"
+    for mode in mod_bots lua_echo; do
+        lo=$(prosody_instructions "$mode" "$messages_low")
+        hi=$(prosody_instructions "$mode" "$messages")
+        awk -v m="$mode" -v lo="$lo" -v hi="$hi" -v n="$((10 * (messages - messages_low)))" \
+            'BEGIN { printf "| %s | %.0f | %.0f | %.0f |\n", m, lo, hi, (hi - lo) / n }'
+    done
+}
+
 echo "# mod_bots scale benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(prosodyctl about 2>/dev/null | grep -m1 -oP 'Prosody \K\S+' || echo prosody)"
 case $part in
 scale) scale ;;
 echo) echo_part ;;
+instr) instr_part ;;
 all) echo_part; scale ;;
-*) echo "--part scale|echo|all" >&2; exit 2 ;;
+*) echo "--part scale|echo|instr|all" >&2; exit 2 ;;
 esac
