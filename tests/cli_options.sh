@@ -4,13 +4,8 @@
 # command line overrides it), --help documents every command. $XB_WRAP may
 # hold a wrapper such as valgrind.
 set -u
-bin="${top_builddir:-.}/cli/xmppbots"
-tmp=$(mktemp -d) || exit 99
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# shellcheck source=tests/testlib.sh
+. "$(dirname "$0")/testlib.sh"
 
 # expect STATUS PATTERN ARGS...: exit status and a line of stderr+stdout.
 expect() {
@@ -55,5 +50,4 @@ expect 2 "port" echo --config "$tmp/count.conf" --count 1 --port 0
 printf 'not an option line\n' > "$tmp/junk.conf"
 expect 2 "is not 'option = value'" echo --config "$tmp/junk.conf"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

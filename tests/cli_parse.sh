@@ -4,14 +4,8 @@
 # limits given as options, usage errors as status 2. $XB_WRAP may hold a
 # wrapper such as valgrind.
 set -u
-bin="${top_builddir:-.}/cli/xmppbots"
-src="${top_srcdir:-.}"
-tmp=$(mktemp -d) || exit 99
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# shellcheck source=tests/testlib.sh
+. "$(dirname "$0")/testlib.sh"
 
 # expect STATUS STDERR-PATTERN INPUT [ARGS...]
 expect() {
@@ -86,5 +80,4 @@ fi
 if ${XB_WRAP:-} "$bin" --version | grep -q '^xmppbots '; then ok; else bad "--version"; fi
 if ${XB_WRAP:-} "$bin" parse --help | grep -q -- '--max-stanza-bytes'; then ok; else bad "parse --help"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -8,28 +8,16 @@
 # slixmpp it fails (hard error 99) and says what to install: ./dev deps.
 # $XB_WRAP may hold a wrapper such as valgrind.
 set -u
-
-src=${top_srcdir:-.}
-build=${top_builddir:-.}
-bin="$build/cli/xmppbots"
-py=/usr/bin/python3
-prosody_sh="$src/tests/prosody.sh"
+# shellcheck source=tests/prosodylib.sh
+. "$(dirname "$0")/prosodylib.sh"
 read -r -a wrap <<< "${XB_WRAP:-}"
-pw=secret-pw
 
-for tool in prosody prosodyctl openssl timeout; do
-    command -v "$tool" > /dev/null ||
-        { echo "ERROR: $tool not found (./dev deps installs it)"; exit 99; }
-done
-"$py" -c 'import slixmpp' 2> /dev/null ||
-    { echo "ERROR: $py cannot import slixmpp (./dev deps installs it)"; exit 99; }
-[ -x "$bin" ] || { echo "$bin not built"; exit 99; }
+need 99 prosody prosodyctl openssl timeout
+need_slixmpp 99
+need_built -x "$bin"
 
-tmp=$(mktemp -d) || exit 99
-dir="$tmp/prosody"
 ca="$dir/certs/localhost.crt"
 echo_pid="" jumper_pid=""
-pass=0 fail=0
 
 # kill_bot PID: SIGKILL a background "timeout ... xmppbots" and its child.
 kill_bot() {
@@ -41,7 +29,7 @@ kill_bot() {
     wait "$1" 2> /dev/null
 }
 
-cleanup() {
+stop_bots() {
     local pid n
     for pid in $echo_pid $jumper_pid; do
         kill "$pid" 2> /dev/null # timeout passes SIGTERM on to the bot
@@ -54,27 +42,9 @@ cleanup() {
         done
         kill_bot "$pid"
     done
-    if [ "$fail" -ne 0 ]; then
-        for f in "$tmp"/*.err "$dir/prosody.err"; do
-            [ -s "$f" ] || continue
-            echo "--- tail of $f"
-            tail -n 15 "$f"
-        done
-    fi
-    bash "$prosody_sh" stop "$dir" > /dev/null 2>&1
-    rm -rf "$tmp"
+    show_tails 15 "$tmp"/*.err "$dir/prosody.err"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
-# check NAME COMMAND...: one assertion.
-check() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else bad "$name"; fi
-}
+on_exit stop_bots
 
 # jstat FILE KEY: a number from a JSON stats file, -1 if unreadable.
 jstat() {
@@ -88,21 +58,6 @@ except Exception:
 now() { date +%s.%N; }
 elapsed_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# wait_until SECONDS COMMAND...: poll every 0.2 s.
-wait_until() {
-    local n=$(($1 * 5))
-    shift
-    while [ "$n" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.2
-        n=$((n - 1))
-    done
-    "$@"
-}
-
-# Is something listening on this port of 127.0.0.1?
-port_busy() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
-
 # The CLI, bounded, wrapped with $XB_WRAP if set. An array, not a function:
 # a function run with & would be a subshell, and $! its PID, not the bot's.
 # A wrapper such as valgrind makes everything several times slower.
@@ -114,31 +69,10 @@ xb_short=(timeout -k 2 $((limit / 5)) ${wrap[@]+"${wrap[@]}"} "$bin")
 
 common=(--host 127.0.0.1 --cafile "$ca")
 
-start_prosody() {
-    timeout 60 bash "$prosody_sh" start "$dir" "$port" tls \
-        > "$tmp/prosody-start.err" 2>&1 &&
-        ! grep -q "Failed to open server port" "$dir/prosody.err" 2> /dev/null
-}
+start_prosody() { prosody_start tls; }
 
-# --- Prosody on a free port below 32768, derived from our PID -------------
-port=""
-for try in 0 1 2 3 4 5 6 7 8 9; do
-    p=$((20000 + ($$ + try * 997) % 10000))
-    port_busy "$p" && continue
-    port=$p
-    if start_prosody; then
-        break
-    fi
-    bash "$prosody_sh" stop "$dir" > /dev/null 2>&1
-    rm -f "$dir/prosody.err"
-    port=""
-done
-if [ -z "$port" ]; then
-    bad "Prosody did not start on any port"
-    cat "$tmp/prosody-start.err"
-    echo "$pass passed, $fail failed"
-    exit 1
-fi
+# --- Prosody on a free port ---------------------------------------------------
+start_on_free_port 20000 1 start_prosody
 ok "Prosody started with STARTTLS required on 127.0.0.1:$port"
 # A port nobody listens on, for the unreachable-server case.
 closed=$((port + 1))
@@ -162,13 +96,8 @@ online_is() { [ "$(jstat "$1" online)" -eq "$2" ]; }
 check "echo bot online (stats: online 1)" wait_until 15 online_is "$tmp/echo.json" 1
 
 slix_common=(--host 127.0.0.1 --port "$port" --password "$pw" --cafile "$ca")
-if timeout 90 "$py" "$src/tests/slix_echo.py" "${slix_common[@]}" \
-    --jid tester@localhost --echo-jid echobot@localhost/bot > "$tmp/slix_echo.log" 2>&1; then
-    ok "slixmpp echo cases: $(tail -n 1 "$tmp/slix_echo.log")"
-else
-    bad "slixmpp echo cases:"
-    sed 's/^/    /' "$tmp/slix_echo.log"
-fi
+slix_check "slixmpp echo cases" 90 slix_echo.py "${slix_common[@]}" \
+    --jid tester@localhost --echo-jid echobot@localhost/bot
 echoed_at_least() { [ "$(jstat "$tmp/echo.json" echoed)" -ge "$1" ]; }
 check "echo bot stats count the echoes" wait_until 3 echoed_at_least 11
 
@@ -193,15 +122,10 @@ check "slixmpp refuses an untrusted certificate" slix_refuses_wrong_ca
 jumper_pid=$!
 check "4 jumpers online" wait_until 15 online_is "$tmp/jumper.json" 4
 
-if timeout 40 "$py" "$src/tests/slix_observer.py" "${slix_common[@]}" \
+slix_check "observer" 40 slix_observer.py "${slix_common[@]}" \
     --jid observer@localhost --room bot_room_0@conference.localhost \
     --nick observer --prefix jumper --seconds 20 --expect-joins 2 \
-    --expect-messages 3 --expect-leaves 1 > "$tmp/observer.log" 2>&1; then
-    ok "observer: $(tail -n 1 "$tmp/observer.log")"
-else
-    bad "observer:"
-    sed 's/^/    /' "$tmp/observer.log"
-fi
+    --expect-messages 3 --expect-leaves 1
 
 # --- failures and their exit statuses -------------------------------------
 # expect_exit NAME STATUS STDERR-REGEX ARGS...: a short run of the CLI.
@@ -270,22 +194,11 @@ check "all 4 jumpers reconnected (online 4, reconnects >= 4)" wait_until 30 jump
 check "jumpers rejoined rooms (joins $joins0 -> more)" wait_until 20 jumpers_rejoined
 echo "# reconnect checks done $(elapsed_since "$t0") s after the restart"
 
-if timeout 30 "$py" "$src/tests/slix_echo.py" "${slix_common[@]}" \
-    --jid tester@localhost --echo-jid echobot@localhost/bot --quick \
-    > "$tmp/slix_echo2.log" 2>&1; then
-    ok "echo works after the restart"
-else
-    bad "echo after the restart:"
-    sed 's/^/    /' "$tmp/slix_echo2.log"
-fi
-if timeout 40 "$py" "$src/tests/slix_observer.py" "${slix_common[@]}" \
-    --jid observer@localhost --prefix jumper --seconds 15 \
-    --expect-messages 2 --expect-leaves 1 > "$tmp/observer2.log" 2>&1; then
-    ok "jumpers talk after the restart"
-else
-    bad "jumpers after the restart:"
-    sed 's/^/    /' "$tmp/observer2.log"
-fi
+slix_check "echo works after the restart" 30 slix_echo.py "${slix_common[@]}" \
+    --jid tester@localhost --echo-jid echobot@localhost/bot --quick
+slix_check "jumpers talk after the restart" 40 slix_observer.py \
+    "${slix_common[@]}" --jid observer@localhost --prefix jumper --seconds 15 \
+    --expect-messages 2 --expect-leaves 1
 
 # --- clean shutdown on SIGTERM ------------------------------------------------
 # stop_bot NAME PID: SIGTERM, then exit status 0 within 5 s (unwrapped).
@@ -320,5 +233,4 @@ check "jumper summary on stdout" \
 check "jumper summary counts rooms joined" \
     grep -Eq "^rooms joined [1-9][0-9]* \(errors 0" "$tmp/jumper.out"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

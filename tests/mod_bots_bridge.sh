@@ -6,20 +6,17 @@
 # suppressed; an AddressSanitizer build gets libasan preloaded and runs
 # with LeakSanitizer on. Skips (77) without lua5.4 or Prosody's sources.
 set -u
-
-src=${top_srcdir:-.}
-build=${top_builddir:-.}
+# shellcheck source=tests/testlib.sh
+. "$(dirname "$0")/testlib.sh"
 lua=${LUA:-lua5.4}
 so="$build/mod_bots/.libs/xmppbots_bots.so"
 
-command -v "$lua" > /dev/null || { echo "SKIP: $lua not found"; exit 77; }
+need 77 "$lua"
 [ -f /usr/lib/prosody/util/stanza.lua ] ||
-    { echo "SKIP: Prosody's Lua sources are not in /usr/lib/prosody"; exit 77; }
-[ -f "$so" ] || { echo "$so not built"; exit 99; }
+    give_up 77 "Prosody's Lua sources are not in /usr/lib/prosody"
+need_built -f "$so"
 
 read -r -a wrap <<< "${XB_WRAP:-}"
-tmp=$(mktemp -d) || exit 99
-trap 'rm -rf "$tmp"' EXIT
 
 if [ ${#wrap[@]} -gt 0 ] && [ "$(basename "${wrap[0]}")" = valgrind ]; then
     cat > "$tmp/prosody.supp" <<'EOF'

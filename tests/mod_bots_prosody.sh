@@ -9,63 +9,20 @@
 # bad configuration makes the module fail to load with one clear log line;
 # shutdown stops the bots. Skips (77) without prosody or slixmpp.
 set -u
-
-src=${top_srcdir:-.}
-build=${top_builddir:-.}
-py=/usr/bin/python3
-prosody_sh="$src/tests/prosody.sh"
+# shellcheck source=tests/prosodylib.sh
+. "$(dirname "$0")/prosodylib.sh"
 so="$build/mod_bots/.libs/xmppbots_bots.so"
-pw=secret-pw
 
-for tool in prosody prosodyctl timeout curl; do
-    command -v "$tool" > /dev/null ||
-        { echo "SKIP: $tool not found"; exit 77; }
-done
-"$py" -c 'import slixmpp' 2> /dev/null ||
-    { echo "SKIP: $py cannot import slixmpp"; exit 77; }
-[ -f "$so" ] || { echo "$so not built"; exit 99; }
+need 77 prosody prosodyctl timeout curl
+need_slixmpp 77
+need_built -f "$so"
 if ldd "$so" | grep -q libasan; then
-    echo "SKIP: a sanitizer build cannot be loaded into prosody"
-    exit 77
+    give_up 77 "a sanitizer build cannot be loaded into prosody"
 fi
 
-tmp=$(mktemp -d) || exit 99
-dir="$tmp/prosody"
 plugins="$tmp/plugins"
-pass=0 fail=0
-
-cleanup() {
-    if [ "$fail" -ne 0 ]; then
-        for f in "$dir/prosody.err" "$dir/prosody.log"; do
-            [ -s "$f" ] || continue
-            echo "--- tail of $f"
-            tail -n 25 "$f"
-        done
-    fi
-    bash "$prosody_sh" stop "$dir" > /dev/null 2>&1
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
-check() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else bad "$name"; fi
-}
-wait_until() {
-    local n=$(($1 * 5))
-    shift
-    while [ "$n" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.2
-        n=$((n - 1))
-    done
-    "$@"
-}
-port_busy() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
+show_logs() { show_tails 25 "$dir/prosody.err" "$dir/prosody.log"; }
+on_exit show_logs
 
 # The module from the build tree, as make install lays it out.
 mkdir -p "$plugins"
@@ -90,33 +47,15 @@ good_config='modules_enabled = { "bots" }
     bots_jumper = { count = 4, rooms = 1, interval = { 0.2, 0.5 }, phrases = { 2, 3 }, seed = 7 }'
 
 start_prosody() {
+    http_port=$((port + 1))
     XB_PROSODY_MODULES=$plugins XB_PROSODY_HOST_EXTRA=$1 \
         XB_PROSODY_EXTRA="statistics = \"internal\"; statistics_interval = \"manual\"
 http_ports = { $http_port }; http_interfaces = { \"127.0.0.1\" }" \
-        timeout 60 bash "$prosody_sh" start "$dir" "$port" plain \
-        > "$tmp/prosody-start.err" 2>&1 &&
-        ! grep -q "Failed to open server port" "$dir/prosody.err" 2> /dev/null
+        prosody_start plain
 }
 
-# --- Prosody on free ports below 32768, derived from our PID --------------
-port=""
-for try in 0 1 2 3 4 5 6 7 8 9; do
-    p=$((10000 + ($$ * 7 + try * 997) % 10000))
-    if port_busy "$p" || port_busy $((p + 1)); then continue; fi
-    port=$p http_port=$((p + 1))
-    if start_prosody "$good_config"; then
-        break
-    fi
-    bash "$prosody_sh" stop "$dir" > /dev/null 2>&1
-    rm -f "$dir/prosody.err"
-    port=""
-done
-if [ -z "$port" ]; then
-    bad "Prosody did not start on any port"
-    cat "$tmp/prosody-start.err"
-    echo "$pass passed, $fail failed"
-    exit 1
-fi
+# --- Prosody on free ports (c2s and http) -------------------------------------
+start_on_free_port 10000 2 start_prosody "$good_config"
 ok "Prosody with mod_bots started on 127.0.0.1:$port"
 
 check "1 echo + 4 jumper bots online (bots:stats)" wait_until 10 online_are 5
@@ -126,19 +65,15 @@ check "log: bots online line" grep -q "5 bots online on localhost (1 echo, 4 jum
 bash "$prosody_sh" user "$dir" tester "$pw" && bash "$prosody_sh" user "$dir" observer "$pw"
 check "test accounts registered" [ -f "$dir/data/localhost/accounts/observer.dat" ]
 
-slix=(timeout 90 "$py" "$src/tests/slix_modbots.py")
 slix_common=(--host 127.0.0.1 --port "$port" --password "$pw")
 
-# run_slix NAME ARGS...: one slixmpp run, its checks shown indented.
+# run_slix NAME ARGS...: one slixmpp run; when it passes, its checks are
+# shown indented too (all its output when it fails).
 run_slix() {
-    local name=$1 log="$tmp/slix.log"
+    local name=$1
     shift
-    if "${slix[@]}" "$@" "${slix_common[@]}" > "$log" 2>&1; then
-        ok "$name: $(tail -n 1 "$log")"
-    else
-        bad "$name:"
-    fi
-    grep -v '^#' "$log" | sed '$d' | sed 's/^/    /'
+    slix_check "$name" 90 slix_modbots.py "$@" "${slix_common[@]}" &&
+        grep -v '^#' "$tmp/slix.log" | sed '$d' | sed 's/^/    /'
 }
 
 # --- the echo bot ------------------------------------------------------------
@@ -213,7 +148,7 @@ no_bot_errors() { ! grep -E 'bots|c2s' "$dir/prosody.err" | grep -q error; }
 check "no errors logged by mod_bots so far" no_bot_errors
 
 # --- shutdown ------------------------------------------------------------------
-bash "$prosody_sh" stop "$dir" > /dev/null 2>&1
+prosody_stop
 check "shutdown stops the bots" \
     grep -q "5 bots stopped on localhost: server shutting down" "$dir/prosody.log"
 
@@ -223,7 +158,7 @@ check "shutdown stops the bots" \
 not_loaded() { ! pshell 'module:list("localhost")' | grep -q "mod_bots"; }
 bad_start() {
     local name=$1 cfg=$2 pattern=$3 line
-    bash "$prosody_sh" stop "$dir" > /dev/null 2>&1
+    prosody_stop
     rm -f "$dir/prosody.log" "$dir/prosody.err"
     if ! start_prosody "$cfg"; then
         bad "$name: Prosody did not start"
@@ -250,5 +185,4 @@ bad_start "echo bot on another host" 'modules_enabled = { "bots" }
 bad_start "typo in a key" 'modules_enabled = { "bots" }
     bots_jumper = { count = 2, room = 3 }' "bots_jumper has an unknown key room"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
