@@ -4,8 +4,9 @@
 -- local user); the bot logic is the C core's, reached through the
 -- xmppbots_bots module next to this file. Stanzas cross in C (Lua table <->
 -- core tree), timers come from one heap in C driven by one module timer,
--- and everything a bot sends is queued and processed on the next tick, so
--- bot-to-bot traffic never recurses. See doc/mod_bots.md.
+-- and a bot's answer to a client is routed at once, while everything else
+-- a bot sends (its timers' work, answers to other bots) is queued for the
+-- next tick, so bot-to-bot traffic never recurses. See doc/mod_bots.md.
 --
 --   VirtualHost "localhost"
 --     modules_enabled = { "bots" }
@@ -197,7 +198,7 @@ local sessions = {}; -- index -> session (a closed one stays, destroyed)
 local stopping = false;
 
 -- Sends from the bots wait here (session, stanza, session, stanza, ...)
--- for the next tick: a reply never runs inside the delivery that caused it.
+-- for the next tick, unless they answer a stanza from outside (below).
 local queue, queued = {}, 0;
 local flush_pending = false;
 
@@ -215,6 +216,19 @@ local function process(session, stanza)
 	end
 end
 
+-- routing > 0 while a bot's stanza is on its way: whatever a bot says
+-- then is an answer to a bot, and waits in the queue.
+local routing = 0;
+local function route(session, stanza)
+	routing = routing + 1;
+	local ok, err = xpcall(process, traceback, session, stanza);
+	routing = routing - 1;
+	if not ok then
+		lua_errors = lua_errors + 1;
+		session.log("error", "Error processing a stanza from the bot: %s", err);
+	end
+end
+
 -- Runs in one shared async runner: a handler that waits (storage, say)
 -- holds the rest of the batch, as a c2s session's own runner would.
 local function drain()
@@ -222,13 +236,7 @@ local function drain()
 	queue, queued = {}, 0;
 	for i = 1, n, 2 do
 		local session, stanza = q[i], q[i + 1];
-		if not session.destroyed then
-			local ok, err = xpcall(process, traceback, session, stanza);
-			if not ok then
-				lua_errors = lua_errors + 1;
-				session.log("error", "Error processing a stanza from the bot: %s", err);
-			end
-		end
+		if not session.destroyed then route(session, stanza); end
 	end
 end
 
@@ -251,9 +259,27 @@ local function enqueue(session, stanza)
 	end
 end
 
+-- True while a bot handles a stanza from outside (a client's, a room's):
+-- its answer is then routed at once, inside that delivery, as a module's
+-- hook would answer (no timer hop, one event-loop turn less). A stanza from
+-- a session without a connection (a bot, here or in another module) never
+-- counts as outside, so two bots cannot answer each other recursively.
+local answer_now = false;
+local full_sessions = prosody.full_sessions;
+local function from_outside(stanza)
+	local from = stanza.attr.from;
+	local origin = from and full_sessions[from];
+	return routing == 0 and not (origin and not origin.conn);
+end
+
 -- The pool's callbacks get each bot's data: its index in the lists.
 local function bot_send(i, stanza)
-	enqueue(sessions[i], stanza);
+	local session = sessions[i];
+	if answer_now and not stopping and session and not session.destroyed then
+		route(session, stanza);
+	else
+		enqueue(session, stanza);
+	end
 end
 
 local function bot_log(i, level, msg)
@@ -270,6 +296,7 @@ end
 local driver;
 local function drive()
 	if stopping then driver = nil; return; end
+	answer_now = false; -- in case a delivery ended in an error
 	local delay = pool:tick();
 	if not delay then driver = nil; end
 	return delay;
@@ -318,7 +345,9 @@ local function start_bot(i)
 		if type(stanza) == "table" and stanza.name then -- strings are for sockets
 			stanza = session.filter("stanzas/out", stanza);
 			if stanza then
+				answer_now = from_outside(stanza);
 				local ok, err = bot:deliver(stanza);
+				answer_now = false;
 				if not ok then
 					session.log("debug", "Bot refused a stanza: %s", err);
 				end

@@ -116,6 +116,31 @@ check "shell bots:list() shows 4 jumpers with a state and room" \
 check "shell bots:list() summary" grep -q "5 of 5 bots shown" <<< "$list"
 check "shell bots:list(pattern)" grep -q "1 of 1 bots shown" <<< "$(pshell 'bots:list("jumper_2")')"
 
+# --- bot-to-bot traffic waits for the next tick ------------------------------
+# A message from an in-server jumper (a session without a connection) to
+# the echo bot: the echo bot answers within the delivery (its echoed count
+# moves), but the answer is queued, so the jumper has not received it when
+# the delivery returns; it gets it a tick later.
+b2b_lua='>local st = require "util.stanza"
+local m = require "core.modulemanager".get_module("localhost", "bots")
+local function stat(p, k) return m.get_bots(p)[1].stats[k] end
+local j = prosody.full_sessions["jumper_1@localhost/bot"]
+local e0, r0 = stat("echobot", "echoed"), stat("jumper_1", "received")
+prosody.core_post_stanza(j, st.message({ from = j.full_jid, to = "echobot@localhost/bot",
+    type = "chat", id = "b2b" }):text_tag("body", "from a bot"), true)
+print(("B2B %d %d %d"):format(stat("echobot", "echoed") - e0, stat("jumper_1", "received") - r0, r0))'
+b2b=$(pshell "$(tr '\n' ' ' <<< "$b2b_lua")" | grep -o 'B2B [0-9]* [0-9]* [0-9]*')
+check "bot to bot: the echo bot answers a jumper ($b2b)" [ "$(cut -d' ' -f2 <<< "$b2b")" = 1 ]
+check "bot to bot: the answer is queued, not delivered inside the delivery" \
+    [ "$(cut -d' ' -f3 <<< "$b2b")" = 0 ]
+jumper_got_it() {
+    local n
+    n=$(pshell '>print("RECV " .. require "core.modulemanager".get_module("localhost", "bots").get_bots("jumper_1")[1].stats.received)' |
+        grep -o 'RECV [0-9]*' | cut -d' ' -f2)
+    [ "${n:-0}" -gt "$(cut -d' ' -f4 <<< "$b2b")" ]
+}
+check "bot to bot: the jumper receives the answer a tick later" wait_until 5 jumper_got_it
+
 # --- reload and unload -----------------------------------------------------
 closed_before=$(grep -c "Bot session closed" "$dir/prosody.log")
 check "module:reload through prosodyctl shell" \
