@@ -170,8 +170,11 @@ retried_once() {
 check "closed port, --retries 1: exit 4 after exactly 2 attempts" retried_once
 
 # --- server crash and restart ---------------------------------------------
+# SIGKILL is delivered at once, but the process (and its socket) may take
+# a moment to go away.
+port_closed() { ! port_busy "$port"; }
 prosody_gone() {
-    bash "$prosody_sh" kill "$dir" && ! port_busy "$port"
+    bash "$prosody_sh" kill "$dir" && wait_until 5 port_closed
 }
 check "Prosody killed (SIGKILL), its port closed" prosody_gone
 all_offline() { online_is "$tmp/echo.json" 0 && online_is "$tmp/jumper.json" 0; }
