@@ -154,7 +154,9 @@ do
 		if type(join_timeout) ~= "number" or join_timeout < 0.001 or join_timeout > 86400 then
 			refuse("bots_jumper.join_timeout must be a number of seconds from 0.001 to 86400");
 		end
-		local ramp = j.ramp or 0;
+		-- By default the jumpers go online at 500 a second: all at once,
+		-- they would join, talk and leave their rooms in lockstep.
+		local ramp = j.ramp or count / 500;
 		if type(ramp) ~= "number" or ramp < 0 or ramp > 86400 then
 			refuse("bots_jumper.ramp must be a number of seconds from 0 to 86400");
 		end
