@@ -1,0 +1,320 @@
+# Report of bench/compare: reads echo.csv, scale.csv, samples.csv,
+# machine.md and tuning.txt from a results directory, checks the data,
+# draws the plots with gnuplot and writes report.md. Exit status 1 when a
+# consistency check fails or an expected file is missing.
+#   python3 report.py DIR --duration S [--cpu-break PCT ...]   (see bench/compare)
+import argparse
+import csv
+import os
+import subprocess
+import sys
+from collections import defaultdict
+
+LABELS = {
+    "mod_bots": "xmppbots in-server (mod_bots)",
+    "cli": "xmppbots client bots (CLI)",
+    "strophe": "libstrophe echo bot",
+    "slixmpp": "slixmpp echo bot",
+    "lua_echo": "mod_lua_echo (Lua in Prosody)",
+}
+IN_SERVER = ("mod_bots", "lua_echo")
+# Columns that may hold "n/a" (per-process figures of a bot that is not a process).
+ECHO_NA = {"bot_cpu_s", "bot_us_per_echo", "bot_rss_kb"}
+SCALE_NA = {"bot_rss_kb", "client_bytes_per_bot", "bot_cpu_pct", "probe_p50_ms",
+            "probe_p99_ms", "probe_max_ms"}
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def label(row):
+    return LABELS[row["model"]] + ("" if row["gc"] == "incremental" else ", generational GC")
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+class Checks:
+    def __init__(self):
+        self.lines, self.failed = [], 0
+
+    def check(self, ok, what):
+        if ok:
+            self.lines.append("- ok: " + what)
+        else:
+            self.failed += 1
+            self.lines.append("- **WARNING: check failed: %s**" % what)
+            print("WARNING: check failed: " + what, file=sys.stderr)
+
+
+def check_cells(checks, name, rows, na_ok):
+    bad = []
+    for i, r in enumerate(rows):
+        for k, v in r.items():
+            if v is None or v == "" or v.lower() == "nan":
+                bad.append("row %d %s empty/NaN" % (i + 1, k))
+            elif v == "n/a" and k not in na_ok:
+                bad.append("row %d %s n/a" % (i + 1, k))
+    checks.check(not bad, "%s: no empty, NaN or unexpected n/a cells %s" % (name, "; ".join(bad[:5])))
+
+
+def check_echo(checks, echo):
+    for r in echo:
+        k, m, sent, echoed, lost = (int(r[c]) for c in ("clients", "messages_per_client", "sent", "echoed", "lost"))
+        tag = "echo %s %s K=%d" % (r["gc"], r["model"], k)
+        checks.check(sent == k * m, "%s: sent %d == K x M = %d" % (tag, sent, k * m))
+        checks.check(echoed + lost <= sent, "%s: echoed %d + lost %d <= sent %d" % (tag, echoed, lost, sent))
+        checks.check(echoed == sent, "%s: every message echoed (%d of %d)" % (tag, echoed, sent))
+        in_server = r["model"] in IN_SERVER
+        checks.check((r["bot_cpu_s"] == "n/a") == in_server,
+                     "%s: echo-bot process CPU present iff the bot is a process" % tag)
+
+
+def check_scale(checks, scale):
+    for r in scale:
+        n, online = int(r["bots"]), int(r["online"])
+        tag = "scale %s %s N=%d" % (r["gc"], r["model"], n)
+        broke = r["breaks"] != "ok"
+        checks.check(online <= n, "%s: online %d <= configured %d" % (tag, online, n))
+        checks.check(online == n or "online<N" in r["breaks"],
+                     "%s: online %d == configured %d (or the row says online<N)" % (tag, online, n))
+        checks.check(int(r["probe_reflected"]) <= int(r["probe_sent"]),
+                     "%s: probes reflected %s <= sent %s" % (tag, r["probe_reflected"], r["probe_sent"]))
+        checks.check(num(r["groupchat_sent_per_s"]) >= 0 and num(r["groupchat_received_per_s"]) >= 0,
+                     "%s: groupchat rates >= 0" % tag)
+        if not broke:
+            checks.check(num(r["groupchat_sent_per_s"]) > 0,
+                         "%s: the bots talked in the window (%s/s)" % (tag, r["groupchat_sent_per_s"]))
+
+
+def plot(outdir, name, title, xlabel, ylabel, series, logy=False):
+    """Draws NAME.png; series: list of (title, [(x, y)], dashed)."""
+    series = [s for s in series if s[1]]
+    if not series:
+        return
+    data = os.path.join(outdir, name + ".dat")
+    with open(data, "w") as f:
+        for _, pts, _ in series:
+            for x, y in pts:
+                f.write("%s %s\n" % (x, y))
+            f.write("\n\n")
+    plots = ", ".join(
+        "'%s' index %d with linespoints lw 2 dt %d title '%s'" % (data, i, 2 if dashed else 1, t)
+        for i, (t, _, dashed) in enumerate(series))
+    script = "\n".join([
+        "set terminal pngcairo size 900,640 noenhanced" if has_cairo() else "set terminal png size 900,640 noenhanced",
+        "set output '%s'" % os.path.join(outdir, name + ".png"),
+        "set title '%s'" % title, "set xlabel '%s'" % xlabel, "set ylabel '%s'" % ylabel,
+        "set logscale x", "set grid", "set key below",
+        "set logscale y" if logy else "set yrange [0:*]",
+        "plot " + plots, ""])
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    os.unlink(data)
+
+
+def has_cairo():
+    r = subprocess.run(["gnuplot", "-e", "set terminal"], capture_output=True, text=True)
+    return "pngcairo" in r.stdout + r.stderr
+
+
+def points(rows, key, x, y):
+    groups = defaultdict(list)
+    for r in rows:
+        if num(r[y]) is not None:
+            groups[key(r)].append((int(r[x]), num(r[y])))
+    return groups
+
+
+def headline(echo, scale):
+    rows = []
+    # The largest N that every scale model ran: the like-for-like column.
+    ns = [set(int(r["bots"]) for r in scale if r["model"] == m) for m in set(r["model"] for r in scale)]
+    common = max(set.intersection(*ns)) if ns and set.intersection(*ns) else None
+    for key in dict.fromkeys((r["gc"], r["model"]) for r in echo + scale):
+        gc, model = key
+        e = [r for r in echo if (r["gc"], r["model"]) == key]
+        s = [r for r in scale if (r["gc"], r["model"]) == key]
+        emax = max(e, key=lambda r: num(r["echoes_per_s"])) if e else None
+        ok = [r for r in s if r["breaks"] == "ok"]
+        broke = [r for r in s if r["breaks"] != "ok"]
+        if not s:
+            limit = "n/a (echo only)"
+        elif broke:
+            limit = "breaks at %s (%s); ok at %s" % (broke[0]["bots"], broke[0]["breaks"],
+                                                      ok[-1]["bots"] if ok else "none tested")
+        else:
+            limit = "> %s (max tested)" % s[-1]["bots"]
+        at = ok[-1] if ok else (s[0] if s else None)
+        mem = "%s B at N=%s" % (at["server_bytes_per_bot"], at["bots"]) if at else "n/a"
+        total = "%.1f MB server + %s client" % (
+            int(at["prosody_rss_kb"]) / 1024,
+            "%.1f MB" % (int(at["bot_rss_kb"]) / 1024) if at["bot_rss_kb"] != "n/a" else "0") if at else "n/a"
+        if emax:
+            cpu = ("%s us, all in Prosody" % emax["prosody_us_per_echo"] if emax["bot_us_per_echo"] == "n/a"
+                   else "%s us Prosody + %s us bot" % (emax["prosody_us_per_echo"], emax["bot_us_per_echo"]))
+            echo_s = "%s echoes/s, p99 %s ms (K=%s)" % (emax["echoes_per_s"], emax["rtt_p99_ms"], emax["clients"])
+        else:
+            cpu = echo_s = "n/a"
+        c = [r for r in s if int(r["bots"]) == common]
+        at_common = "n/a"
+        if c:
+            p99 = c[0]["probe_p99_ms"]
+            at_common = "Prosody %s%% CPU, probe p99 %s" % (c[0]["prosody_cpu_pct"],
+                                                             p99 if p99 == "n/a" else p99 + " ms")
+        rows.append([LABELS[model] + ("" if gc == "incremental" else ", gen. GC"), limit, at_common, mem, total,
+                     cpu, echo_s])
+    return table(["model", "jumper bots at the breaking point", "at N=%s jumpers" % common,
+                  "server memory per bot", "total memory at that N", "CPU per echoed message",
+                  "best echo throughput"], rows)
+
+
+def samples_table(path):
+    """Per phase and process: peak RSS and mean CPU % from the 1 s samples."""
+    rows = read_csv(path)
+    by = defaultdict(list)
+    for r in rows:
+        by[(r["phase"], r["role"])].append((float(r["time"]), int(r["cpu_ticks"]), int(r["rss_kb"])))
+    hz = os.sysconf("SC_CLK_TCK")
+    out = []
+    for (phase, role), v in by.items():
+        span = v[-1][0] - v[0][0]
+        cpu = "%.0f" % (100 * (v[-1][1] - v[0][1]) / hz / span) if span > 0 else "-"
+        out.append([phase, role, len(v), "%.1f" % (max(x[2] for x in v) / 1024), cpu])
+    return table(["phase", "process", "samples", "peak RSS MB", "mean CPU %"], out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir")
+    ap.add_argument("--duration", required=True)
+    for opt in ("cpu-break", "probe-break-pct", "probe-break-p99-ms", "rss-break-kb", "window",
+                "interval", "connect-rate", "window-msgs", "join-wait"):
+        ap.add_argument("--" + opt, required=True)
+    a = ap.parse_args()
+    d = a.dir
+    checks = Checks()
+    for f in ("echo.csv", "scale.csv", "samples.csv", "machine.md", "tuning.txt"):
+        checks.check(os.path.isfile(os.path.join(d, f)), "file %s exists" % f)
+    if checks.failed:
+        return 1
+    echo, scale = read_csv(os.path.join(d, "echo.csv")), read_csv(os.path.join(d, "scale.csv"))
+    checks.check(len(echo) > 0, "echo.csv has rows (%d)" % len(echo))
+    check_cells(checks, "echo.csv", echo, ECHO_NA)
+    check_cells(checks, "scale.csv", scale, SCALE_NA)
+    check_echo(checks, echo)
+    check_scale(checks, scale)
+
+    lat = []
+    for key, pts in points(echo, label, "clients", "rtt_p50_ms").items():
+        lat.append((key + " p50", pts, False))
+    for key, pts in points(echo, label, "clients", "rtt_p99_ms").items():
+        lat.append((key + " p99", pts, True))
+    plot(d, "echo-latency", "Echo round trip (8 in flight per client)", "load clients K",
+                     "RTT ms", lat, logy=True)
+    plot(d, "echo-throughput", "Echo throughput", "load clients K", "echoes/s",
+                     [(k, p, False) for k, p in points(echo, label, "clients", "echoes_per_s").items()])
+    mem = [(k + ": Prosody", p, False) for k, p in points(scale, label, "bots", "prosody_rss_kb").items()]
+    mem += [(k + ": bot process", p, True) for k, p in points(scale, label, "bots", "bot_rss_kb").items()]
+    mem = [(t, [(x, y / 1024) for x, y in p], dsh) for t, p, dsh in mem]
+    plot(d, "memory-vs-n", "Memory with N jumper bots", "jumper bots N", "RSS MB", mem)
+    cpu = [(k + ": Prosody", p, False) for k, p in points(scale, label, "bots", "prosody_cpu_pct").items()]
+    cpu += [(k + ": bot process", p, True) for k, p in points(scale, label, "bots", "bot_cpu_pct").items()]
+    plot(d, "cpu-vs-n", "CPU with N jumper bots (100% = one core)", "jumper bots N", "CPU %", cpu)
+    dl = [(k + " p50", p, False) for k, p in points(scale, label, "bots", "probe_p50_ms").items()]
+    dl += [(k + " p99", p, True) for k, p in points(scale, label, "bots", "probe_p99_ms").items()]
+    plot(d, "delivery-delay-vs-n", "MUC delivery delay seen by the probe in bot_room_0",
+                     "jumper bots N", "delay ms", dl, logy=True)
+    expected = ["echo-latency", "echo-throughput"]
+    if scale:
+        expected += ["memory-vs-n", "cpu-vs-n"]
+    if dl:
+        expected.append("delivery-delay-vs-n")
+    for name in expected:
+        path = os.path.join(d, name + ".png")
+        checks.check(os.path.isfile(path) and os.path.getsize(path) > 0, "plot %s.png written" % name)
+
+    def md(name):
+        with open(os.path.join(d, name)) as f:
+            return f.read().rstrip()
+
+    echo_cols = ["model", "K", "M", "sent", "echoed", "lost", "echoes/s", "RTT p50 ms", "p99 ms", "max ms",
+                 "Prosody us/echo", "bot us/echo", "load gen us/echo", "Prosody RSS MB", "bot RSS MB"]
+    echo_rows = [[label(r), r["clients"], r["messages_per_client"], r["sent"], r["echoed"], r["lost"],
+                  r["echoes_per_s"], r["rtt_p50_ms"], r["rtt_p99_ms"], r["rtt_max_ms"], r["prosody_us_per_echo"],
+                  r["bot_us_per_echo"], r["loadgen_us_per_echo"], "%.1f" % (int(r["prosody_rss_kb"]) / 1024),
+                  "n/a" if r["bot_rss_kb"] == "n/a" else "%.1f" % (int(r["bot_rss_kb"]) / 1024)] for r in echo]
+    scale_cols = ["model", "N", "rooms", "online s", "joined s", "online", "Prosody RSS MB", "server B/bot",
+                  "Prosody CPU %", "bot RSS MB", "client B/bot", "bot CPU %", "groupchat sent/s",
+                  "received/s", "errors", "probes sent/reflected", "delivery %", "probe p50/p99/max ms",
+                  "breaks"]
+    scale_rows = [[label(r), r["bots"], r["rooms"], r["online_s"], r["joined_s"], r["online"],
+                   "%.1f" % (int(r["prosody_rss_kb"]) / 1024), r["server_bytes_per_bot"], r["prosody_cpu_pct"],
+                   "n/a" if r["bot_rss_kb"] == "n/a" else "%.1f" % (int(r["bot_rss_kb"]) / 1024),
+                   r["client_bytes_per_bot"], r["bot_cpu_pct"], r["groupchat_sent_per_s"],
+                   r["groupchat_received_per_s"], r["errors"], "%s/%s" % (r["probe_sent"], r["probe_reflected"]),
+                   r["probe_delivery_pct"], "%s/%s/%s" % (r["probe_p50_ms"], r["probe_p99_ms"], r["probe_max_ms"]),
+                   r["breaks"]] for r in scale]
+    report = [
+        "# xmppbots deployment models compared", "",
+        "Written by `bench/compare` in %.0f s. Every figure below was measured in this run; raw data in "
+        "`echo.csv`, `scale.csv` and `samples.csv`, logs in `logs/`." % float(a.duration), "",
+        "## Machine", "", md("machine.md"), "",
+        "## Tuning", "",
+        "Every run starts a fresh Prosody from `tests/prosody.sh` (plain TCP on 127.0.0.1, accounts copied in); "
+        "the lines that matter, from the configs saved as `config-*.cfg.lua`:", "",
+        "```lua", md("tuning.txt"), "```", "",
+        "Client bots: `--connect-rate %s --retries 100`, SASL as the CLI negotiates it; load generator: "
+        "`--window %s --connect-rate 1000`. Jumpers: 1 room per 100 bots, 5-9 phrases, %s s apart; "
+        "measurement window %s s with the probe in bot_room_0."
+        % (a.connect_rate, a.window_msgs, a.interval, a.window), "",
+        "## Breaking criteria", "",
+        "A scale run breaks (and its model stops stepping) when any of: bots online < configured (`online<N`); "
+        "N room joins not reached within N/%s + %s s (`join-timeout`); the probe could not join "
+        "(`probe-not-joined`), or saw < %s%% of its probes reflected (`probe-delivery`), or a p99 delivery delay "
+        "> %s ms (`probe-p99`); Prosody used >= %s%% of one core over the window (`cpu-saturated`); Prosody RSS "
+        "> %d MB, half the RAM (`rss-limit`)." % (a.connect_rate, a.join_wait, a.probe_break_pct, a.probe_break_p99_ms, a.cpu_break,
+                                                 int(a.rss_break_kb) // 1024), "",
+        "## Headline", "", headline(echo, scale), "",
+        "Server memory per bot: (Prosody RSS with N bots - RSS of an idle Prosody, with mod_bots loaded and no "
+        "bots for the in-server model) / N, at the largest N that did not break. CPU per echoed message and "
+        "throughput from each model's echo run with the most echoes/s; the Prosody figure has the logins taken out (see below).", "",
+        "## Echo", "",
+        "K load clients (`xmppbots load`, %s messages in flight each) send M messages each to "
+        "echobot@localhost. Before the measured run, a warm-up with the same K logins and 1 message each; "
+        "Prosody us/echo = (Prosody CPU in the measured run - CPU in the warm-up) / (echoes - warm-up "
+        "echoes), which removes the logins' cost. echoes/s is over the load generator's first send to last "
+        "echo (the logins overlap its start). Bot and load generator us/echo: their whole CPU over the "
+        "measured run / echoes." % a.window_msgs, "",
+        table(echo_cols, echo_rows), "",
+        "![echo latency](echo-latency.png)", "", "![echo throughput](echo-throughput.png)", "",
+        "## Jumper scale", "",
+        "online s / joined s: seconds from starting Prosody until all N bots were online / until N room joins "
+        "had happened. RSS and CPU at the end of / over the window; rates over the window from mod_bots' "
+        "`bots:stats()` or the CLI's `--stats` JSON; errors: join errors plus the model's error counters.", "",
+        table(scale_cols, scale_rows) if scale_rows else "(no scale runs)", "",
+        "![memory](memory-vs-n.png)", "", "![cpu](cpu-vs-n.png)", "", "![delivery](delivery-delay-vs-n.png)", "",
+        "## Consistency checks", "", "\n".join(checks.lines), "",
+        "## Processes sampled each second", "", samples_table(os.path.join(d, "samples.csv")), "",
+    ]
+    with open(os.path.join(d, "report.md"), "w") as f:
+        f.write("\n".join(report))
+    if checks.failed:
+        print("WARNING: %d consistency check(s) failed, see %s/report.md" % (checks.failed, d), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
