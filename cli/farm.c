@@ -239,13 +239,18 @@ static void transport_send(struct client *c, const char *data, size_t len)
     tls_flush(c);
 }
 
+static void uncork(struct client *c);
+
 /* Sends now, or later with the rest of the batch if c is corked. */
 static void transport_write(struct client *c, const char *data, size_t len)
 {
     struct farm *f = c->farm;
 
-    if (f->corked == c && xb_buf_append(&f->out, data, len) == 0)
-        return;
+    if (f->corked == c) {
+        if (xb_buf_append(&f->out, data, len) == 0)
+            return;
+        uncork(c); /* out of memory: what collected goes first */
+    }
     transport_send(c, data, len);
 }
 
@@ -263,7 +268,10 @@ static void uncork(struct client *c)
         return;
     f->corked = NULL;
     transport_send(c, f->out.data, f->out.len);
-    xb_buf_reset(&f->out);
+    if (f->out.cap > READ_BUF)
+        xb_buf_free(&f->out); /* a big stanza's worth is not kept */
+    else
+        xb_buf_reset(&f->out);
 }
 
 static void schedule_next(struct client *c);
