@@ -36,6 +36,7 @@ online() { grep -o '"online": [0-9]*' "$1" 2>/dev/null | grep -o '[0-9]*$' || ec
 run() {
     local mode=$1 n=$2 port args start t
     port=$((20000 + RANDOM % 9000))
+    "$top/tests/prosody.sh" stop "$tmp/prosody" >&2
     rm -rf "$tmp/prosody"
     "$top/tests/prosody.sh" start "$tmp/prosody" "$port" "$mode" >&2
     "$top/tests/prosody.sh" users "$tmp/prosody" bot "$n" pw >&2
@@ -57,7 +58,7 @@ run() {
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.25
     done
-    t=$(echo "$(date +%s.%N) - $start" | bc)
+    t=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
     sleep 2 # let allocations settle
     echo "$(rss_kb "$pid") $t $(cpu_s "$pid")"
     kill -TERM "$pid"
@@ -77,11 +78,13 @@ run() {
 } > "$report"
 
 for mode in $modes; do
-    read -r base _ _ < <(run "$mode" 1)
+    # $(...) waits for run to finish (it stops its Prosody last); a
+    # process substitution would let the next run start before that.
+    read -r base _ _ <<< "$(run "$mode" 1)"
     for n in $counts; do
-        read -r rss secs cpu < <(run "$mode" "$n")
+        read -r rss secs cpu <<< "$(run "$mode" "$n")"
         per=$(echo "scale=2; ($rss - $base) / $n" | bc)
-        line="| $mode | $n | $((rss / 1024)) MB | $per kB | ${secs%.*} s | $cpu s |"
+        line="| $mode | $n | $((rss / 1024)) MB | $per kB | $secs s | $cpu s |"
         echo "$line" >> "$report"
         echo "$mode n=$n rss=${rss}kB base=${base}kB per_bot=${per}kB online_after=${secs}s cpu=${cpu}s"
     done
