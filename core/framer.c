@@ -113,6 +113,11 @@ size_t xb_framer_scan(struct xb_framer *f, const char *data, size_t len,
     while (p < end) {
         switch (f->state) {
         case F_TEXT:
+        case F_JUNK:
+            /* Text, inside an element or at the stream level. Expat may
+             * hold the last bytes of junk until it sees what follows
+             * ("]", CR, part of a character): the markup that ends it
+             * belongs to the same unit. */
             q = memchr(p, '<', (size_t)(end - p));
             if (!q)
                 goto all;
@@ -205,16 +210,6 @@ size_t xb_framer_scan(struct xb_framer *f, const char *data, size_t len,
             } else {
                 f->state = F_JUNK;
             }
-            break;
-        case F_JUNK:
-            /* Expat may hold its last bytes until it sees what follows
-             * ("]", CR, part of a character): the markup that ends it
-             * belongs to the same unit. */
-            q = memchr(p, '<', (size_t)(end - p));
-            if (!q)
-                goto all;
-            p = q + 1;
-            f->state = F_LT;
             break;
         case F_BANG:
             c = *p++;
