@@ -228,6 +228,33 @@ static void check_error(struct xb_parser *p, int rc)
         die("a feed after an error succeeded", NULL);
 }
 
+/* The size of the next piece of input, at most left: ctl bits 0-1 pick
+ * whole, byte by byte, fixed pieces of fixed bytes, or pseudo-random
+ * pieces of 1..64 (state is the generator's). */
+static size_t chunk_size(unsigned ctl, unsigned *state, size_t fixed,
+                         size_t left)
+{
+    size_t n;
+
+    switch (ctl & 3) {
+    case 0:
+        n = left;
+        break;
+    case 1:
+        n = 1;
+        break;
+    case 2:
+        n = fixed;
+        break;
+    default:
+        *state ^= *state << 13;
+        *state ^= *state >> 17;
+        *state ^= *state << 5;
+        n = 1 + *state % 64;
+    }
+    return n < left ? n : left;
+}
+
 /*
  * Feeds len bytes to a new parser. ctl bits 0-1 pick the cuts (whole, byte
  * by byte, fixed pieces of 1 + 9 * (bits 5-7) bytes, pseudo-random pieces
@@ -249,24 +276,7 @@ static void run(const char *data, size_t len, unsigned flags, unsigned ctl)
     if (!r.p)
         die("xb_parser_new failed", NULL);
     while (off < len) {
-        switch (ctl & 3) {
-        case 0:
-            n = len - off;
-            break;
-        case 1:
-            n = 1;
-            break;
-        case 2:
-            n = fixed;
-            break;
-        default:
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            n = 1 + state % 64;
-        }
-        if (n > len - off)
-            n = len - off;
+        n = chunk_size(ctl, &state, fixed, len - off);
         rc = xb_parser_feed(r.p, data + off, n);
         off += n;
         if (r.stopped) {
@@ -414,24 +424,7 @@ static void run_pair(const char *data, size_t len, unsigned flags, unsigned ctl)
             die("xb_parser_new failed", NULL);
     }
     while (off < len) {
-        switch (ctl & 3) {
-        case 0:
-            n = len - off;
-            break;
-        case 1:
-            n = 1;
-            break;
-        case 2:
-            n = fixed;
-            break;
-        default:
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            n = 1 + state % 64;
-        }
-        if (n > len - off)
-            n = len - off;
+        n = chunk_size(ctl, &state, fixed, len - off);
         for (i = 0; i < 3; i++)
             pair_feed(&x[i], data + off, n);
         off += n;
