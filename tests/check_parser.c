@@ -1115,6 +1115,18 @@ static const struct bad_case bad_documents[] = {
 
 #define NCASES(t) (sizeof(t) / sizeof((t)[0]))
 
+/* Every catalogue of hostile input, and whether it runs inside a stream. */
+static const struct {
+    const struct bad_case *cases;
+    size_t n;
+    int in_stream;
+} bad_tables[] = {
+    {bad_in_stream, NCASES(bad_in_stream), 1},
+    {bad_restricted, NCASES(bad_restricted), 1},
+    {bad_stream_text, NCASES(bad_stream_text), 1},
+    {bad_documents, NCASES(bad_documents), 0},
+};
+
 /* Runs one case; in_stream cases are preceded by HDR and BEFORE, whose
  * stanza must still be delivered. */
 static void check_bad(struct fails *f, const struct bad_case *c, int in_stream,
@@ -1264,22 +1276,13 @@ static void check_sticky(struct fails *f, const struct bad_case *c,
 
 START_TEST(test_parser_errors_sticky)
 {
-    static const struct {
-        const struct bad_case *cases;
-        size_t n;
-        int in_stream;
-    } tables[] = {
-        {bad_in_stream, NCASES(bad_in_stream), 1},
-        {bad_restricted, NCASES(bad_restricted), 1},
-        {bad_stream_text, NCASES(bad_stream_text), 1},
-        {bad_documents, NCASES(bad_documents), 0},
-    };
     struct fails f = {0, 0, ""};
     size_t t, i;
 
-    for (t = 0; t < sizeof tables / sizeof tables[0]; t++)
-        for (i = 0; i < tables[t].n; i++)
-            check_sticky(&f, &tables[t].cases[i], tables[t].in_stream, _i);
+    for (t = 0; t < sizeof bad_tables / sizeof bad_tables[0]; t++)
+        for (i = 0; i < bad_tables[t].n; i++)
+            check_sticky(&f, &bad_tables[t].cases[i], bad_tables[t].in_stream,
+                         _i);
     ck_assert_msg(f.count == 0, "%s: %d cases failed:%s", SPLIT, f.count,
                   f.text);
 }
@@ -2093,28 +2096,18 @@ static int pending_on_shared(const char *name)
  * other parser on the engine never notices. */
 START_TEST(test_parser_shared_hostile)
 {
-    static const struct {
-        const struct bad_case *cases;
-        size_t n;
-        int in_stream;
-    } tables[] = {
-        {bad_in_stream, NCASES(bad_in_stream), 1},
-        {bad_restricted, NCASES(bad_restricted), 1},
-        {bad_stream_text, NCASES(bad_stream_text), 1},
-        {bad_documents, NCASES(bad_documents), 0},
-    };
     struct fails f = {0, 0, ""};
     struct tu_result res;
     struct xb_buf b;
     size_t t, i;
 
     xb_buf_init(&b);
-    for (t = 0; t < sizeof tables / sizeof tables[0]; t++) {
-        for (i = 0; i < tables[t].n; i++) {
-            const struct bad_case *c = &tables[t].cases[i];
+    for (t = 0; t < sizeof bad_tables / sizeof bad_tables[0]; t++) {
+        for (i = 0; i < bad_tables[t].n; i++) {
+            const struct bad_case *c = &bad_tables[t].cases[i];
 
             xb_buf_reset(&b);
-            if (tables[t].in_stream)
+            if (bad_tables[t].in_stream)
                 put_str(&b, HDR BEFORE);
             put(&b, c->data, c->len);
             parse_shared(&res, b.data, b.len, _i, NULL, 0);
@@ -2126,7 +2119,7 @@ START_TEST(test_parser_shared_hostile)
                          xb_cond_name(res.cond), res.message);
             else if (!res.message[0])
                 fail_add(&f, "%s: empty message", c->name);
-            if (res.nstanzas != (tables[t].in_stream ? 1 : 0))
+            if (res.nstanzas != (bad_tables[t].in_stream ? 1 : 0))
                 fail_add(&f, "%s: %d stanzas", c->name, res.nstanzas);
             tu_result_free(&res);
         }
