@@ -55,6 +55,11 @@ local function refuse(fmt, ...)
 	error("mod_bots: invalid configuration: " .. msg, 0);
 end
 
+-- Is node a valid localpart already in its prepared (lowercase) form?
+local function is_prepped_node(node)
+	return nodeprep(node) == node;
+end
+
 local function is_integer(v, lo, hi)
 	return math.type(v) == "integer" and v >= lo and v <= hi;
 end
@@ -128,8 +133,7 @@ do
 		local prefix = j.prefix or "jumper_";
 		local first = j.first or 0;
 		if not is_integer(first, 0, 2^40) then refuse("bots_jumper.first must be a non-negative integer"); end
-		if type(prefix) ~= "string" or not nodeprep(prefix .. first)
-			or nodeprep(prefix .. first) ~= prefix .. first then
+		if type(prefix) ~= "string" or not is_prepped_node(prefix .. first) then
 			refuse("bots_jumper.prefix %q does not make valid (lowercase, prepared) localparts",
 				tostring(prefix));
 		end
@@ -142,8 +146,7 @@ do
 			refuse("bots_jumper.rooms must be an integer from 1 to 100000000");
 		end
 		local room_prefix = j.room_prefix or "bot_room_";
-		if type(room_prefix) ~= "string" or not nodeprep(room_prefix .. "0")
-			or nodeprep(room_prefix .. "0") ~= room_prefix .. "0" then
+		if type(room_prefix) ~= "string" or not is_prepped_node(room_prefix .. "0") then
 			refuse("bots_jumper.room_prefix %q does not make valid (lowercase, prepared) room names",
 				tostring(room_prefix));
 		end
