@@ -208,24 +208,39 @@ echo_config() {
     fi
 }
 
+# echo_start GC MODE: a fresh Prosody with the echo bot of MODE and users
+# u0..u9 for the load generator.
+echo_start() {
+    start "$1" "$(echo_config "$2")"
+    bash "$prosody_sh" users "$dir" u 10 pw
+}
+
+# echo_load ARGS...: the load generator of the echo parts, 10 users with 8
+# messages in flight each, plus ARGS (--messages M).
+echo_load() {
+    "$cli" load --jid 'u%d@localhost' -n 10 --password pw --host 127.0.0.1 \
+        --port "$port" --tls none --allow-plain --to echobot@localhost \
+        --window 8 --no-progress "$@"
+}
+
+need_cli() {
+    [ -x "$cli" ] || { echo "no xmppbots CLI for the load generator (--cli)" >&2; return 1; }
+}
+
 echo_part() {
     local gc mode c0 c1 out sent echoed rate round
-    [ -x "$cli" ] || { echo "no xmppbots CLI for the load generator (--cli)" >&2; return 1; }
+    need_cli
     echo "| GC | round | echo | messages | echoed | lost | echoes/s | Prosody CPU s | CPU us/echo |"
     echo "|---|---|---|---|---|---|---|---|---|"
     for gc in $gcs; do
         for round in $(seq 1 "$repeat"); do
         for mode in mod_bots lua_echo; do
-            start "$gc" "$(echo_config "$mode")"
-            bash "$prosody_sh" users "$dir" u 10 pw
-            load=("$cli" load --jid 'u%d@localhost' -n 10 --password pw
-                --host 127.0.0.1 --port "$port" --tls none --allow-plain
-                --to echobot@localhost --window 8 --no-progress)
+            echo_start "$gc" "$mode"
             # Warm-up (logins, caches), then the measured run.
-            "${load[@]}" --messages 500 > /dev/null 2>&1 || true
+            echo_load --messages 500 > /dev/null 2>&1 || true
             sleep 1
             c0=$(cpu_ticks)
-            out=$("${load[@]}" --messages "$messages" 2>&1 || true)
+            out=$(echo_load --messages "$messages" 2>&1 || true)
             c1=$(cpu_ticks)
             sent=$(grep -oP 'load: sent \K[0-9]+' <<< "$out" || echo 0)
             echoed=$(grep -oP 'echoed \K[0-9]+' <<< "$out" | head -n 1 || echo 0)
@@ -242,19 +257,12 @@ echo_part() {
 
 # Instructions Prosody executes for M messages from each of 10 users
 # (callgrind's total, so it includes startup: the caller takes differences).
+# $tmp/wrap/prosody (see instr_part) runs Prosody under callgrind.
 prosody_instructions() { # MODE M
-    local wrap="$tmp/wrap" out="$tmp/callgrind.out" pid
-    mkdir -p "$wrap"
-    printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s lua5.4 %s "$@"\n' \
-        "$out" "$(command -v prosody)" > "$wrap/prosody"
-    chmod +x "$wrap/prosody"
+    local out="$tmp/callgrind.out" pid
     rm -f "$out"
-    PATH="$wrap:$PATH" start incremental "$(echo_config "$1")" > /dev/null
-    bash "$prosody_sh" users "$dir" u 10 pw
-    "$cli" load --jid 'u%d@localhost' -n 10 --password pw --host 127.0.0.1 \
-        --port "$port" --tls none --allow-plain --to echobot@localhost \
-        --window 8 --no-progress --message-timeout 120 --messages "$2" \
-        > /dev/null 2>&1 || true
+    PATH="$tmp/wrap:$PATH" echo_start incremental "$1" > /dev/null
+    echo_load --message-timeout 120 --messages "$2" > /dev/null 2>&1 || true
     # callgrind writes its totals at exit: a clean stop, however long.
     pid=$(pid)
     kill "$pid"
@@ -268,8 +276,12 @@ prosody_instructions() { # MODE M
 
 instr_part() {
     local mode lo hi
-    [ -x "$cli" ] || { echo "no xmppbots CLI for the load generator (--cli)" >&2; return 1; }
+    need_cli
     command -v valgrind > /dev/null || { echo "valgrind is needed for --part instr" >&2; return 1; }
+    mkdir -p "$tmp/wrap"
+    printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s lua5.4 %s "$@"\n' \
+        "$tmp/callgrind.out" "$(command -v prosody)" > "$tmp/wrap/prosody"
+    chmod +x "$tmp/wrap/prosody"
     echo "| echo | instructions, $messages_low msgs/user | instructions, $messages msgs/user | instructions per echo |"
     echo "|---|---|---|---|"
     for mode in mod_bots lua_echo; do
