@@ -141,6 +141,42 @@ jumper_got_it() {
 }
 check "bot to bot: the jumper receives the answer a tick later" wait_until 5 jumper_got_it
 
+# --- what a bot session keeps ----------------------------------------------------
+# Its presence (it is available), without the <delay/> mod_presence adds.
+presence_lua='>local p = prosody.full_sessions["echobot@localhost/bot"].presence
+print("PRESENCE " .. tostring(p and p.name) .. " " .. tostring(p and p:get_child("delay", "urn:xmpp:delay") ~= nil))'
+check "the bot's stored presence has no <delay/>" \
+    grep -q "PRESENCE presence false" <<< "$(pshell "$(tr '\n' ' ' <<< "$presence_lua")")"
+
+# --- stanza filters ------------------------------------------------------------
+# No module filters sessions here, so bot sessions carry no filter table;
+# util.filters.add_filter() still works on them (it sets them up again).
+# After a filter hook is registered, the bots of a reload get the hook's
+# filters, both ways (stanzas to the bot, stanzas from it). The hook runs
+# before the session has a JID: it picks the sessions without a connection.
+filters_lua='>local s = prosody.full_sessions
+print("FILTERS " .. tostring(s["echobot@localhost/bot"].filters ~= nil) .. " " .. tostring(s["jumper_1@localhost/bot"].filters ~= nil))
+prosody.xb_filtered = { jumper = 0, out = 0, ["in"] = 0 }
+require "util.filters".add_filter(s["jumper_1@localhost/bot"], "stanzas/out", function(st)
+    prosody.xb_filtered.jumper = prosody.xb_filtered.jumper + 1; return st; end)
+prosody.xb_hook = function(session)
+    if not session.conn then
+        for _, way in ipairs({ "out", "in" }) do
+            require "util.filters".add_filter(session, "stanzas/" .. way, function(st)
+                prosody.xb_filtered[way] = prosody.xb_filtered[way] + 1; return st; end)
+        end
+    end
+end
+require "util.filters".add_filter_hook(prosody.xb_hook)'
+check "filters: bot sessions have none when no module filters" \
+    grep -q "FILTERS false false" <<< "$(pshell "$(tr '\n' ' ' <<< "$filters_lua")")"
+filtered() { # filtered WAY: stanzas counted by the test's filters that way
+    pshell ">print(\"FILTERED \" .. prosody.xb_filtered[\"$1\"])" | grep -o 'FILTERED [0-9]*' |
+        cut -d' ' -f2
+}
+jumper_filtered() { [ "$(filtered jumper)" -gt 0 ]; }
+check "filters: add_filter() on a bot session sees what it receives" wait_until 10 jumper_filtered
+
 # --- reload and unload -----------------------------------------------------
 closed_before=$(grep -c "Bot session closed" "$dir/prosody.log")
 check "module:reload through prosodyctl shell" \
@@ -151,6 +187,11 @@ check "after reload: at most 4 jumpers in the room" occupants_at_most 4
 check "after reload: no session was kicked by its successor" \
     [ "$(grep -c "Bot session closed" "$dir/prosody.log")" -eq "$closed_before" ]
 run_slix "echo after reload" echo --quick --jid tester@localhost
+# The new bot sessions have the hook's filters: they see what reaches the
+# bots (the client's messages, room traffic) and what they send.
+check "filters: a filter hook filters what reaches a reloaded bot" [ "$(filtered out)" -gt 0 ]
+check "filters: ... and what the bot sends" [ "$(filtered in)" -gt 0 ]
+pshell '>require "util.filters".remove_filter_hook(prosody.xb_hook)' > /dev/null
 run_slix "jumpers after reload" observe --jid observer@localhost --seconds 15 \
     --expect-joins 1 --expect-messages 2 --expect-leaves 1
 
