@@ -19,5 +19,5 @@ dist_prosodyplugin_DATA = mod_bots/mod_bots.lua
 # private Prosody with the module loaded from the build tree.
 TESTS += tests/mod_bots_bridge.sh tests/mod_bots_prosody.sh
 EXTRA_DIST += tests/mod_bots_bridge.sh tests/mod_bots_prosody.sh \
-	tests/mod_bots_bridge.lua tests/slix_modbots.py \
+	tests/mod_bots_bridge.lua \
 	bench/mod_bots_scale.sh bench/peers/mod_lua_echo.lua

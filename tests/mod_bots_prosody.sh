@@ -67,22 +67,29 @@ check "test accounts registered" [ -f "$dir/data/localhost/accounts/observer.dat
 
 slix_common=(--host 127.0.0.1 --port "$port" --password "$pw")
 
-# run_slix NAME ARGS...: one slixmpp run; when it passes, its checks are
-# shown indented too (all its output when it fails).
-run_slix() {
+# echo_check NAME ARGS...: slix_echo.py against the in-server echo bot;
+# when it passes, its cases are shown indented too (all its output when it
+# fails).
+echo_check() {
     local name=$1
     shift
-    slix_check "$name" 90 slix_modbots.py "$@" "${slix_common[@]}" &&
-        grep -v '^#' "$tmp/slix.log" | sed '$d' | sed 's/^/    /'
+    slix_check "$name" 90 slix_echo.py --jid tester@localhost \
+        --echo-jid echobot@localhost/bot "${slix_common[@]}" "$@" &&
+        sed '$d' "$tmp/slix.log" | sed 's/^/    /'
+}
+# observe NAME ARGS...: slix_observer.py watches bot_room_0 for jumpers.
+observe() {
+    local name=$1
+    shift
+    slix_check "$name" 60 slix_observer.py --jid observer@localhost \
+        --room bot_room_0@conference.localhost --prefix jumper_ "${slix_common[@]}" "$@"
 }
 
 # --- the echo bot ------------------------------------------------------------
-run_slix "slixmpp echo cases" echo --jid tester@localhost --echo-jid echobot@localhost/bot
+echo_check "slixmpp echo cases"
 
 # --- the jumpers, from the room ----------------------------------------------
-run_slix "slixmpp observer" observe --jid observer@localhost \
-    --room bot_room_0@conference.localhost --seconds 20 \
-    --expect-joins 2 --expect-messages 3 --expect-leaves 1
+observe "slixmpp observer" --seconds 20 --expect-joins 2 --expect-messages 3 --expect-leaves 1
 
 # --- operability: metrics and the shell ------------------------------------
 stats=$(pshell 'stats:show("mod_bots")')
@@ -186,14 +193,14 @@ check "after reload: 5 bot sessions, no leftovers" sessions_are 5
 check "after reload: at most 4 jumpers in the room" occupants_at_most 4
 check "after reload: no session was kicked by its successor" \
     [ "$(grep -c "Bot session closed" "$dir/prosody.log")" -eq "$closed_before" ]
-run_slix "echo after reload" echo --quick --jid tester@localhost
+echo_check "echo after reload" --quick
 # The new bot sessions have the hook's filters: they see what reaches the
 # bots (the client's messages, room traffic) and what they send.
 check "filters: a filter hook filters what reaches a reloaded bot" [ "$(filtered out)" -gt 0 ]
 check "filters: ... and what the bot sends" [ "$(filtered in)" -gt 0 ]
 pshell '>require "util.filters".remove_filter_hook(prosody.xb_hook)' > /dev/null
-run_slix "jumpers after reload" observe --jid observer@localhost --seconds 15 \
-    --expect-joins 1 --expect-messages 2 --expect-leaves 1
+observe "jumpers after reload" --seconds 15 --expect-joins 1 --expect-messages 2 \
+    --expect-leaves 1
 
 # An admin (or a client binding the same full JID) closes a bot session.
 pshell 'c2s:close("echobot@localhost/bot")' > /dev/null

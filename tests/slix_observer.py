@@ -5,7 +5,9 @@ the xmppbots jumper bots do there: joins, groupchat messages, leaves.
 Prints every event with a timestamp as it happens. Without --expect-*
 options it watches for --seconds and exits 0; with them it exits 0 as soon
 as every expectation is met, or 1 if they are not met within --seconds.
-Run it with Debian's /usr/bin/python3 (slixmpp).
+STARTTLS verified against --cafile; without --cafile, plain TCP (test
+servers that allow PLAIN without TLS). Run it with Debian's
+/usr/bin/python3 (slixmpp).
 
   slix_observer.py --port 5222 --jid observer@localhost --password pw \\
       --cafile certs/localhost.crt --room bot_room_0@conference.localhost
@@ -130,7 +132,7 @@ class Observer(slixcommon.Client):
 
 
 def main():
-    p = slixcommon.parser(__doc__)
+    p = slixcommon.parser(__doc__, tls_required=False)
     p.add_argument("--room", default="bot_room_0@conference.localhost")
     p.add_argument("--nick", default="observer")
     p.add_argument("--prefix", default="",
