@@ -212,10 +212,6 @@ local flush_pending = false;
 -- UTF-8 are valid, 'to' is already normalized) and minus its per-stanza
 -- debug line, which serializes the top tag whatever the log level (about
 -- 10 us of the ~90 us an echo costs the server).
--- mod_presence keeps a session's presence with a <delay/> stamp added,
--- for contacts who probe it later; on a bot, whose presence never
--- changes, the stamp says nothing and costs 360 bytes per bot: the stored
--- copy goes without it.
 local core_post_stanza = prosody.core_post_stanza;
 local function process(session, stanza)
 	local filter = session.filter;
@@ -223,6 +219,9 @@ local function process(session, stanza)
 	if stanza then
 		stanza.attr.from = session.full_jid;
 		core_post_stanza(session, stanza, true);
+		-- mod_presence keeps the session's presence with a <delay/> stamp
+		-- added, for contacts who probe it later; on a bot, whose presence
+		-- never changes, the stamp says nothing and costs 360 bytes.
 		if session.presence == stanza then
 			stanza:remove_children("delay", "urn:xmpp:delay");
 		end
