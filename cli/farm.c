@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <resolv.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -963,8 +964,18 @@ static void close_handle(uv_handle_t *h)
 
 static void shutdown_done(struct farm *f)
 {
+    sigset_t stop_signals;
     unsigned i;
 
+    /* Only winding down is left: a SIGINT or SIGTERM still on its way
+     * (timeout(1) signals the bot, then its whole process group) must
+     * not find the default action once the handlers below are closed,
+     * and kill the process before its summary. Blocked, it stays
+     * pending until the process exits. */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop_signals, NULL);
     uv_timer_stop(&f->pacer);
     close_handle((uv_handle_t *)&f->pacer);
     close_handle((uv_handle_t *)&f->progress);

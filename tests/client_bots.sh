@@ -204,13 +204,21 @@ slix_check "jumpers talk after the restart" 40 slix_observer.py \
     --expect-messages 2 --expect-leaves 1
 
 # --- clean shutdown on SIGTERM ------------------------------------------------
-# stop_bot NAME PID: SIGTERM, then exit status 0 within 5 s (unwrapped).
+# stop_bot NAME PID [storm]: SIGTERM, then exit status 0 within 5 s
+# (unwrapped). With "storm", SIGTERM again and again until the bot is gone,
+# as timeout(1) sends two (to the bot, then to its process group): a late
+# one must not kill the bot before its summary.
 stop_bot() {
-    local name=$1 pid=$2 n=$((limit / 4)) rc
+    local name=$1 pid=$2 storm=${3:-} n=$((limit / 4)) rc end bot
+    bot=$(ps -o pid= --ppid "$pid" 2> /dev/null | head -n 1) # timeout's child
     if ! kill -TERM "$pid" 2> /dev/null; then
         wait "$pid"
         bad "$name had already exited before SIGTERM (status $?)"
         return
+    fi
+    if [ -n "$storm" ]; then
+        end=$((SECONDS + limit / 20))
+        while [ "$SECONDS" -lt "$end" ] && kill -TERM ${bot:-$pid} 2> /dev/null; do :; done
     fi
     while [ "$n" -gt 0 ] && kill -0 "$pid" 2> /dev/null; do
         sleep 0.2
@@ -225,7 +233,7 @@ stop_bot() {
     rc=$?
     check "$name exits 0 on SIGTERM (got $rc)" [ "$rc" -eq 0 ]
 }
-stop_bot "echo bot" "$echo_pid"
+stop_bot "echo bot (a SIGTERM storm)" "$echo_pid" storm
 echo_pid=""
 stop_bot "jumpers" "$jumper_pid"
 jumper_pid=""
