@@ -4,7 +4,9 @@
 # echoes from the in-server echo bot, a ping result and service-unavailable
 # for an unknown IQ; a slixmpp observer sees in-server jumpers join, speak
 # and leave; the metrics show in the shell and through mod_http_openmetrics;
-# bots:list() works in prosodyctl shell; module:reload and module:unload
+# bots:list() works in prosodyctl shell; bot-to-bot answers wait a tick;
+# a bot's stored presence has no <delay/>, and stanza filters (none by
+# default) apply when a module adds them; module:reload and module:unload
 # leave no bot session or room occupant behind and the bots come back; a
 # bad configuration makes the module fail to load with one clear log line;
 # shutdown stops the bots. Skips (77) without prosody or slixmpp.
