@@ -1279,7 +1279,7 @@ START_TEST(test_parser_errors_sticky)
     struct fails f = {0, 0, ""};
     size_t t, i;
 
-    for (t = 0; t < sizeof bad_tables / sizeof bad_tables[0]; t++)
+    for (t = 0; t < NCASES(bad_tables); t++)
         for (i = 0; i < bad_tables[t].n; i++)
             check_sticky(&f, &bad_tables[t].cases[i], bad_tables[t].in_stream,
                          _i);
@@ -2102,7 +2102,7 @@ START_TEST(test_parser_shared_hostile)
     size_t t, i;
 
     xb_buf_init(&b);
-    for (t = 0; t < sizeof bad_tables / sizeof bad_tables[0]; t++) {
+    for (t = 0; t < NCASES(bad_tables); t++) {
         for (i = 0; i < bad_tables[t].n; i++) {
             const struct bad_case *c = &bad_tables[t].cases[i];
 
