@@ -5,6 +5,7 @@
 #   python3 report.py DIR --duration S [--cpu-break PCT ...]   (see bench/compare)
 import argparse
 import csv
+import functools
 import os
 import subprocess
 import sys
@@ -38,6 +39,11 @@ def num(v):
 
 def label(row):
     return LABELS[row["model"]] + ("" if row["gc"] == "incremental" else ", generational GC")
+
+
+def mb(kb):
+    """kB (a string from the CSV) as MB with one decimal, or n/a."""
+    return "n/a" if kb == "n/a" else "%.1f" % (int(kb) / 1024)
 
 
 def table(header, rows):
@@ -114,7 +120,7 @@ def plot(outdir, name, title, xlabel, ylabel, series, logy=False):
         "'%s' index %d with linespoints lw 2 dt %d title '%s'" % (data, i, 2 if dashed else 1, t)
         for i, (t, _, dashed) in enumerate(series))
     script = "\n".join([
-        "set terminal pngcairo size 900,640 noenhanced" if has_cairo() else "set terminal png size 900,640 noenhanced",
+        "set terminal %s size 900,640 noenhanced" % png_terminal(),
         "set output '%s'" % os.path.join(outdir, name + ".png"),
         "set title '%s'" % title, "set xlabel '%s'" % xlabel, "set ylabel '%s'" % ylabel,
         "set logscale x", "set grid", "set key below",
@@ -124,9 +130,11 @@ def plot(outdir, name, title, xlabel, ylabel, series, logy=False):
     os.unlink(data)
 
 
-def has_cairo():
+@functools.lru_cache(maxsize=None)
+def png_terminal():
+    """pngcairo when this gnuplot has it, else png (asked once)."""
     r = subprocess.run(["gnuplot", "-e", "set terminal"], capture_output=True, text=True)
-    return "pngcairo" in r.stdout + r.stderr
+    return "pngcairo" if "pngcairo" in r.stdout + r.stderr else "png"
 
 
 def points(rows, key, x, y):
@@ -158,9 +166,9 @@ def headline(echo, scale):
             limit = "> %s (max tested)" % s[-1]["bots"]
         at = ok[-1] if ok else (s[0] if s else None)
         mem = "%s B at N=%s" % (at["server_bytes_per_bot"], at["bots"]) if at else "n/a"
-        total = "%.1f MB server + %s client" % (
-            int(at["prosody_rss_kb"]) / 1024,
-            "%.1f MB" % (int(at["bot_rss_kb"]) / 1024) if at["bot_rss_kb"] != "n/a" else "0") if at else "n/a"
+        total = "%s MB server + %s client" % (
+            mb(at["prosody_rss_kb"]),
+            mb(at["bot_rss_kb"]) + " MB" if at["bot_rss_kb"] != "n/a" else "0") if at else "n/a"
         if emax:
             cpu = ("%s us, all in Prosody" % emax["prosody_us_per_echo"] if emax["bot_us_per_echo"] == "n/a"
                    else "%s us Prosody + %s us bot" % (emax["prosody_us_per_echo"], emax["bot_us_per_echo"]))
@@ -253,15 +261,15 @@ def main():
                  "Prosody us/echo", "bot us/echo", "load gen us/echo", "Prosody RSS MB", "bot RSS MB"]
     echo_rows = [[label(r), r["clients"], r["messages_per_client"], r["sent"], r["echoed"], r["lost"],
                   r["echoes_per_s"], r["rtt_p50_ms"], r["rtt_p99_ms"], r["rtt_max_ms"], r["prosody_us_per_echo"],
-                  r["bot_us_per_echo"], r["loadgen_us_per_echo"], "%.1f" % (int(r["prosody_rss_kb"]) / 1024),
-                  "n/a" if r["bot_rss_kb"] == "n/a" else "%.1f" % (int(r["bot_rss_kb"]) / 1024)] for r in echo]
+                  r["bot_us_per_echo"], r["loadgen_us_per_echo"], mb(r["prosody_rss_kb"]),
+                  mb(r["bot_rss_kb"])] for r in echo]
     scale_cols = ["model", "N", "rooms", "online s", "joined s", "online", "Prosody RSS MB", "server B/bot",
                   "Prosody CPU %", "bot RSS MB", "client B/bot", "bot CPU %", "groupchat sent/s",
                   "received/s", "errors", "probes sent/reflected", "delivery %", "probe p50/p99/max ms",
                   "breaks"]
     scale_rows = [[label(r), r["bots"], r["rooms"], r["online_s"], r["joined_s"], r["online"],
-                   "%.1f" % (int(r["prosody_rss_kb"]) / 1024), r["server_bytes_per_bot"], r["prosody_cpu_pct"],
-                   "n/a" if r["bot_rss_kb"] == "n/a" else "%.1f" % (int(r["bot_rss_kb"]) / 1024),
+                   mb(r["prosody_rss_kb"]), r["server_bytes_per_bot"], r["prosody_cpu_pct"],
+                   mb(r["bot_rss_kb"]),
                    r["client_bytes_per_bot"], r["bot_cpu_pct"], r["groupchat_sent_per_s"],
                    r["groupchat_received_per_s"], r["errors"], "%s/%s" % (r["probe_sent"], r["probe_reflected"]),
                    r["probe_delivery_pct"], "%s/%s/%s" % (r["probe_p50_ms"], r["probe_p99_ms"], r["probe_max_ms"]),
