@@ -88,10 +88,7 @@ pid() { cat "$dir/prosody.pid.launcher"; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$(pid)/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$(pid)/stat"; }
 now() { date +%s.%N; }
-pshell() {
-    printf '%s\n' "$@" |
-        timeout 600 prosodyctl --config "$dir/prosody.cfg.lua" shell 2>&1
-}
+pshell() { bash "$prosody_sh" shell "$dir" 600 "$@"; }
 # One number from bots:stats(): field NAME ("joins", "groupchat sent", ...).
 bots_stat() {
     pshell 'bots:stats()' | grep -o "$1 [0-9]*" | head -n 1 | awk '{ print $NF }'

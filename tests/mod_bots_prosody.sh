@@ -31,10 +31,7 @@ mkdir -p "$plugins"
 cp "$src/mod_bots/mod_bots.lua" "$so" "$plugins/"
 
 # pshell LINE...: runs lines in prosodyctl shell, output on stdout.
-pshell() {
-    printf '%s\n' "$@" |
-        timeout 30 prosodyctl --config "$dir/prosody.cfg.lua" shell 2>&1
-}
+pshell() { bash "$prosody_sh" shell "$dir" 30 "$@"; }
 # Bot sessions (resource "bot") and jumper occupants of the room.
 count_lua='>local n, o = 0, 0; for j in pairs(prosody.full_sessions) do if j:match("/bot$") then n = n + 1 end end; local r = prosody.hosts["conference.localhost"].modules.muc.get_room_from_jid("bot_room_0@conference.localhost"); if r then for nick in r:each_occupant() do if nick:find("/jumper_", 1, true) then o = o + 1 end end end; print("sessions=" .. n .. " occupants=" .. o)'
 counts() { pshell "$count_lua" | grep -o 'sessions=[0-9]* occupants=[0-9]*'; }

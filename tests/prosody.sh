@@ -4,6 +4,8 @@
 #   prosody.sh start DIR PORT [tls|plain]   configure and start, wait ready
 #   prosody.sh users DIR PREFIX COUNT PASSWORD   create PREFIX0..COUNT-1
 #   prosody.sh user DIR NAME PASSWORD            create one user
+#   prosody.sh shell DIR SECONDS LINE...    run LINEs in prosodyctl shell,
+#                                           its output without prompts
 #   prosody.sh stop DIR                     stop it (SIGTERM, then SIGKILL)
 #   prosody.sh kill DIR                     kill it at once (crash test)
 # Environment: XB_PROSODY_MODULES (extra plugin dir), XB_PROSODY_EXTRA
@@ -132,6 +134,17 @@ users)
     echo ">for i=0,$4-1 do assert(require'core.usermanager'.create_user('$3'..i,'$5','localhost')) end" |
         prosodyctl --config "$2/prosody.cfg.lua" shell >/dev/null
     ;;
+shell)
+    [ $# -ge 4 ] || die "usage: shell DIR SECONDS LINE..."
+    d=$2 secs=$3
+    shift 3
+    # Without readline the shell writes its 'prosody> ' prompt with no
+    # newline, in front of the first line of each answer: strip it, so
+    # that callers can parse what the commands print.
+    printf '%s\n' "$@" |
+        timeout "$secs" prosodyctl --config "$d/prosody.cfg.lua" shell 2>&1 |
+        sed 's/^\(prosody> \)*//'
+    ;;
 stop|kill)
     [ $# -eq 2 ] || die "usage: $cmd DIR"
     pidfile="$2/prosody.pid.launcher"
@@ -151,7 +164,7 @@ stop|kill)
     rm -f "$pidfile" "$2/prosody.pid"
     ;;
 *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
