@@ -89,10 +89,12 @@ rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$(pid)/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$(pid)/stat"; }
 now() { date +%s.%N; }
 pshell() { bash "$prosody_sh" shell "$dir" 600 "$@"; }
-# One number from bots:stats(): field NAME ("joins", "groupchat sent", ...).
+# One number from bots:stats() (a JSON object per host): field NAME.
 bots_stat() {
-    pshell 'bots:stats()' | grep -o "$1 [0-9]*" | head -n 1 | awk '{ print $NF }'
+    pshell 'bots:stats()' | grep -oP "\"$1\":\K[0-9]+" | head -n 1
 }
+# One number from the load generator's --stats file: field NAME.
+load_stat() { grep -oP "\"$1\": \K[0-9.]+" "$tmp/load.json" 2> /dev/null | head -n 1 || echo 0; }
 # Lua heap (KiB) after two full collections.
 heap_kb() {
     pshell '>collectgarbage() collectgarbage() print("HEAP", collectgarbage("count"))' |
@@ -173,21 +175,21 @@ scale() {
                     -v joined="$joined" -v c="$((c1 - c0))" -v hz="$hz" -v w="$window" \
                     -v s0="$s0" -v s1="$s1" '
                     function stat(s, name,   v) {
-                        if (!match(s, name " [0-9]+")) return 0
-                        v = substr(s, RSTART, RLENGTH); sub(/.* /, "", v); return v + 0
+                        if (!match(s, "\"" name "\":[0-9]+")) return 0
+                        v = substr(s, RSTART, RLENGTH); sub(/.*:/, "", v); return v + 0
                     }
                     BEGIN {
                         rooms = kind == "jumper" ? (n >= per_room ? int(n / per_room) : 1) : 0
-                        errors = stat(s1, "refused stanzas") + stat(s1, "callback errors") \
-                            + stat(s1, "processing errors")
+                        errors = stat(s1, "refused") + stat(s1, "errors") \
+                            + stat(s1, "lua_errors")
                         printf "| %s | %d | %s | %d | %.1f | %.1f | %.0f | %.0f | %.0f | %s | %s | %s | %d | %.0f | %.0f | %.0f | %d | %d |\n",
                             gc, n, kind, rooms, base / 1024, r0 / 1024, (r0 - base) * 1024 / n,
                             (r1 - base) * 1024 / n, (heap - bheap) * 1024 / n, bound, online, joined,
-                            stat(s1, "bots,"),
+                            stat(s1, "online"),
                             100 * c / hz / w,
-                            (stat(s1, "groupchat sent") - stat(s0, "groupchat sent")) / w,
-                            (stat(s1, "received") - stat(s0, "received")) / w,
-                            stat(s1, "\\(errors"), errors
+                            (stat(s1, "groupchat_sent") - stat(s0, "groupchat_sent")) / w,
+                            (stat(s1, "groupchat_received") - stat(s0, "groupchat_received")) / w,
+                            stat(s1, "join_errors"), errors
                     }'
                 stop
             done
@@ -225,7 +227,7 @@ need_cli() {
 }
 
 echo_part() {
-    local gc mode c0 c1 out sent echoed rate round
+    local gc mode c0 c1 sent echoed rate round
     need_cli
     echo "| GC | round | echo | messages | echoed | lost | echoes/s | Prosody CPU s | CPU us/echo |"
     echo "|---|---|---|---|---|---|---|---|---|"
@@ -237,13 +239,14 @@ echo_part() {
             echo_load --messages 500 > /dev/null 2>&1 || true
             sleep 1
             c0=$(cpu_ticks)
-            out=$(echo_load --messages "$messages" 2>&1 || true)
+            rm -f "$tmp/load.json"
+            echo_load --messages "$messages" --stats "$tmp/load.json" > /dev/null 2>&1 || true
             c1=$(cpu_ticks)
-            sent=$(grep -oP 'load: sent \K[0-9]+' <<< "$out" || echo 0)
-            echoed=$(grep -oP 'echoed \K[0-9]+' <<< "$out" | head -n 1 || echo 0)
-            rate=$(grep -oP '[0-9.]+(?= echoes/s)' <<< "$out" || echo 0)
+            sent=$(load_stat sent)
+            echoed=$(load_stat answered)
+            rate=$(load_stat per_s)
             awk -v gc="$gc" -v round="$round" -v m="$mode" -v s="$sent" -v e="$echoed" -v r="$rate" \
-                -v c="$((c1 - c0))" -v hz="$hz" -v lost="$(grep -oP 'lost \K[0-9]+' <<< "$out" || echo '?')" \
+                -v c="$((c1 - c0))" -v hz="$hz" -v lost="$(load_stat lost)" \
                 'BEGIN { printf "| %s | %d | %s | %d | %d | %s | %s | %.2f | %.1f |\n",
                     gc, round, m, s, e, lost, r, c / hz, e ? 1e6 * c / hz / e : 0 }'
             stop

@@ -16,10 +16,13 @@ enum {
 /* xmppbots parse [options] [FILE] */
 int xb_cmd_parse(int argc, char **argv);
 
-/* xmppbots echo | jumper | load [options] (cmd_bots.c) */
-int xb_cmd_echo(int argc, char **argv);
-int xb_cmd_jumper(int argc, char **argv);
-int xb_cmd_load(int argc, char **argv);
+struct xb_bot_kind;
+
+/* xmppbots <kind> [options]: runs bots of kind k (cmd_bots.c). */
+int xb_cmd_bots(const struct xb_bot_kind *k, int argc, char **argv);
+
+/* xmppbots kinds: the kinds, their options and counters, as JSON. */
+int xb_cmd_kinds(int argc, char **argv);
 
 /* Prints "xmppbots: <message>" on stderr, printf-style. */
 void xb_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

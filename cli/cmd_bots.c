@@ -1,7 +1,9 @@
 /*
- * xmppbots echo | jumper | load: the options shared by every bot command
- * (server, accounts, TLS, pacing, logging) and each command's own, read
- * from a config file and the command line, then handed to the farm.
+ * xmppbots <kind>: one command per bot kind of the registry. The options
+ * every command shares (server, accounts, TLS, pacing, logging) are
+ * written here; each kind's own come from its option table, as do their
+ * help lines and checks. Read from a config file and the command line,
+ * then handed to the farm.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -39,21 +41,10 @@ enum {
     O_STATS_INTERVAL,
     O_NO_PROGRESS,
     O_CONFIG,
-    O_MUC,
-    O_ROOMS,
-    O_ROOM_PREFIX,
-    O_NICK,
-    O_PHRASES,
-    O_INTERVAL,
-    O_PHRASES_FILE,
-    O_TO,
-    O_MESSAGES,
-    O_WINDOW,
-    O_BODY_BYTES,
-    O_MESSAGE_TIMEOUT
+    O_KIND /* the kind's options: O_KIND + their index */
 };
 
-static const struct option options[] = {
+static const struct option common_options[] = {
     {"host", required_argument, NULL, O_HOST},
     {"port", required_argument, NULL, O_PORT},
     {"jid", required_argument, NULL, 'j'},
@@ -78,35 +69,30 @@ static const struct option options[] = {
     {"stats-interval", required_argument, NULL, O_STATS_INTERVAL},
     {"no-progress", no_argument, NULL, O_NO_PROGRESS},
     {"config", required_argument, NULL, O_CONFIG},
-    {"muc", required_argument, NULL, O_MUC},
-    {"rooms", required_argument, NULL, O_ROOMS},
-    {"room-prefix", required_argument, NULL, O_ROOM_PREFIX},
-    {"nick", required_argument, NULL, O_NICK},
-    {"phrases", required_argument, NULL, O_PHRASES},
-    {"interval", required_argument, NULL, O_INTERVAL},
-    {"phrases-file", required_argument, NULL, O_PHRASES_FILE},
-    {"to", required_argument, NULL, O_TO},
-    {"messages", required_argument, NULL, O_MESSAGES},
-    {"window", required_argument, NULL, O_WINDOW},
-    {"body-bytes", required_argument, NULL, O_BODY_BYTES},
-    {"message-timeout", required_argument, NULL, O_MESSAGE_TIMEOUT},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
+};
+#define NCOMMON (sizeof common_options / sizeof common_options[0])
 
-static void usage(FILE *f, const char *cmd)
+/* The kind's option name as a command line spells it: "room_prefix" is
+ * "--room-prefix". */
+static void dashed(const char *name, char *buf, size_t size)
 {
-    fprintf(f, "Usage: xmppbots %s [OPTIONS]\n", cmd);
-    if (!strcmp(cmd, "echo"))
-        fprintf(f, "Run echo bots: each answers chat messages with the same "
-                   "body.\n");
-    else if (!strcmp(cmd, "jumper"))
-        fprintf(f, "Run jumper bots: each joins a random MUC room, says a "
-                   "few phrases, leaves and\njumps to another room.\n");
-    else
-        fprintf(f, "Load test: each user sends --messages chat messages to "
-                   "the echo bot --to and\nreports round-trip times.\n");
+    size_t i;
+
+    for (i = 0; name[i] && i + 1 < size; i++)
+        buf[i] = name[i] == '_' ? '-' : name[i];
+    buf[i] = '\0';
+}
+
+static void usage(FILE *f, const struct xb_bot_kind *k)
+{
+    const struct xb_bot_option *o;
+    char name[64], left[96], def[64];
+
+    fprintf(f, "Usage: xmppbots %s [OPTIONS]\nRun %s bots: each %s.\n", k->name,
+            k->name, k->summary);
     fprintf(f,
             "\nAccounts and server:\n"
             "  -j, --jid JID           account, or a pattern with %%d for "
@@ -146,34 +132,19 @@ static void usage(FILE *f, const char *cmd)
             "      --no-progress       no live progress line on a terminal\n"
             "      --config FILE       read options from FILE: one "
             "'option = value' per line\n");
-    if (!strcmp(cmd, "jumper"))
-        fprintf(f, "\nJumper:\n"
-                   "      --muc SERVICE       MUC service (default: "
-                   "conference.<domain>)\n"
-                   "      --rooms N           rooms bot_room_0 .. N-1 (default "
-                   "10)\n"
-                   "      --room-prefix P     room name prefix (default "
-                   "bot_room_)\n"
-                   "      --nick NICK         nickname (default: the JID's "
-                   "localpart)\n"
-                   "      --phrases A-B       phrases per room visit (default "
-                   "5-9)\n"
-                   "      --interval A-B      seconds between phrases (default "
-                   "5-15; decimals allowed)\n"
-                   "      --phrases-file F    one phrase per line (default: a "
-                   "built-in list)\n");
-    if (!strcmp(cmd, "load"))
-        fprintf(f, "\nLoad:\n"
-                   "      --to JID            the echo bot (required)\n"
-                   "      --messages M        messages per user (default 100)\n"
-                   "      --window W          messages in flight per user "
-                   "(default 1)\n"
-                   "      --body-bytes B      body size (default 64, at most "
-                   "4096)\n"
-                   "      --message-timeout S an echo later than this is lost "
-                   "(default 10)\n");
-    fprintf(f, "\nExit status: 0 every bot got online (load: every message "
-               "echoed), 1 failure,\n2 usage, 3 authentication failed, 4 "
+    if (k->options[0].name)
+        fprintf(f, "\nOptions of %s bots:\n", k->name);
+    for (o = k->options; o->name; o++) {
+        dashed(o->name, name, sizeof name);
+        snprintf(left, sizeof left, "--%s %s", name, o->arg);
+        xb_bot_option_default(o, def, sizeof def);
+        fprintf(f, "      %-19s %s%s%s%s\n", left, o->help,
+                def[0] ? " (default " : "", def, def[0] ? ")" : "");
+        if (o->flags & XB_OPT_REQUIRED)
+            fprintf(f, "      %-19s (required)\n", "");
+    }
+    fprintf(f, "\nExit status: 0 every bot got online and did all it was "
+               "asked, 1 failure,\n2 usage, 3 authentication failed, 4 "
                "server unreachable, 5 TLS or certificate.\n");
 }
 
@@ -227,23 +198,19 @@ static int ms_arg(const char *cmd, const char *opt, const char *arg,
     return 0;
 }
 
-/* "A-B" or "A" for a range of numbers (seconds when scale is 1000). */
-static int range_arg(const char *cmd, const char *opt, const char *arg,
-                     double scale, double maxv, uint32_t *lo, uint32_t *hi)
+static int log_level_arg(const char *cmd, const char *arg,
+                         enum xb_log_level *out)
 {
-    char *end;
-    double a, b;
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    unsigned i;
 
-    errno = 0;
-    a = strtod(arg, &end);
-    b = a;
-    if (!errno && *end == '-' && end != arg)
-        b = strtod(end + 1, &end);
-    if (errno || *end || a < 0 || b < a || b > maxv)
-        return bad(cmd, opt, arg, "a range like 5-15");
-    *lo = (uint32_t)(a * scale);
-    *hi = (uint32_t)(b * scale);
-    return 0;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!strcmp(arg, names[i])) {
+            *out = (enum xb_log_level)i;
+            return 0;
+        }
+    }
+    return bad(cmd, "--log-level", arg, "error, warn, info or debug");
 }
 
 /* Reads the first line of path into a new string. */
@@ -352,35 +319,237 @@ static int config_args(const char *path, struct lines *args)
     return 0;
 }
 
-static int run(const char *cmd, enum farm_role role, int argc, char **argv)
+/* What the command line gathers besides the farm's config. */
+struct args {
+    const char *cmd;
+    const char *password_file;
+    int verbosity;
+    int help;
+};
+
+/* One of the options every command shares. 0, or -1 (said). */
+static int common_option(struct args *a, struct farm_config *cfg, int opt,
+                         const char *arg)
 {
-    struct farm_config cfg = {0};
-    struct lines phrases = {0}, conf = {0};
-    char **av = NULL, *password = NULL, *muc = NULL;
-    const char *phrases_file = NULL, *password_file = NULL;
-    uint32_t lo, hi;
-    int i, ac = 0, opt, status = XB_EXIT_USAGE, verbosity = 0;
+    const char *cmd = a->cmd;
     unsigned u;
+    int rc = 0;
 
-    cfg.role = role;
-    cfg.count = 1;
-    cfg.tls = XB_TLS_REQUIRED;
-    cfg.connect_rate = 100;
-    cfg.log_level = XB_LOG_WARN;
-    cfg.stats_interval = 5;
-    cfg.seed = 1;
-    cfg.connect_timeout_ms = 10000;
-    cfg.login_timeout_ms = 30000;
-    cfg.keepalive_ms = 60000;
-    cfg.retries = 10;
-    cfg.backoff_min_ms = 1000;
-    cfg.backoff_max_ms = 60000;
-    cfg.messages = 100;
-    cfg.window = 1;
-    cfg.body_bytes = 64;
-    cfg.message_timeout_ms = 10000;
+    switch (opt) {
+    case O_HOST:
+        cfg->host = arg;
+        break;
+    case O_PORT:
+        rc = uint_arg(cmd, "--port", arg, 1, 65535, &cfg->port);
+        break;
+    case 'j':
+        cfg->jid = arg;
+        break;
+    case 'n':
+        rc = uint_arg(cmd, "--count", arg, 1, 1000000, &cfg->count);
+        break;
+    case O_FIRST:
+        rc = uint_arg(cmd, "--first", arg, 0, UINT_MAX / 2, &cfg->first);
+        break;
+    case 'p':
+        cfg->password = arg;
+        break;
+    case O_PASSWORD_FILE:
+        a->password_file = arg;
+        break;
+    case O_TLS:
+        if (!strcmp(arg, "required") || !strcmp(arg, "starttls"))
+            cfg->tls = XB_TLS_REQUIRED;
+        else if (!strcmp(arg, "none"))
+            cfg->tls = XB_TLS_NONE;
+        else
+            rc = bad(cmd, "--tls", arg, "'required' or 'none'");
+        break;
+    case O_CAFILE:
+        cfg->cafile = arg;
+        break;
+    case O_INSECURE:
+        cfg->insecure = 1;
+        break;
+    case O_ALLOW_PLAIN:
+        cfg->allow_plain = 1;
+        break;
+    case O_CONNECT_RATE:
+        rc = secs_arg(cmd, "--connect-rate", arg, &cfg->connect_rate);
+        if (!rc && cfg->connect_rate <= 0)
+            rc = bad(cmd, "--connect-rate", arg, "a positive rate");
+        break;
+    case O_DURATION:
+        rc = secs_arg(cmd, "--duration", arg, &cfg->duration);
+        break;
+    case O_RETRIES:
+        rc = uint_arg(cmd, "--retries", arg, 0, 1000000, &cfg->retries);
+        break;
+    case O_CONNECT_TIMEOUT:
+        rc = ms_arg(cmd, "--connect-timeout", arg, &cfg->connect_timeout_ms);
+        break;
+    case O_LOGIN_TIMEOUT:
+        rc = ms_arg(cmd, "--login-timeout", arg, &cfg->login_timeout_ms);
+        break;
+    case O_KEEPALIVE:
+        rc = ms_arg(cmd, "--keepalive", arg, &cfg->keepalive_ms);
+        break;
+    case O_SEED:
+        rc = uint_arg(cmd, "--seed", arg, 0, UINT_MAX, &u);
+        cfg->seed = u;
+        break;
+    case O_LOG_LEVEL:
+        rc = log_level_arg(cmd, arg, &cfg->log_level);
+        break;
+    case 'v':
+        a->verbosity++;
+        break;
+    case 'q':
+        a->verbosity--;
+        break;
+    case O_XML_TRACE:
+        cfg->trace_path = arg;
+        break;
+    case O_STATS:
+        cfg->stats_path = arg;
+        break;
+    case O_STATS_INTERVAL:
+        rc = secs_arg(cmd, "--stats-interval", arg, &cfg->stats_interval);
+        if (!rc && cfg->stats_interval < 0.1)
+            rc = bad(cmd, "--stats-interval", arg, "at least 0.1");
+        break;
+    case O_NO_PROGRESS:
+        cfg->quiet = 1;
+        break;
+    case O_CONFIG:
+        break; /* read before the command line */
+    case 'h':
+        a->help = 1;
+        break;
+    default:
+        xb_cli_error("%s: see 'xmppbots %s --help'", cmd, cmd);
+        return -1;
+    }
+    return rc;
+}
 
-    /* A config file comes first so that the command line overrides it. */
+/* The kind's option o from the command line: its text form, or for a
+ * list the file naming its items. 0, or an exit status (said). */
+static int kind_option(const char *cmd, struct xb_bot_config *bc,
+                       const struct xb_bot_option *o, const char *arg)
+{
+    struct lines items = {0};
+    char name[64], err[300];
+    int rc;
+
+    dashed(o->name, name, sizeof name);
+    if (o->type == XB_OPT_LIST) {
+        if (read_lines(arg, &items) || items.n == 0) {
+            xb_cli_error("%s: --%s: %s has no lines to read", cmd, name, arg);
+            free_lines(&items);
+            return XB_EXIT_INPUT;
+        }
+        rc = xb_bot_config_set_list(bc, o->name, (const char *const *)items.v,
+                                    items.n, err, sizeof err);
+        free_lines(&items);
+    } else {
+        rc = xb_bot_config_set(bc, o->name, arg, err, sizeof err);
+    }
+    if (rc) {
+        xb_cli_error("%s: --%s needs %s, not '%s'", cmd, name, err, arg);
+        return XB_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* getopt's table: the common options, then the kind's (their names are
+ * stored in names, one slot of size each). NULL on OOM. */
+static struct option *build_options(const struct xb_bot_kind *k, char **names)
+{
+    const struct xb_bot_option *o;
+    struct option *opts;
+    size_t n = 0, i;
+
+    while (k->options[n].name)
+        n++;
+    opts = calloc(NCOMMON + n + 1, sizeof *opts);
+    *names = calloc(n + 1, 64);
+    if (!opts || !*names) {
+        free(opts);
+        free(*names);
+        return NULL;
+    }
+    memcpy(opts, common_options, sizeof common_options);
+    for (o = k->options, i = 0; o->name; o++, i++) {
+        dashed(o->name, *names + i * 64, 64);
+        opts[NCOMMON + i].name = *names + i * 64;
+        opts[NCOMMON + i].has_arg = required_argument;
+        opts[NCOMMON + i].val = O_KIND + (int)i;
+    }
+    return opts;
+}
+
+/* The account settings that need each other. 0, or an exit status. */
+static int check_accounts(struct args *a, struct farm_config *cfg,
+                          char **password)
+{
+    const char *cmd = a->cmd, *pct;
+
+    if (!cfg->jid) {
+        xb_cli_error("%s: --jid is required", cmd);
+        return XB_EXIT_USAGE;
+    }
+    pct = strchr(cfg->jid, '%');
+    if (pct && (pct[1] != 'd' || strchr(pct + 2, '%'))) {
+        xb_cli_error("%s: the JID pattern takes one %%d", cmd);
+        return XB_EXIT_USAGE;
+    }
+    if (!pct && cfg->count > 1) {
+        xb_cli_error("%s: --count %u needs a JID pattern with %%d", cmd,
+                     cfg->count);
+        return XB_EXIT_USAGE;
+    }
+    if (a->password_file) {
+        *password = first_line(a->password_file);
+        if (!*password) {
+            xb_cli_error("%s: cannot read %s: %s", cmd, a->password_file,
+                         strerror(errno));
+            return XB_EXIT_INPUT;
+        }
+        cfg->password = *password;
+    }
+    if (!cfg->password) {
+        xb_cli_error("%s: --password or --password-file is required", cmd);
+        return XB_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static void set_defaults(struct farm_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->count = 1;
+    cfg->tls = XB_TLS_REQUIRED;
+    cfg->connect_rate = 100;
+    cfg->log_level = XB_LOG_WARN;
+    cfg->stats_interval = 5;
+    cfg->seed = 1;
+    cfg->connect_timeout_ms = 10000;
+    cfg->login_timeout_ms = 30000;
+    cfg->keepalive_ms = 60000;
+    cfg->retries = 10;
+    cfg->backoff_min_ms = 1000;
+    cfg->backoff_max_ms = 60000;
+}
+
+/* argv with a config file's options first, so that the command line
+ * overrides them. NULL on failure (said). */
+static char **with_config(int argc, char **argv, struct lines *conf, int *ac)
+{
+    char **av;
+    unsigned u;
+    int i;
+
     for (i = 1; i < argc; i++) {
         const char *path = NULL;
 
@@ -388,266 +557,161 @@ static int run(const char *cmd, enum farm_role role, int argc, char **argv)
             path = argv[i] + 9;
         else if (!strcmp(argv[i], "--config") && i + 1 < argc)
             path = argv[i + 1];
-        if (path && config_args(path, &conf))
-            goto out;
+        if (path && config_args(path, conf))
+            return NULL;
     }
-    av = calloc((size_t)argc + conf.n + 1, sizeof *av);
-    if (!av)
-        goto out;
-    av[ac++] = argv[0];
-    for (u = 0; u < conf.n; u++)
-        av[ac++] = conf.v[u];
+    av = calloc((size_t)argc + conf->n + 1, sizeof *av);
+    if (!av) {
+        xb_cli_error("out of memory");
+        return NULL;
+    }
+    *ac = 0;
+    av[(*ac)++] = argv[0];
+    for (u = 0; u < conf->n; u++)
+        av[(*ac)++] = conf->v[u];
     for (i = 1; i < argc; i++)
-        av[ac++] = argv[i];
+        av[(*ac)++] = argv[i];
+    return av;
+}
 
+/* A JSON string. */
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void json_field(const char *name, const char *value, const char *sep)
+{
+    json_str(name);
+    fputs(": ", stdout);
+    json_str(value);
+    fputs(sep, stdout);
+}
+
+static const char *const type_names[] = {
+    "integer", "seconds", "integer range", "seconds range", "string", "list"};
+
+/* One kind as JSON: its name, summary, options and counters. */
+static void kind_json(const struct xb_bot_kind *k)
+{
+    const struct xb_bot_option *o;
+    unsigned i, n = xb_bot_ncounters(k);
+    char def[64];
+
+    printf("  {");
+    json_field("kind", k->name, ", ");
+    json_field("summary", k->summary, ", ");
+    printf("\"options\": [");
+    for (o = k->options; o->name; o++) {
+        printf("%s\n    {", o == k->options ? "" : ",");
+        json_field("name", o->name, ", ");
+        json_field("arg", o->arg, ", ");
+        json_field("type", type_names[o->type], ", ");
+        xb_bot_option_default(o, def, sizeof def);
+        json_field("default", def, ", ");
+        printf("\"required\": %s, ",
+               o->flags & XB_OPT_REQUIRED ? "true" : "false");
+        json_field("help", o->help, "}");
+    }
+    printf("],\n   \"counters\": [");
+    for (i = 0; i < n; i++) {
+        const struct xb_bot_counter *c = xb_bot_counter_at(k, i);
+
+        printf("%s\n    {", i ? "," : "");
+        json_field("name", c->name, ", ");
+        json_field("label", c->label, ", ");
+        json_field("help", c->help, "}");
+    }
+    printf("]}");
+}
+
+int xb_cmd_kinds(int argc, char **argv)
+{
+    unsigned i;
+
+    (void)argv;
+    if (argc > 1) {
+        fprintf(stderr, "Usage: xmppbots kinds\nPrints the bot kinds, their "
+                        "options and counters, as JSON.\n");
+        return argc == 2 && !strcmp(argv[1], "--help") ? XB_EXIT_OK
+                                                       : XB_EXIT_USAGE;
+    }
+    printf("{\"kinds\": [\n");
+    for (i = 0; xb_bot_kinds[i]; i++) {
+        kind_json(xb_bot_kinds[i]);
+        printf("%s\n", xb_bot_kinds[i + 1] ? "," : "");
+    }
+    printf("]}\n");
+    return XB_EXIT_OK;
+}
+
+int xb_cmd_bots(const struct xb_bot_kind *k, int argc, char **argv)
+{
+    struct farm_config cfg;
+    struct args a = {k->name, NULL, 0, 0};
+    struct lines conf = {0};
+    struct xb_bot_config *bc = xb_bot_config_new(k);
+    struct option *opts = NULL;
+    char **av = NULL, *password = NULL, *names = NULL, err[300];
+    int ac = 0, opt, status = XB_EXIT_USAGE;
+
+    set_defaults(&cfg);
+    cfg.bot = bc;
+    if (!bc || !(opts = build_options(k, &names))) {
+        xb_cli_error("%s: out of memory", k->name);
+        goto out;
+    }
+    if (!(av = with_config(argc, argv, &conf, &ac)))
+        goto out;
     optind = 1;
-    while ((opt = getopt_long(ac, av, "j:n:p:qvh", options, NULL)) != -1) {
-        int rc = 0;
-
-        switch (opt) {
-        case O_HOST:
-            cfg.host = optarg;
-            break;
-        case O_PORT:
-            rc = uint_arg(cmd, "--port", optarg, 1, 65535, &cfg.port);
-            break;
-        case 'j':
-            cfg.jid = optarg;
-            break;
-        case 'n':
-            rc = uint_arg(cmd, "--count", optarg, 1, 1000000, &cfg.count);
-            break;
-        case O_FIRST:
-            rc = uint_arg(cmd, "--first", optarg, 0, UINT_MAX / 2, &cfg.first);
-            break;
-        case 'p':
-            cfg.password = optarg;
-            break;
-        case O_PASSWORD_FILE:
-            password_file = optarg;
-            break;
-        case O_TLS:
-            if (!strcmp(optarg, "required") || !strcmp(optarg, "starttls"))
-                cfg.tls = XB_TLS_REQUIRED;
-            else if (!strcmp(optarg, "none"))
-                cfg.tls = XB_TLS_NONE;
-            else
-                rc = bad(cmd, "--tls", optarg, "'required' or 'none'");
-            break;
-        case O_CAFILE:
-            cfg.cafile = optarg;
-            break;
-        case O_INSECURE:
-            cfg.insecure = 1;
-            break;
-        case O_ALLOW_PLAIN:
-            cfg.allow_plain = 1;
-            break;
-        case O_CONNECT_RATE:
-            rc = secs_arg(cmd, "--connect-rate", optarg, &cfg.connect_rate);
-            if (!rc && cfg.connect_rate <= 0)
-                rc = bad(cmd, "--connect-rate", optarg, "a positive rate");
-            break;
-        case O_DURATION:
-            rc = secs_arg(cmd, "--duration", optarg, &cfg.duration);
-            break;
-        case O_RETRIES:
-            rc = uint_arg(cmd, "--retries", optarg, 0, 1000000, &cfg.retries);
-            break;
-        case O_CONNECT_TIMEOUT:
-            rc = ms_arg(cmd, "--connect-timeout", optarg,
-                        &cfg.connect_timeout_ms);
-            break;
-        case O_LOGIN_TIMEOUT:
-            rc = ms_arg(cmd, "--login-timeout", optarg, &cfg.login_timeout_ms);
-            break;
-        case O_KEEPALIVE:
-            rc = ms_arg(cmd, "--keepalive", optarg, &cfg.keepalive_ms);
-            break;
-        case O_SEED:
-            rc = uint_arg(cmd, "--seed", optarg, 0, UINT_MAX, &u);
-            cfg.seed = u;
-            break;
-        case O_LOG_LEVEL:
-            if (!strcmp(optarg, "error"))
-                cfg.log_level = XB_LOG_ERROR;
-            else if (!strcmp(optarg, "warn"))
-                cfg.log_level = XB_LOG_WARN;
-            else if (!strcmp(optarg, "info"))
-                cfg.log_level = XB_LOG_INFO;
-            else if (!strcmp(optarg, "debug"))
-                cfg.log_level = XB_LOG_DEBUG;
-            else
-                rc = bad(cmd, "--log-level", optarg,
-                         "error, warn, info or debug");
-            break;
-        case 'v':
-            verbosity++;
-            break;
-        case 'q':
-            verbosity--;
-            break;
-        case O_XML_TRACE:
-            cfg.trace_path = optarg;
-            break;
-        case O_STATS:
-            cfg.stats_path = optarg;
-            break;
-        case O_STATS_INTERVAL:
-            rc = secs_arg(cmd, "--stats-interval", optarg, &cfg.stats_interval);
-            if (!rc && cfg.stats_interval < 0.1)
-                rc = bad(cmd, "--stats-interval", optarg, "at least 0.1");
-            break;
-        case O_NO_PROGRESS:
-            cfg.quiet = 1;
-            break;
-        case O_CONFIG:
-            break; /* read above */
-        case O_MUC:
-            cfg.jumper.muc_service = optarg;
-            break;
-        case O_ROOMS:
-            rc = uint_arg(cmd, "--rooms", optarg, 1, 10000000,
-                          &cfg.jumper.rooms);
-            break;
-        case O_ROOM_PREFIX:
-            cfg.jumper.room_prefix = optarg;
-            break;
-        case O_NICK:
-            cfg.jumper.nick = optarg;
-            break;
-        case O_PHRASES:
-            rc = range_arg(cmd, "--phrases", optarg, 1, 100000, &lo, &hi);
-            if (!rc && lo == 0)
-                rc = bad(cmd, "--phrases", optarg, "at least 1 phrase");
-            cfg.jumper.min_phrases = lo;
-            cfg.jumper.max_phrases = hi;
-            break;
-        case O_INTERVAL:
-            rc = range_arg(cmd, "--interval", optarg, 1000, 86400,
-                           &cfg.jumper.min_interval_ms,
-                           &cfg.jumper.max_interval_ms);
-            if (!rc && cfg.jumper.max_interval_ms == 0)
-                rc = bad(cmd, "--interval", optarg, "a non-zero interval");
-            break;
-        case O_PHRASES_FILE:
-            phrases_file = optarg;
-            break;
-        case O_TO:
-            cfg.target = optarg;
-            break;
-        case O_MESSAGES:
-            rc = uint_arg(cmd, "--messages", optarg, 1, 100000000,
-                          &cfg.messages);
-            break;
-        case O_WINDOW:
-            rc = uint_arg(cmd, "--window", optarg, 1, 1000, &cfg.window);
-            break;
-        case O_BODY_BYTES:
-            rc =
-                uint_arg(cmd, "--body-bytes", optarg, 1, 4096, &cfg.body_bytes);
-            break;
-        case O_MESSAGE_TIMEOUT:
-            rc = ms_arg(cmd, "--message-timeout", optarg,
-                        &cfg.message_timeout_ms);
-            break;
-        case 'h':
-            usage(stdout, cmd);
-            status = XB_EXIT_OK;
+    while ((opt = getopt_long(ac, av, "j:n:p:qvh", opts, NULL)) != -1) {
+        if (opt >= O_KIND)
+            status =
+                kind_option(k->name, bc, &k->options[opt - O_KIND], optarg);
+        else
+            status = common_option(&a, &cfg, opt, optarg) ? XB_EXIT_USAGE : 0;
+        if (status)
             goto out;
-        default:
-            xb_cli_error("%s: see 'xmppbots %s --help'", cmd, cmd);
-            goto out;
+        if (a.help) {
+            usage(stdout, k);
+            goto out; /* status 0 */
         }
-        if (rc)
-            goto out;
     }
+    status = XB_EXIT_USAGE;
     if (optind < ac) {
-        xb_cli_error("%s: unexpected argument '%s'", cmd, av[optind]);
+        xb_cli_error("%s: unexpected argument '%s'", k->name, av[optind]);
         goto out;
     }
-    if (verbosity > 0)
-        cfg.log_level = verbosity > 1 ? XB_LOG_DEBUG : XB_LOG_INFO;
-    else if (verbosity < 0)
+    if (a.verbosity > 0)
+        cfg.log_level = a.verbosity > 1 ? XB_LOG_DEBUG : XB_LOG_INFO;
+    else if (a.verbosity < 0)
         cfg.log_level = XB_LOG_ERROR;
-    if (!cfg.jid) {
-        xb_cli_error("%s: --jid is required", cmd);
+    if ((status = check_accounts(&a, &cfg, &password)))
         goto out;
-    }
-    {
-        const char *pct = strchr(cfg.jid, '%');
-
-        if (pct && (pct[1] != 'd' || strchr(pct + 2, '%'))) {
-            xb_cli_error("%s: the JID pattern takes one %%d", cmd);
-            goto out;
-        }
-        if (!pct && cfg.count > 1) {
-            xb_cli_error("%s: --count %u needs a JID pattern with %%d", cmd,
-                         cfg.count);
-            goto out;
-        }
-    }
-    if (password_file) {
-        password = first_line(password_file);
-        if (!password) {
-            xb_cli_error("%s: cannot read %s: %s", cmd, password_file,
-                         strerror(errno));
-            status = XB_EXIT_INPUT;
-            goto out;
-        }
-        cfg.password = password;
-    }
-    if (!cfg.password) {
-        xb_cli_error("%s: --password or --password-file is required", cmd);
-        goto out;
-    }
-    if (role == FARM_JUMPER) {
-        if (!cfg.jumper.muc_service) {
-            const char *at = strchr(cfg.jid, '@');
-            const char *domain = at ? at + 1 : cfg.jid;
-            size_t n = strcspn(domain, "/");
-
-            muc = malloc(n + 12);
-            if (!muc)
-                goto out;
-            snprintf(muc, n + 12, "conference.%.*s", (int)n, domain);
-            cfg.jumper.muc_service = muc;
-        }
-        if (phrases_file) {
-            if (read_lines(phrases_file, &phrases) || phrases.n == 0) {
-                xb_cli_error("%s: %s has no phrases", cmd, phrases_file);
-                status = XB_EXIT_INPUT;
-                goto out;
-            }
-            cfg.jumper.phrases = (const char *const *)phrases.v;
-            cfg.jumper.nphrases = phrases.n;
-        }
-    }
-    if (role == FARM_LOAD && !cfg.target) {
-        xb_cli_error("%s: --to (the echo bot's JID) is required", cmd);
+    if (xb_bot_config_check(bc, err, sizeof err)) {
+        xb_cli_error("%s: %s (see 'xmppbots %s --help')", k->name, err,
+                     k->name);
+        status = XB_EXIT_USAGE;
         goto out;
     }
     status = farm_run(&cfg);
 out:
     free(av);
+    free(opts);
+    free(names);
     free(password);
-    free(muc);
-    free_lines(&phrases);
     free_lines(&conf);
+    xb_bot_config_free(bc);
     return status;
-}
-
-int xb_cmd_echo(int argc, char **argv)
-{
-    return run("echo", FARM_ECHO, argc, argv);
-}
-
-int xb_cmd_jumper(int argc, char **argv)
-{
-    return run("jumper", FARM_JUMPER, argc, argv);
-}
-
-int xb_cmd_load(int argc, char **argv)
-{
-    return run("load", FARM_LOAD, argc, argv);
 }

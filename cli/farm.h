@@ -1,8 +1,9 @@
 /*
- * The bot farm: many client bots on one libuv loop. Each bot is a TCP (and
- * STARTTLS) connection driving a core session and a core bot; the farm
- * paces logins, retries with backoff, reconnects, prints progress and a
- * summary, and shuts down cleanly on a signal or at the end of --duration.
+ * The bot farm: many client bots of one kind on one libuv loop. Each bot
+ * is a TCP (and STARTTLS) connection driving a core session and a core
+ * bot; the farm paces logins, retries with backoff, reconnects, prints
+ * progress and a summary, and shuts down cleanly on a signal, at the end
+ * of --duration, or when every bot has done its work.
  */
 #ifndef XB_CLI_FARM_H
 #define XB_CLI_FARM_H
@@ -12,14 +13,8 @@
 #include "bot.h"
 #include "session.h"
 
-enum farm_role {
-    FARM_ECHO,   /* answer chat messages */
-    FARM_JUMPER, /* hop between MUC rooms, saying phrases */
-    FARM_LOAD    /* send messages to an echo JID, measure round trips */
-};
-
 struct farm_config {
-    enum farm_role role;
+    const struct xb_bot_config *bot; /* the kind and its settings */
     const char *host; /* server to connect to; NULL: DNS SRV, then the
                          JID's domain */
     unsigned port;    /* 0: from SRV, else 5222 */
@@ -45,13 +40,6 @@ struct farm_config {
     uint32_t backoff_min_ms; /* reconnect backoff: first delay */
     uint32_t backoff_max_ms; /* and its cap */
     int quiet;               /* no progress line */
-    struct xb_jumper_config jumper;
-    /* load */
-    const char *target;          /* the echo bot's JID */
-    unsigned messages;           /* per user */
-    unsigned window;             /* messages in flight per user */
-    unsigned body_bytes;         /* body size */
-    uint32_t message_timeout_ms; /* an echo later than this is lost */
 };
 
 /* Exit statuses beyond cli.h's. */
@@ -62,7 +50,7 @@ enum {
 };
 
 /* Runs the farm until done; returns the process exit status. Prints the
- * summary (and for FARM_LOAD the latency report) on stdout. */
+ * summary on stdout. */
 int farm_run(const struct farm_config *cfg);
 
 #endif

@@ -13,32 +13,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bot.h"
 #include "cli.h"
-
-struct command {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *summary;
-};
-
-static const struct command commands[] = {
-    {"echo", xb_cmd_echo, "run echo bots that answer chat messages"},
-    {"jumper", xb_cmd_jumper,
-     "run jumper bots that hop between MUC rooms saying phrases"},
-    {"load", xb_cmd_load,
-     "send messages to an echo bot and report round-trip times"},
-    {"parse", xb_cmd_parse,
-     "parse an XMPP stream and print its events (stdin or FILE)"},
-};
 
 static void usage(FILE *f)
 {
     size_t i;
 
     fprintf(f, "Usage: xmppbots COMMAND [OPTIONS] [ARGS]\n"
-               "       xmppbots --help | --version\n\nCommands:\n");
-    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+               "       xmppbots --help | --version\n\n"
+               "Bot kinds (each a command that runs bots of that kind):\n");
+    for (i = 0; xb_bot_kinds[i]; i++)
+        fprintf(f, "  %-10s %s\n", xb_bot_kinds[i]->name,
+                xb_bot_kinds[i]->summary);
+    fprintf(f, "\nOther commands:\n  %-10s %s\n  %-10s %s\n", "kinds",
+            "list the bot kinds, their options and counters (JSON)", "parse",
+            "parse an XMPP stream and print its events (stdin or FILE)");
     fprintf(f, "\nRun 'xmppbots COMMAND --help' for a command's options.\n");
 }
 
@@ -93,9 +83,13 @@ int main(int argc, char **argv)
         printf("xmppbots %s\n", PACKAGE_VERSION);
         return XB_EXIT_OK;
     }
-    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
+    for (i = 0; xb_bot_kinds[i]; i++)
+        if (!strcmp(argv[1], xb_bot_kinds[i]->name))
+            return xb_cmd_bots(xb_bot_kinds[i], argc - 1, argv + 1);
+    if (!strcmp(argv[1], "kinds"))
+        return xb_cmd_kinds(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "parse"))
+        return xb_cmd_parse(argc - 1, argv + 1);
     xb_cli_error("unknown command '%s' (see xmppbots --help)", argv[1]);
     return XB_EXIT_USAGE;
 }

@@ -1,7 +1,7 @@
 /*
- * The bot dispatcher: the public xb_bot_* calls do what every kind shares
- * (the own JID, counters, the online flag, disarming the timer) and hand
- * the rest to the kind's operations in bot_echo.c or bot_jumper.c.
+ * The bot dispatcher and registry: the public xb_bot_* calls do what every
+ * kind shares (the own JID, the common counters, the IQ rules, the online
+ * flag, disarming the timer) and hand the rest to the kind's hooks.
  */
 #include "bot_int.h"
 
@@ -12,6 +12,48 @@
 
 #include "error.h"
 #include "jid.h"
+#include "xmpp.h"
+
+/* The registry: a new kind is one line here and its bot_<kind>.c. */
+const struct xb_bot_kind *const xb_bot_kinds[] = {&xb_bot_echo, &xb_bot_jumper,
+                                                  &xb_bot_load, NULL};
+
+/* The counters every bot keeps, before its kind's. */
+static const struct xb_bot_counter common_counters[] = {
+    {"stanzas", "stanzas received",
+     "stanzas delivered to the bot: messages, presences and IQs",
+     offsetof(struct xb_bot, stanzas)},
+    {"iq_requests", "IQ requests answered",
+     "IQ get and set requests answered: ping results, the kind's answers "
+     "and error replies",
+     offsetof(struct xb_bot, iq_requests)},
+};
+#define NCOMMON (sizeof common_counters / sizeof common_counters[0])
+
+const struct xb_bot_kind *xb_bot_kind_find(const char *name)
+{
+    unsigned i;
+
+    for (i = 0; name && xb_bot_kinds[i]; i++)
+        if (!strcmp(xb_bot_kinds[i]->name, name))
+            return xb_bot_kinds[i];
+    return NULL;
+}
+
+unsigned xb_bot_ncounters(const struct xb_bot_kind *k)
+{
+    unsigned n = 0;
+
+    while (k->counters[n].name)
+        n++;
+    return (unsigned)NCOMMON + n;
+}
+
+const struct xb_bot_counter *xb_bot_counter_at(const struct xb_bot_kind *k,
+                                               unsigned i)
+{
+    return i < NCOMMON ? &common_counters[i] : &k->counters[i - NCOMMON];
+}
 
 /* Parses s into b's compact JID. With same_bare, only a JID of the same
  * account is taken: the kinds derive settings (the default nick and MUC
@@ -50,34 +92,32 @@ static int set_jid(struct xb_bot *b, const char *s, int same_bare)
     return 0;
 }
 
-struct xb_bot *xb_bot_new(enum xb_bot_kind kind, const char *jid,
+struct xb_bot *xb_bot_new(const struct xb_bot_config *cfg, const char *jid,
                           const struct xb_bot_host *host, void *ud,
-                          const struct xb_rand *rng,
-                          const struct xb_jumper_config *jumper)
+                          uint64_t seed, uint64_t index)
 {
-    const struct xb_bot_ops *ops;
+    const struct xb_bot_kind *k = cfg ? xb_bot_config_kind(cfg) : NULL;
     struct xb_bot *b;
 
-    switch (kind) {
-    case XB_BOT_ECHO:
-        ops = &xb_bot_echo_ops;
-        break;
-    case XB_BOT_JUMPER:
-        ops = &xb_bot_jumper_ops;
-        break;
-    default:
+    if (!k || !host || !host->send || !host->set_timer)
         return NULL;
-    }
-    if (!host || !host->send || !host->set_timer || !rng)
-        return NULL;
-    b = calloc(1, ops->size);
+    b = calloc(1, k->size);
     if (!b)
         return NULL;
-    b->ops = ops;
+    b->kind = k;
     b->host = host;
     b->ud = ud;
-    b->rng = *rng;
-    if (set_jid(b, jid, 0) || ops->init(b, jumper)) {
+    b->cfg = xb_bot_config_data(cfg);
+    /* The constant keeps bots' sequences apart from the host's own
+     * generators seeded with the same (seed, index). */
+    xb_rand_seed(&b->rng, seed ^ 0xB07, index);
+    if (set_jid(b, jid, 0)) {
+        xb_bot_logf(b, XB_LOG_ERROR, "invalid bot JID '%.200s'",
+                    jid ? jid : "");
+        xb_bot_free(b);
+        return NULL;
+    }
+    if (k->init && k->init(b, b->cfg)) {
         xb_bot_free(b);
         return NULL;
     }
@@ -88,8 +128,15 @@ void xb_bot_free(struct xb_bot *b)
 {
     if (!b)
         return;
+    if (b->kind->fini)
+        b->kind->fini(b);
     free(b->jid);
     free(b);
+}
+
+const struct xb_bot_kind *xb_bot_kind_of(const struct xb_bot *b)
+{
+    return b->kind;
 }
 
 void xb_bot_online(struct xb_bot *b, const char *jid)
@@ -99,49 +146,144 @@ void xb_bot_online(struct xb_bot *b, const char *jid)
     if (jid && set_jid(b, jid, 1))
         xb_bot_logf(b, XB_LOG_WARN, "%s: ignoring bound JID '%s'", b->jid, jid);
     b->online = 1;
-    b->ops->online(b);
+    b->stopped = 0;
+    if (b->kind->online)
+        b->kind->online(b);
+}
+
+/* An answer to the IQ request iq: a result, or an error with condition
+ * cond of type etype. NULL on OOM. */
+static struct xb_stanza *iq_reply(const struct xb_stanza *iq, const char *cond,
+                                  const char *etype)
+{
+    const char *from = xb_stanza_attr(iq, NULL, "from");
+    const char *id = xb_stanza_attr(iq, NULL, "id");
+    struct xb_stanza *r = xb_stanza_new(XB_NS_CLIENT, "iq"), *e;
+
+    if (!r || xb_stanza_set_attr(r, NULL, "type", cond ? "error" : "result") ||
+        (from && xb_stanza_set_attr(r, NULL, "to", from)) ||
+        (id && xb_stanza_set_attr(r, NULL, "id", id)))
+        goto oom;
+    if (cond && (!(e = xb_stanza_add_child(r, NULL, "error")) ||
+                 xb_stanza_set_attr(e, NULL, "type", etype) ||
+                 !xb_stanza_add_child(e, XB_NS_STANZA_ERRORS, cond)))
+        goto oom;
+    return r;
+oom:
+    xb_stanza_free(r);
+    return NULL;
+}
+
+/* The single element child of an IQ (RFC 6120 8.2.3: a get or set has
+ * exactly one), or NULL. */
+static const struct xb_stanza *iq_payload(const struct xb_stanza *iq)
+{
+    const struct xb_stanza *c, *one = NULL;
+
+    for (c = xb_stanza_first(iq); c; c = xb_stanza_next(c)) {
+        if (xb_stanza_is_text(c))
+            continue;
+        if (one)
+            return NULL;
+        one = c;
+    }
+    return one;
+}
+
+/* The IQ rules, the same for every host and kind. */
+static void on_iq(struct xb_bot *b, const struct xb_stanza *iq)
+{
+    const char *type = xb_stanza_attr(iq, NULL, "type");
+    const struct xb_stanza *payload;
+    struct xb_stanza *r;
+    int get;
+
+    if (!type || (strcmp(type, "get") && strcmp(type, "set"))) {
+        /* A result or error: ours to match, if the kind asked. */
+        if (type && b->kind->iq &&
+            (!strcmp(type, "result") || !strcmp(type, "error")))
+            b->kind->iq(b, iq);
+        return;
+    }
+    b->iq_requests++;
+    get = !strcmp(type, "get");
+    payload = iq_payload(iq);
+    if (!payload)
+        r = iq_reply(iq, "bad-request", "modify");
+    else if (get && xb_stanza_is(payload, XB_NS_PING, "ping"))
+        r = iq_reply(iq, NULL, NULL);
+    else if (b->kind->iq && b->kind->iq(b, iq))
+        return;
+    else
+        r = iq_reply(iq, "service-unavailable", "cancel");
+    xb_bot_send(b, r);
 }
 
 void xb_bot_stanza(struct xb_bot *b, const struct xb_stanza *st)
 {
-    b->stats.received++;
-    b->ops->stanza(b, st);
+    const char *ns = xb_stanza_ns(st);
+
+    b->stanzas++;
+    if (xb_stanza_is(st, NULL, "iq") && (!ns[0] || !strcmp(ns, XB_NS_CLIENT)))
+        on_iq(b, st);
+    else
+        b->kind->stanza(b, st);
 }
 
 void xb_bot_timer(struct xb_bot *b)
 {
-    b->ops->timer(b);
+    if (b->kind->timer)
+        b->kind->timer(b);
 }
 
 void xb_bot_offline(struct xb_bot *b)
 {
     b->online = 0;
-    b->ops->offline(b);
+    if (b->kind->offline)
+        b->kind->offline(b);
     xb_bot_arm(b, -1);
 }
 
 void xb_bot_stop(struct xb_bot *b)
 {
-    b->ops->stop(b);
+    if (b->kind->stop)
+        b->kind->stop(b);
     b->online = 0;
+    b->stopped = 1;
     xb_bot_arm(b, -1);
 }
 
-const struct xb_bot_stats *xb_bot_stats(const struct xb_bot *b)
+uint64_t xb_bot_counter(const struct xb_bot *b, unsigned i)
 {
-    return &b->stats;
+    const struct xb_bot_counter *c = xb_bot_counter_at(b->kind, i);
+    uint64_t v;
+
+    memcpy(&v, (const char *)b + c->offset, sizeof v);
+    return v;
 }
 
-void xb_bot_stats_add(struct xb_bot_stats *dst, const struct xb_bot_stats *src)
+void xb_bot_counters_add(const struct xb_bot *b, uint64_t *sum)
 {
-    dst->received += src->received;
-    dst->echoed += src->echoed;
-    dst->ignored += src->ignored;
-    dst->joins += src->joins;
-    dst->join_errors += src->join_errors;
-    dst->groupchat_sent += src->groupchat_sent;
-    dst->groupchat_recv += src->groupchat_recv;
-    dst->leaves += src->leaves;
+    unsigned i, n = xb_bot_ncounters(b->kind);
+
+    for (i = 0; i < n; i++)
+        sum[i] += xb_bot_counter(b, i);
+}
+
+int xb_bot_ok(const struct xb_bot *b)
+{
+    return b->kind->ok ? b->kind->ok(b) : 1;
+}
+
+const char *xb_bot_state(const struct xb_bot *b, char *buf, size_t size)
+{
+    if (size)
+        buf[0] = '\0';
+    if (b->stopped)
+        return "stopped";
+    if (b->kind->state)
+        return b->kind->state(b, buf, size);
+    return b->online ? "online" : "offline";
 }
 
 int xb_bot_send(struct xb_bot *b, struct xb_stanza *st)

@@ -27,16 +27,11 @@
  */
 struct echo_bot {
     struct xb_bot base;
+    uint64_t echoed;  /* counter */
+    uint64_t ignored; /* counter */
     uint64_t ring[RING_SIZE];
     unsigned char next; /* slot the next echo overwrites */
 };
-
-static int echo_init(struct xb_bot *b, const struct xb_jumper_config *cfg)
-{
-    (void)b;
-    (void)cfg;
-    return 0;
-}
 
 static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
 {
@@ -191,7 +186,7 @@ static void echo_stanza(struct xb_bot *b, const struct xb_stanza *st)
     if (!xb_stanza_is(st, NULL, "message"))
         return;
     if (!wants_echo(e, st, ns, &from)) {
-        b->stats.ignored++;
+        e->ignored++;
         return;
     }
     id = xb_stanza_attr(st, NULL, "id");
@@ -203,23 +198,30 @@ static void echo_stanza(struct xb_bot *b, const struct xb_stanza *st)
     }
     if (xb_bot_send(b, build_echo(st, ns, xb_stanza_attr(st, NULL, "from"),
                                   xb_stanza_attr(st, NULL, "type"), id)) == 0)
-        b->stats.echoed++;
+        e->echoed++;
     xb_jid_clear(&from);
 }
 
-static void echo_nothing(struct xb_bot *b)
-{
-    (void)b;
-}
+static const struct xb_bot_option echo_options[] = {{NULL}};
 
-/* Online, offline and stop need nothing beyond the header's online flag;
- * the timer is never armed. */
-const struct xb_bot_ops xb_bot_echo_ops = {
+static const struct xb_bot_counter echo_counters[] = {
+    {"echoed", "messages echoed",
+     "chat and normal messages with a body answered with an echo",
+     offsetof(struct echo_bot, echoed)},
+    {"ignored", "messages not echoed",
+     "messages left unanswered: another type, no body, an echo (marked, "
+     "from itself, or an id it just echoed), or a sender it cannot address",
+     offsetof(struct echo_bot, ignored)},
+    {NULL}};
+
+/* No settings, no timer: online and offline need nothing beyond the
+ * header's online flag. */
+const struct xb_bot_kind xb_bot_echo = {
+    .name = "echo",
+    .summary = "answers chat messages with the same body",
     .size = sizeof(struct echo_bot),
-    .init = echo_init,
-    .online = echo_nothing,
+    .config_size = 0,
+    .options = echo_options,
+    .counters = echo_counters,
     .stanza = echo_stanza,
-    .timer = echo_nothing,
-    .offline = echo_nothing,
-    .stop = echo_nothing,
 };

@@ -15,16 +15,7 @@
 #include "utf8.h"
 #include "xmpp.h"
 
-#define DEFAULT_PREFIX "bot_room_"
 #define DEFAULT_SERVICE_PREFIX "conference."
-#define DEFAULT_ROOMS 10
-#define DEFAULT_MIN_PHRASES 5
-#define DEFAULT_MAX_PHRASES 9
-#define DEFAULT_MIN_INTERVAL 5000
-#define DEFAULT_MAX_INTERVAL 15000
-#define DEFAULT_JOIN_TIMEOUT 30000
-#define DEFAULT_BACKOFF_MIN 1000
-#define DEFAULT_BACKOFF_MAX 60000
 /* Nick suffixes after a conflict are drawn from [1, SUFFIX_MAX]. */
 #define SUFFIX_MAX 99999
 /* Room JIDs are validated to fit (three parts of at most 1023 bytes). */
@@ -53,6 +44,9 @@ static const char *const builtin_phrases[] = {
     "See you around.",
 };
 
+static const struct xb_bot_list builtin_list = {
+    builtin_phrases, sizeof builtin_phrases / sizeof builtin_phrases[0]};
+
 enum jumper_state {
     J_IDLE,    /* offline or stopped: not in any room */
     J_JOINING, /* join presence sent; the timer is the join timeout */
@@ -68,33 +62,69 @@ enum from_kind {
     FROM_OCCUPANT, /* room/another nick */
 };
 
-/*
- * The config is copied field by field with defaults applied (its strings
- * and phrase list stay borrowed); a NULL service or nick is derived from
- * the bot's JID when used, so nothing is copied per bot.
- */
+/* The settings, shared by every jumper of a config. */
+struct jumper_config {
+    const char *muc;         /* NULL: "conference." + the bot's domain */
+    const char *room_prefix; /* rooms are <prefix><K>@<service> */
+    const char *nick;        /* NULL: the bot's localpart */
+    uint32_t rooms;
+    uint32_t phrases[2];  /* per visit, min and max */
+    uint32_t interval[2]; /* ms between phrases, min and max */
+    uint32_t join_timeout;
+    uint32_t backoff[2]; /* ms after a join error: first, and the cap */
+    struct xb_bot_list phrase_list; /* empty: the built-in list */
+};
+
+#define OPT(field) offsetof(struct jumper_config, field)
+static const struct xb_bot_option jumper_options[] = {
+    {"muc", "SERVICE", "MUC service (default: conference.<the JID's domain>)",
+     XB_OPT_STRING, OPT(muc), 0, 0, NULL, 0, 0, 0},
+    {"rooms", "N", "rooms <room-prefix>0 .. N-1", XB_OPT_UINT, OPT(rooms), 10,
+     0, NULL, 1, 100000000, 0},
+    {"room_prefix", "P", "room name prefix", XB_OPT_STRING, OPT(room_prefix), 0,
+     0, "bot_room_", 0, 0, 0},
+    {"nick", "NICK", "nickname in rooms (default: the JID's localpart)",
+     XB_OPT_STRING, OPT(nick), 0, 0, NULL, 0, 0, 0},
+    {"phrases", "A-B", "phrases said per room visit", XB_OPT_UINT_RANGE,
+     OPT(phrases), 5, 9, NULL, 1, 1000000, 0},
+    {"interval", "A-B", "seconds between phrases (decimals allowed)",
+     XB_OPT_SECONDS_RANGE, OPT(interval), 5, 15, NULL, 0.001, 86400, 0},
+    {"phrase_list", "FILE",
+     "the phrases, one a line (default: a built-in list)", XB_OPT_LIST,
+     OPT(phrase_list), 0, 0, NULL, 0, 0, 0},
+    {"join_timeout", "S", "seconds to wait for a room to answer a join",
+     XB_OPT_SECONDS, OPT(join_timeout), 30, 0, NULL, 0.001, 86400, 0},
+    {"backoff", "A-B",
+     "seconds to wait after a join error: the first wait, doubling up to "
+     "the cap",
+     XB_OPT_SECONDS_RANGE, OPT(backoff), 1, 60, NULL, 0.001, 86400, 0},
+    {NULL}};
+
+/* A jumper: its settings stay in the shared config; the bot keeps only
+ * what changes. */
 struct jumper {
     struct xb_bot base;
-    const char *service; /* NULL: "conference." + the bot's domain */
-    const char *prefix;
-    const char *nick; /* NULL: the bot's localpart */
-    const char *const *phrases;
-    uint32_t nphrases, rooms, min_phrases, max_phrases;
-    uint32_t min_interval, max_interval, join_timeout;
-    uint32_t backoff_min, backoff_max;
-    uint32_t backoff; /* ceiling of the next backoff delay */
-    uint32_t room;    /* K of the room joining, in, or to join next */
-    uint32_t suffix;  /* nick suffix after a conflict; 0: the plain nick */
-    uint32_t left;    /* phrases still to say in this visit */
-    uint32_t msgs;    /* messages sent, for unique ids */
+    const struct jumper_config *cfg;
+    uint64_t joins, join_errors, leaves; /* counters */
+    uint64_t said, heard;                /* counters */
+    uint32_t backoff;                    /* ceiling of the next backoff delay */
+    uint32_t room;   /* K of the room joining, in, or to join next */
+    uint32_t suffix; /* nick suffix after a conflict; 0: the plain nick */
+    uint32_t left;   /* phrases still to say in this visit */
+    uint32_t msgs;   /* messages sent, for unique ids */
     unsigned char state;
 };
 
+static const struct xb_bot_list *phrases_of(const struct jumper *j)
+{
+    return j->cfg->phrase_list.n ? &j->cfg->phrase_list : &builtin_list;
+}
+
 static const char *nick_of(const struct jumper *j, size_t *len)
 {
-    if (j->nick) {
-        *len = strlen(j->nick);
-        return j->nick;
+    if (j->cfg->nick) {
+        *len = strlen(j->cfg->nick);
+        return j->cfg->nick;
     }
     *len = j->base.local_len;
     return j->base.jid;
@@ -106,10 +136,10 @@ static void service_of(const struct jumper *j, const char **pre,
 {
     size_t start;
 
-    if (j->service) {
+    if (j->cfg->muc) {
         *pre = "";
-        *dom = j->service;
-        *len = strlen(j->service);
+        *dom = j->cfg->muc;
+        *len = strlen(j->cfg->muc);
         return;
     }
     start = j->base.local_len ? (size_t)j->base.local_len + 1 : 0;
@@ -131,8 +161,8 @@ static int format_room(const struct jumper *j, uint32_t k, int with_nick,
     int rc;
 
     service_of(j, &pre, &dom, &dlen);
-    rc = snprintf(buf, size, "%s%" PRIu32 "@%s%.*s", j->prefix, k, pre,
-                  (int)dlen, dom);
+    rc = snprintf(buf, size, "%s%" PRIu32 "@%s%.*s", j->cfg->room_prefix, k,
+                  pre, (int)dlen, dom);
     if (rc < 0 || (size_t)rc >= size)
         return XB_ETOOBIG;
     n = (size_t)rc;
@@ -178,7 +208,8 @@ static enum from_kind classify(const struct jumper *j, const char *from)
     const char *s = from, *pre, *dom, *nick;
     size_t dlen, nlen;
 
-    if (!s || !(s = skip_ci(s, j->prefix, strlen(j->prefix))) ||
+    if (!s ||
+        !(s = skip_ci(s, j->cfg->room_prefix, strlen(j->cfg->room_prefix))) ||
         !(s = skip_num(s, j->room)) || *s++ != '@')
         return FROM_ELSEWHERE;
     service_of(j, &pre, &dom, &dlen);
@@ -202,9 +233,9 @@ static uint32_t other_room(struct jumper *j)
 {
     uint32_t k;
 
-    if (j->rooms < 2)
+    if (j->cfg->rooms < 2)
         return 0;
-    k = xb_rand_range(&j->base.rng, 0, j->rooms - 2);
+    k = xb_rand_range(&j->base.rng, 0, j->cfg->rooms - 2);
     return k >= j->room ? k + 1 : k;
 }
 
@@ -215,7 +246,7 @@ static uint32_t backoff_delay(struct jumper *j)
     uint32_t ceil = j->backoff;
     uint32_t d = xb_rand_range(&j->base.rng, ceil / 2, ceil);
 
-    j->backoff = ceil > j->backoff_max / 2 ? j->backoff_max : ceil * 2;
+    j->backoff = ceil > j->cfg->backoff[1] / 2 ? j->cfg->backoff[1] : ceil * 2;
     return d ? d : 1;
 }
 
@@ -248,7 +279,7 @@ static struct xb_stanza *begin_join(struct jumper *j)
     struct xb_stanza *p, *x, *h;
 
     j->state = J_JOINING;
-    xb_bot_arm(&j->base, j->join_timeout);
+    xb_bot_arm(&j->base, j->cfg->join_timeout);
     if (format_room(j, j->room, 1, j->suffix, to, sizeof to))
         return NULL;
     p = xb_stanza_new(XB_NS_CLIENT, "presence");
@@ -273,7 +304,8 @@ static struct xb_stanza *phrase_message(struct jumper *j)
     const char *phrase;
     struct xb_stanza *m, *body;
 
-    phrase = j->phrases[xb_rand_range(&j->base.rng, 0, j->nphrases - 1)];
+    phrase =
+        phrases_of(j)->v[xb_rand_range(&j->base.rng, 0, phrases_of(j)->n - 1)];
     snprintf(id, sizeof id, "j%" PRIu32, ++j->msgs);
     if (format_room(j, j->room, 0, 0, to, sizeof to))
         return NULL;
@@ -303,7 +335,7 @@ static void join_failed(struct jumper *j, const char *cond)
 {
     char room[ROOM_JID_MAX];
 
-    j->base.stats.join_errors++;
+    j->join_errors++;
     if (format_room(j, j->room, 1, j->suffix, room, sizeof room))
         room[0] = '\0';
     xb_bot_logf(&j->base, XB_LOG_WARN, "%s: cannot join %s: %s", j->base.jid,
@@ -328,7 +360,7 @@ static void jumper_online(struct xb_bot *b)
 
     if (j->state != J_IDLE)
         return; /* already joining or in a room */
-    j->room = xb_rand_range(&b->rng, 0, j->rooms - 1);
+    j->room = xb_rand_range(&b->rng, 0, j->cfg->rooms - 1);
     j->suffix = 0;
     xb_bot_send(b, begin_join(j));
 }
@@ -361,12 +393,13 @@ static const char *error_condition(const struct xb_stanza *st)
 
 static void joined(struct jumper *j)
 {
-    j->base.stats.joins++;
-    j->backoff = j->backoff_min;
+    j->joins++;
+    j->backoff = j->cfg->backoff[0];
     j->state = J_IN_ROOM;
-    j->left = xb_rand_range(&j->base.rng, j->min_phrases, j->max_phrases);
-    xb_bot_arm(&j->base,
-               xb_rand_range(&j->base.rng, j->min_interval, j->max_interval));
+    j->left =
+        xb_rand_range(&j->base.rng, j->cfg->phrases[0], j->cfg->phrases[1]);
+    xb_bot_arm(&j->base, xb_rand_range(&j->base.rng, j->cfg->interval[0],
+                                       j->cfg->interval[1]));
 }
 
 static void on_presence(struct jumper *j, const struct xb_stanza *st,
@@ -387,7 +420,7 @@ static void on_presence(struct jumper *j, const struct xb_stanza *st,
     } else if (type && !strcmp(type, "unavailable") && j->state == J_IN_ROOM) {
         /* Kicked, banned, or the room was destroyed. (While joining, this
          * is the answer to leaving the same room a moment ago.) */
-        j->base.stats.leaves++;
+        j->leaves++;
         if (format_room(j, j->room, 0, 0, room, sizeof room))
             room[0] = '\0';
         xb_bot_logf(&j->base, XB_LOG_INFO, "%s: removed from %s", j->base.jid,
@@ -419,7 +452,7 @@ static void jumper_stanza(struct xb_bot *b, const struct xb_stanza *st)
     if (xb_stanza_is(st, NULL, "message") && j->state == J_IN_ROOM &&
         from == FROM_OCCUPANT && type && !strcmp(type, "groupchat") &&
         xb_stanza_child(st, ns, "body"))
-        b->stats.groupchat_recv++;
+        j->heard++;
 }
 
 /* Says the next phrase; after the visit's last one, leaves for another
@@ -430,17 +463,17 @@ static void say(struct jumper *j)
     int moving = --j->left == 0;
 
     if (!moving) {
-        xb_bot_arm(&j->base, xb_rand_range(&j->base.rng, j->min_interval,
-                                           j->max_interval));
+        xb_bot_arm(&j->base, xb_rand_range(&j->base.rng, j->cfg->interval[0],
+                                           j->cfg->interval[1]));
     } else {
         leave = leave_presence(j);
-        j->base.stats.leaves++;
+        j->leaves++;
         j->room = other_room(j);
         j->suffix = 0;
         join = begin_join(j);
     }
     if (xb_bot_send(&j->base, msg) == 0)
-        j->base.stats.groupchat_sent++;
+        j->said++;
     if (moving) {
         xb_bot_send(&j->base, leave);
         xb_bot_send(&j->base, join);
@@ -478,7 +511,7 @@ static void jumper_offline(struct xb_bot *b)
     j->state = J_IDLE;
     j->suffix = 0;
     j->left = 0;
-    j->backoff = j->backoff_min;
+    j->backoff = j->cfg->backoff[0];
 }
 
 static void jumper_stop(struct xb_bot *b)
@@ -488,7 +521,7 @@ static void jumper_stop(struct xb_bot *b)
     struct xb_stanza *leave = active ? leave_presence(j) : NULL;
 
     if (j->state == J_IN_ROOM)
-        b->stats.leaves++;
+        j->leaves++;
     jumper_offline(b);
     if (active)
         xb_bot_send(b, leave);
@@ -519,79 +552,117 @@ static int check_rooms(const struct jumper *j)
     char jid[ROOM_JID_MAX];
     size_t bare_len;
 
-    if (format_room(j, j->rooms - 1, 0, 0, jid, sizeof jid))
+    if (format_room(j, j->cfg->rooms - 1, 0, 0, jid, sizeof jid))
         return XB_EINVAL;
     bare_len = strlen(jid);
-    if (format_room(j, j->rooms - 1, 1, 0, jid, sizeof jid) ||
+    if (format_room(j, j->cfg->rooms - 1, 1, 0, jid, sizeof jid) ||
         !normalized_alike(jid, bare_len) ||
-        format_room(j, j->rooms - 1, 1, SUFFIX_MAX, jid, sizeof jid) ||
+        format_room(j, j->cfg->rooms - 1, 1, SUFFIX_MAX, jid, sizeof jid) ||
         !normalized_alike(jid, bare_len))
         return XB_EINVAL;
     return 0;
 }
 
-static uint32_t or_default(uint32_t v, uint32_t def)
+/* Validates the settings shared by all jumpers of a config: the MUC
+ * service, and room JIDs made with a stand-in account (each bot checks
+ * its own when it is made, since the defaults derive from its JID). */
+static int jumper_check(const void *cfg, char *err, size_t errlen)
 {
-    return v ? v : def;
-}
-
-static int jumper_init(struct xb_bot *b, const struct xb_jumper_config *cfg)
-{
-    static const struct xb_jumper_config defaults;
-    struct jumper *j = (struct jumper *)b;
+    static char probe_jid[] = "probe@example.org";
+    const struct jumper_config *c = cfg;
+    struct jumper probe;
     struct xb_jid svc;
-    uint32_t i;
-    int ok;
+    int ok = 1;
 
-    if (!cfg)
-        cfg = &defaults;
-    j->service = cfg->muc_service;
-    j->prefix = cfg->room_prefix ? cfg->room_prefix : DEFAULT_PREFIX;
-    j->nick = cfg->nick;
-    j->rooms = or_default(cfg->rooms, DEFAULT_ROOMS);
-    j->min_phrases = or_default(cfg->min_phrases, DEFAULT_MIN_PHRASES);
-    j->max_phrases = or_default(cfg->max_phrases, DEFAULT_MAX_PHRASES);
-    j->min_interval = or_default(cfg->min_interval_ms, DEFAULT_MIN_INTERVAL);
-    j->max_interval = or_default(cfg->max_interval_ms, DEFAULT_MAX_INTERVAL);
-    j->join_timeout = or_default(cfg->join_timeout_ms, DEFAULT_JOIN_TIMEOUT);
-    j->backoff_min = or_default(cfg->backoff_min_ms, DEFAULT_BACKOFF_MIN);
-    j->backoff_max = or_default(cfg->backoff_max_ms, DEFAULT_BACKOFF_MAX);
-    j->backoff = j->backoff_min;
-    if (cfg->phrases) {
-        j->phrases = cfg->phrases;
-        j->nphrases = cfg->nphrases;
-    } else {
-        j->phrases = builtin_phrases;
-        j->nphrases = sizeof builtin_phrases / sizeof builtin_phrases[0];
+    if (c->muc) {
+        ok = xb_jid_parse(&svc, c->muc, strlen(c->muc), NULL) == 0;
+        if (ok) {
+            ok = !svc.local && !svc.resource;
+            xb_jid_clear(&svc);
+        }
+        if (!ok) {
+            snprintf(err, errlen, "muc '%.100s' is not a MUC service domain",
+                     c->muc);
+            return XB_EINVAL;
+        }
     }
-
-    if ((!cfg->phrases && cfg->nphrases) || j->nphrases == 0 ||
-        j->min_phrases > j->max_phrases || j->min_interval > j->max_interval ||
-        j->backoff_min > j->backoff_max)
+    memset(&probe, 0, sizeof probe);
+    probe.cfg = c;
+    probe.base.jid = probe_jid;
+    probe.base.bare_len = (uint16_t)strlen(probe_jid);
+    probe.base.local_len = 5;
+    if (check_rooms(&probe)) {
+        snprintf(err, errlen,
+                 "room_prefix '%.100s' and nick do not make "
+                 "valid (lowercase, prepared) room JIDs",
+                 c->room_prefix);
         return XB_EINVAL;
-    for (i = 0; i < j->nphrases; i++)
-        if (!j->phrases[i] ||
-            !xb_utf8_valid_xml(j->phrases[i], strlen(j->phrases[i])))
-            return XB_EINVAL;
-    if (j->service) {
-        if (xb_jid_parse(&svc, j->service, strlen(j->service), NULL))
-            return XB_EINVAL;
-        ok = !svc.local && !svc.resource;
-        xb_jid_clear(&svc);
-        if (!ok)
-            return XB_EINVAL;
     }
-    if (!j->nick && !b->local_len)
-        return XB_EINVAL; /* no localpart to take the nick from */
-    return check_rooms(j);
+    return 0;
 }
 
-const struct xb_bot_ops xb_bot_jumper_ops = {
+static int jumper_init(struct xb_bot *b, const void *cfg)
+{
+    struct jumper *j = (struct jumper *)b;
+
+    j->cfg = cfg;
+    j->backoff = j->cfg->backoff[0];
+    if (!j->cfg->nick && !b->local_len) {
+        xb_bot_logf(b, XB_LOG_ERROR,
+                    "%s: a jumper needs a JID with a "
+                    "localpart, or a nick",
+                    b->jid);
+        return XB_EINVAL;
+    }
+    if (check_rooms(j)) {
+        xb_bot_logf(b, XB_LOG_ERROR, "%s: its room JIDs would not be valid",
+                    b->jid);
+        return XB_EINVAL;
+    }
+    return 0;
+}
+
+static const char *jumper_state(const struct xb_bot *b, char *buf, size_t size)
+{
+    static const char *const names[] = {"offline", "joining", "in-room",
+                                        "waiting"};
+    const struct jumper *j = (const struct jumper *)b;
+
+    if (j->state == J_IDLE)
+        return b->online ? "online" : "offline";
+    if (format_room(j, j->room, 0, 0, buf, size))
+        buf[0] = '\0';
+    return names[j->state];
+}
+
+#define COUNT(field) offsetof(struct jumper, field)
+static const struct xb_bot_counter jumper_counters[] = {
+    {"joins", "rooms joined", "rooms joined (the room's self-presence seen)",
+     COUNT(joins)},
+    {"join_errors", "join errors",
+     "join attempts refused by the room or timed out", COUNT(join_errors)},
+    {"leaves", "rooms left",
+     "rooms left, by moving on, stopping, or being removed", COUNT(leaves)},
+    {"groupchat_sent", "phrases said", "groupchat messages sent to rooms",
+     COUNT(said)},
+    {"groupchat_received", "phrases heard",
+     "groupchat messages with a body from other occupants of its room",
+     COUNT(heard)},
+    {NULL}};
+
+const struct xb_bot_kind xb_bot_jumper = {
+    .name = "jumper",
+    .summary = "hops between MUC rooms saying random phrases (MUC load)",
     .size = sizeof(struct jumper),
+    .config_size = sizeof(struct jumper_config),
+    .options = jumper_options,
+    .counters = jumper_counters,
+    .check = jumper_check,
     .init = jumper_init,
     .online = jumper_online,
     .stanza = jumper_stanza,
     .timer = jumper_timer,
     .offline = jumper_offline,
     .stop = jumper_stop,
+    .state = jumper_state,
 };

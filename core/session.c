@@ -522,35 +522,6 @@ static void on_negotiation_iq(struct xb_session *s, const struct xb_stanza *st)
     }
 }
 
-/* Answers an IQ get/set addressed to us: pong for pings, else
- * service-unavailable (RFC 6120 8.4), so the asker never hangs. */
-static void answer_iq(struct xb_session *s, const struct xb_stanza *iq)
-{
-    const char *from = xb_stanza_attr(iq, NULL, "from");
-    const char *id = xb_stanza_attr(iq, NULL, "id");
-    struct xb_stanza *r = xb_stanza_new(XB_NS_CLIENT, "iq"), *e;
-    int ping = xb_stanza_child(iq, XB_NS_PING, "ping") != NULL;
-    int rc = XB_ENOMEM;
-
-    if (r && !xb_stanza_set_attr(r, NULL, "type", ping ? "result" : "error") &&
-        (!from || !xb_stanza_set_attr(r, NULL, "to", from)) &&
-        (!id || !xb_stanza_set_attr(r, NULL, "id", id))) {
-        rc = 0;
-        if (!ping) {
-            e = xb_stanza_add_child(r, NULL, "error");
-            if (!e || xb_stanza_set_attr(e, NULL, "type", "cancel") ||
-                !xb_stanza_add_child(e, XB_NS_STANZA_ERRORS,
-                                     "service-unavailable"))
-                rc = XB_ENOMEM;
-        }
-        if (!rc)
-            rc = emit_stanza(s, r);
-    }
-    xb_stanza_free(r);
-    if (rc)
-        fail(s, rc, XB_COND_NONE, "out of memory");
-}
-
 static void format_id(char *buf, size_t size, uint32_t n)
 {
     snprintf(buf, size, "xb%x", (unsigned)n);
@@ -585,9 +556,10 @@ static void on_ready_stanza(struct xb_session *s, const struct xb_stanza *st)
             s->hooks.stanza(s->ud, st);
         return;
     }
+    /* Requests are the bot's to answer (bot.c holds the IQ rules). */
     type = xb_stanza_attr(st, NULL, "type");
     if (type && (!strcmp(type, "get") || !strcmp(type, "set")))
-        answer_iq(s, st);
+        s->hooks.stanza(s->ud, st);
     else
         on_iq_answer(s, st);
 }

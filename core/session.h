@@ -3,7 +3,8 @@
  * received bytes in and writes out what the write hook gives it; the
  * session negotiates STARTTLS (asking the host to switch the transport),
  * SASL, resource binding and the legacy session if mandatory, then routes
- * stanzas, answers pings and unhandled IQs, and tracks its own IQs.
+ * stanzas to the host (whose bot answers IQ requests: core/bot.h) and
+ * tracks its own IQs.
  */
 #ifndef XB_SESSION_H
 #define XB_SESSION_H
@@ -48,8 +49,9 @@ struct xb_session_hooks {
     void (*starttls)(void *ud);
     /* Bound and (unless no_presence) present: the stanza API is open. */
     void (*ready)(void *ud, const char *full_jid);
-    /* A message or presence, or an IQ nobody tracked (results). Borrowed
-     * until return. */
+    /* A message, a presence, an IQ request (the host must answer it: a bot
+     * does, see xb_bot_stanza), or an IQ result or error the session did
+     * not track. Borrowed until return. */
     void (*stanza)(void *ud, const struct xb_stanza *st);
     /* The session is over: err is 0 after a clean close, else XB_E*;
      * msg is a one-line reason. The host closes the transport. */

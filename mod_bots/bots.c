@@ -1,9 +1,9 @@
 /*
- * The Lua side of the in-server bots: a pool (the bot host: Lua callbacks
- * for send and log, one timer heap for all its bots, counters), shared
- * jumper configurations, and bot userdata wrapping the core's bots. The
- * core's hooks re-enter Lua only through protected calls, so no Lua error
- * ever unwinds through the core.
+ * The Lua side of the in-server bots: configs (a kind's options checked
+ * against its option table), a pool (the bot host: Lua callbacks for send
+ * and log, one timer heap for all its bots, counters), and bot userdata
+ * wrapping the core's bots. The core's hooks re-enter Lua only through
+ * protected calls, so no Lua error ever unwinds through the core.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -11,7 +11,9 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,10 +23,9 @@
 #include "buf.h"
 #include "error.h"
 #include "parser.h"
-#include "rand.h"
 #include "serialize.h"
 #include "stanza.h"
-#include "xmpp.h"
+#include "timer.h"
 
 #define POOL_MT "xmppbots.pool"
 #define BOT_MT "xmppbots.bot"
@@ -46,55 +47,41 @@ enum {
 /* User values of a bot: its pool, and the host's data (the session). */
 enum { BUV_POOL = 1, BUV_DATA, BOT_NUV = BUV_DATA };
 
-#define NOT_IN_HEAP UINT32_MAX
-#define NO_ROOM UINT32_MAX
-
-/* What a bot is doing, as far as the host can tell from its traffic. */
-enum bot_state {
-    S_OFFLINE,
-    S_ONLINE, /* echo */
-    S_JOINING,
-    S_IN_ROOM,
-    S_WAITING, /* backing off after a join error or a kick */
-    S_STOPPED
-};
-static const char *const state_names[] = {"offline", "online",  "joining",
-                                          "in-room", "waiting", "stopped"};
-
-struct lbot;
+/* How many kinds the registry may hold (counters are kept per kind). */
+#define MAX_KINDS 16
 
 struct pool {
     struct xb_bot_host host;
     /* The entry point running now (a bot method or tick): the state and
-     * the stack slots of the pool and bot userdata, for the hooks. */
+     * the stack slots of the pool and bot userdata, for the hooks; during
+     * tick() also the bots table, for the timers. */
     lua_State *L;
-    int pool_idx, bot_idx;
-    struct lbot **heap; /* min-heap on deadline */
-    uint32_t nheap, heap_cap;
+    int pool_idx, bot_idx, bots_idx;
+    struct xb_timers timers;
     uint32_t nslots; /* slots 1..nslots of the bots table in use or free */
     uint32_t *free_slots;
     uint32_t nfree, free_cap;
     uint32_t nbots, nonline;
     int64_t wake_at; /* when tick() runs next; INT64_MAX: not scheduled */
     int in_tick, closed;
-    struct xb_bot_stats retired; /* counters of closed bots */
-    uint64_t errors, iqs, refused;
+    uint64_t *retired[MAX_KINDS]; /* counters of closed bots, per kind */
+    uint64_t errors, refused;
+    char *capture; /* while a bot is made: where its log lines go */
+    size_t capture_len;
     struct xb_stanza *scratch; /* a tree under conversion */
 };
 
 struct lbot {
     struct xb_bot *bot; /* NULL once closed */
     struct pool *pool;
-    int64_t deadline; /* monotonic ms; meaningful while in the heap */
-    uint32_t heap_pos;
+    struct xb_timer timer;
     uint32_t slot;
-    uint32_t room; /* room number last joined, NO_ROOM if none */
-    unsigned char kind, state, online, busy, join_sent, close_pending;
+    unsigned char online, busy, close_pending;
 };
 
+/* A bots.config(): one kind's settings, shared by any number of bots. */
 struct config {
-    struct xb_jumper_config cfg;
-    char *mem; /* the strings and the phrase pointers, one allocation */
+    struct xb_bot_config *cfg;
 };
 
 /* What a bridge function must free if a Lua call raises. */
@@ -111,78 +98,13 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* --- the timer heap -------------------------------------------------- */
-
-static void heap_set(struct pool *p, uint32_t i, struct lbot *b)
+static unsigned kind_index(const struct xb_bot_kind *k)
 {
-    p->heap[i] = b;
-    b->heap_pos = i;
-}
+    unsigned i;
 
-static void heap_up(struct pool *p, uint32_t i)
-{
-    struct lbot *b = p->heap[i];
-
-    while (i > 0) {
-        uint32_t up = (i - 1) / 2;
-
-        if (p->heap[up]->deadline <= b->deadline)
-            break;
-        heap_set(p, i, p->heap[up]);
-        i = up;
-    }
-    heap_set(p, i, b);
-}
-
-static void heap_down(struct pool *p, uint32_t i)
-{
-    struct lbot *b = p->heap[i];
-
-    for (;;) {
-        uint32_t c = 2 * i + 1;
-
-        if (c >= p->nheap)
-            break;
-        if (c + 1 < p->nheap && p->heap[c + 1]->deadline < p->heap[c]->deadline)
-            c++;
-        if (b->deadline <= p->heap[c]->deadline)
-            break;
-        heap_set(p, i, p->heap[c]);
-        i = c;
-    }
-    heap_set(p, i, b);
-}
-
-static void heap_remove(struct pool *p, struct lbot *b)
-{
-    uint32_t i = b->heap_pos;
-    struct lbot *last;
-
-    if (i == NOT_IN_HEAP)
-        return;
-    b->heap_pos = NOT_IN_HEAP;
-    last = p->heap[--p->nheap];
-    if (i == p->nheap)
-        return;
-    heap_set(p, i, last);
-    heap_up(p, i);
-    heap_down(p, last->heap_pos);
-}
-
-static int heap_insert(struct pool *p, struct lbot *b)
-{
-    if (p->nheap == p->heap_cap) {
-        uint32_t cap = p->heap_cap ? p->heap_cap * 2 : 64;
-        struct lbot **h = realloc(p->heap, cap * sizeof *h);
-
-        if (!h)
-            return XB_ENOMEM;
-        p->heap = h;
-        p->heap_cap = cap;
-    }
-    heap_set(p, p->nheap++, b);
-    heap_up(p, b->heap_pos);
-    return 0;
+    for (i = 0; xb_bot_kinds[i] != k; i++)
+        ;
+    return i;
 }
 
 /* --- calling back into Lua --------------------------------------------
@@ -260,35 +182,6 @@ static int send_tramp(lua_State *L)
     return 0;
 }
 
-/* Reads a decimal room number just before the '@' of a room JID. */
-static uint32_t room_number(const char *to)
-{
-    const char *at = to ? strchr(to, '@') : NULL, *s;
-    uint32_t n = 0;
-
-    if (!at || at == to || at[-1] < '0' || at[-1] > '9')
-        return NO_ROOM;
-    for (s = at; s > to && s[-1] >= '0' && s[-1] <= '9';)
-        s--;
-    for (; s < at; s++)
-        n = n * 10 + (uint32_t)(*s - '0');
-    return n;
-}
-
-/* Notes what a jumper's presences say about its state. */
-static void track_presence(struct lbot *b, const struct xb_stanza *st)
-{
-    const char *type;
-
-    if (!xb_stanza_is(st, NULL, "presence"))
-        return;
-    type = xb_stanza_attr(st, NULL, "type");
-    if (!type) {
-        b->join_sent = 1;
-        b->room = room_number(xb_stanza_attr(st, NULL, "to"));
-    }
-}
-
 static int h_send(void *ud, struct xb_stanza *st)
 {
     struct lbot *b = ud;
@@ -300,7 +193,6 @@ static int h_send(void *ud, struct xb_stanza *st)
         xb_stanza_free(st);
         return XB_ECLOSED;
     }
-    track_presence(b, st);
     if (!lua_checkstack(L, 8)) {
         xb_stanza_free(st);
         p->errors++;
@@ -335,19 +227,19 @@ static void h_set_timer(void *ud, int64_t ms)
     struct pool *p = b->pool;
     lua_State *L = p->L;
 
-    heap_remove(p, b);
+    xb_timers_disarm(&p->timers, &b->timer);
     if (ms < 0 || !b->bot)
         return;
-    b->deadline = now_ms() + ms;
-    if (heap_insert(p, b)) {
+    if (xb_timers_arm(&p->timers, &b->timer, now_ms() + ms)) {
         p->errors++;
         pool_log(p, 1, XB_LOG_ERROR, "out of memory arming a bot timer");
         return;
     }
     /* Inside tick() the next wake-up is computed on the way out. */
-    if (p->in_tick || b->deadline >= p->wake_at || !L || !lua_checkstack(L, 4))
+    if (p->in_tick || b->timer.deadline >= p->wake_at || !L ||
+        !lua_checkstack(L, 4))
         return;
-    p->wake_at = b->deadline;
+    p->wake_at = b->timer.deadline;
     lua_pushcfunction(L, wake_tramp);
     lua_pushvalue(L, p->pool_idx);
     lua_pushnumber(L, (double)ms / 1000.0);
@@ -360,8 +252,14 @@ static void h_set_timer(void *ud, int64_t ms)
 static void h_log(void *ud, enum xb_log_level level, const char *msg)
 {
     struct lbot *b = ud;
+    struct pool *p = b->pool;
 
-    pool_log(b->pool, 1, level, msg);
+    /* A bot being made reports why it cannot be to pool:new's caller. */
+    if (p->capture) {
+        snprintf(p->capture, p->capture_len, "%s", msg);
+        return;
+    }
+    pool_log(p, 1, level, msg);
 }
 
 /* --- entry points ------------------------------------------------------ */
@@ -389,42 +287,35 @@ static void leave(struct pool *p, const struct saved *s)
     p->bot_idx = s->bot_idx;
 }
 
-/* Counters before a call into the bot, to tell its state afterwards. */
-struct before {
-    uint64_t joins, join_errors, leaves;
-};
+static void free_bot(lua_State *L, struct lbot *b, int release_slot);
 
-static void begin_call(struct lbot *b, struct before *bf)
+/* A call into the bot: it cannot be freed under its own feet. */
+static void begin_call(struct lbot *b)
 {
-    const struct xb_bot_stats *s = xb_bot_stats(b->bot);
-
-    bf->joins = s->joins;
-    bf->join_errors = s->join_errors;
-    bf->leaves = s->leaves;
-    b->join_sent = 0;
     b->busy++;
 }
 
-static void free_bot(lua_State *L, struct lbot *b, int release_slot);
-
-static void end_call(lua_State *L, struct lbot *b, const struct before *bf)
+static void end_call(lua_State *L, struct lbot *b)
 {
-    const struct xb_bot_stats *s = xb_bot_stats(b->bot);
-
     b->busy--;
-    if (b->kind == XB_BOT_JUMPER && b->state != S_OFFLINE &&
-        b->state != S_STOPPED) {
-        if (b->join_sent)
-            b->state = S_JOINING;
-        else if (s->join_errors > bf->join_errors)
-            b->state = S_WAITING;
-        else if (s->joins > bf->joins)
-            b->state = S_IN_ROOM;
-        else if (s->leaves > bf->leaves)
-            b->state = S_WAITING;
-    }
     if (!b->busy && b->close_pending)
         free_bot(L, b, 1);
+}
+
+/* A bot's timer is due (inside tick(): the bots table is at bots_idx). */
+static void on_timer(struct xb_timer *t)
+{
+    struct lbot *b = (struct lbot *)((char *)t - offsetof(struct lbot, timer));
+    struct pool *p = b->pool;
+    lua_State *L = p->L;
+    int top = lua_gettop(L);
+
+    lua_rawgeti(L, p->bots_idx, b->slot); /* the bot, for the hooks */
+    p->bot_idx = lua_gettop(L);
+    begin_call(b);
+    xb_bot_timer(b->bot);
+    end_call(L, b);
+    lua_settop(L, top);
 }
 
 /* --- bots -------------------------------------------------------------- */
@@ -462,70 +353,64 @@ static void set_online(struct lbot *b, int online)
     b->online = (unsigned char)online;
 }
 
-/* bot:online(full_jid) -> true | nil, err */
-static int Lbot_online(lua_State *L)
+/* Runs one core call on the bot at index 1 with the pool entered, the
+ * way every bot method does; online is the bot's state afterwards (-1:
+ * unchanged). Returns true to Lua. */
+static int bot_call(lua_State *L, struct lbot *b, int online,
+                    void (*call)(struct xb_bot *, const void *),
+                    const void *arg)
 {
-    struct lbot *b = live_bot(L);
-    const char *jid = luaL_optstring(L, 2, NULL);
     struct saved sv;
-    struct before bf;
 
-    if (!b)
-        return 2;
-    lua_settop(L, 2);
     enter(b->pool, L, push_pool_of(L, 1), 1, &sv);
-    set_online(b, 1);
-    b->state = b->kind == XB_BOT_ECHO ? S_ONLINE : S_JOINING;
-    begin_call(b, &bf);
-    xb_bot_online(b->bot, jid);
-    end_call(L, b, &bf);
+    if (online >= 0)
+        set_online(b, online);
+    begin_call(b);
+    call(b->bot, arg);
+    end_call(L, b);
     leave(b->pool, &sv);
     lua_pushboolean(L, 1);
     return 1;
 }
 
-/* Answers an IQ get or set the way a client library does: ping gets a
- * result, anything else service-unavailable (the bots implement no IQ). */
-static void answer_iq(struct lbot *b, const struct xb_stanza *iq)
+static void call_online(struct xb_bot *bot, const void *jid)
 {
-    const char *from = xb_stanza_attr(iq, NULL, "from");
-    const char *id = xb_stanza_attr(iq, NULL, "id");
-    const struct xb_stanza *payload = xb_stanza_child(iq, NULL, NULL);
-    struct xb_stanza *r = xb_stanza_new(XB_NS_CLIENT, "iq"), *e;
-    int ping = payload && xb_stanza_is(payload, XB_NS_PING, "ping");
-
-    b->pool->iqs++;
-    if (!r || xb_stanza_set_attr(r, NULL, "type", ping ? "result" : "error") ||
-        (from && xb_stanza_set_attr(r, NULL, "to", from)) ||
-        (id && xb_stanza_set_attr(r, NULL, "id", id)))
-        goto oom;
-    if (!ping) {
-        e = xb_stanza_add_child(r, NULL, "error");
-        if (!e || xb_stanza_set_attr(e, NULL, "type", "cancel") ||
-            !xb_stanza_add_child(e, XB_NS_STANZA_ERRORS, "service-unavailable"))
-            goto oom;
-    }
-    h_send(b, r);
-    return;
-oom:
-    xb_stanza_free(r);
-    b->pool->errors++;
-    pool_log(b->pool, 1, XB_LOG_ERROR, "out of memory answering an IQ");
+    xb_bot_online(bot, jid);
 }
 
-/* Routes a stanza to the bot, or answers it here if it is an IQ request;
- * IQ results and errors are for nobody (the bots send no IQs). */
-static void dispatch(struct lbot *b, const struct xb_stanza *st)
+static void call_stanza(struct xb_bot *bot, const void *st)
 {
-    const char *type;
+    xb_bot_stanza(bot, st);
+}
 
-    if (xb_stanza_is(st, XB_NS_CLIENT, "iq")) {
-        type = xb_stanza_attr(st, NULL, "type");
-        if (type && (!strcmp(type, "get") || !strcmp(type, "set")))
-            answer_iq(b, st);
-        return;
-    }
-    xb_bot_stanza(b->bot, st);
+static void call_timer(struct xb_bot *bot, const void *unused)
+{
+    (void)unused;
+    xb_bot_timer(bot);
+}
+
+static void call_offline(struct xb_bot *bot, const void *unused)
+{
+    (void)unused;
+    xb_bot_offline(bot);
+}
+
+static void call_stop(struct xb_bot *bot, const void *unused)
+{
+    (void)unused;
+    xb_bot_stop(bot);
+}
+
+/* bot:online(full_jid) -> true | nil, err */
+static int Lbot_online(lua_State *L)
+{
+    struct lbot *b = live_bot(L);
+    const char *jid = luaL_optstring(L, 2, NULL);
+
+    if (!b)
+        return 2;
+    lua_settop(L, 2);
+    return bot_call(L, b, 1, call_online, jid);
 }
 
 /* bot:deliver(stanza) -> true | nil, err */
@@ -534,8 +419,6 @@ static int Lbot_deliver(lua_State *L)
     struct lbot *b = live_bot(L);
     struct xb_stanza *st;
     const char *err = NULL;
-    struct saved sv;
-    struct before bf;
 
     if (!b)
         return 2;
@@ -550,76 +433,56 @@ static int Lbot_deliver(lua_State *L)
         return 2;
     }
     lua_settop(L, 2);
-    enter(b->pool, L, push_pool_of(L, 1), 1, &sv);
-    begin_call(b, &bf);
-    dispatch(b, st);
-    end_call(L, b, &bf);
-    leave(b->pool, &sv);
+    bot_call(L, b, -1, call_stanza, st);
     xb_stanza_free(st);
-    lua_pushboolean(L, 1);
     return 1;
-}
-
-/* Runs the bot's timer now; called by tick() and by bot:timer(). */
-static void fire(lua_State *L, struct lbot *b)
-{
-    struct before bf;
-
-    heap_remove(b->pool, b);
-    begin_call(b, &bf);
-    xb_bot_timer(b->bot);
-    end_call(L, b, &bf);
 }
 
 /* bot:timer() -> true | nil, err: fires the bot's timer now (tests). */
 static int Lbot_timer(lua_State *L)
 {
     struct lbot *b = live_bot(L);
-    struct saved sv;
 
     if (!b)
         return 2;
     lua_settop(L, 1);
-    enter(b->pool, L, push_pool_of(L, 1), 1, &sv);
-    fire(L, b);
-    leave(b->pool, &sv);
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-/* Takes the bot down into state through the core call down (offline or
- * stop), with the pool entered like every other bot method. */
-static int bot_down(lua_State *L, enum bot_state state,
-                    void (*down)(struct xb_bot *))
-{
-    struct lbot *b = live_bot(L);
-    struct saved sv;
-    struct before bf;
-
-    if (!b)
-        return 2;
-    lua_settop(L, 1);
-    enter(b->pool, L, push_pool_of(L, 1), 1, &sv);
-    set_online(b, 0);
-    b->state = state;
-    begin_call(b, &bf);
-    down(b->bot);
-    end_call(L, b, &bf);
-    leave(b->pool, &sv);
-    lua_pushboolean(L, 1);
-    return 1;
+    xb_timers_disarm(&b->pool->timers, &b->timer);
+    return bot_call(L, b, -1, call_timer, NULL);
 }
 
 /* bot:offline() -> true | nil, err: the session is gone; sends nothing. */
 static int Lbot_offline(lua_State *L)
 {
-    return bot_down(L, S_OFFLINE, xb_bot_offline);
+    struct lbot *b = live_bot(L);
+
+    if (!b)
+        return 2;
+    lua_settop(L, 1);
+    return bot_call(L, b, 0, call_offline, NULL);
 }
 
 /* bot:stop() -> true | nil, err: a jumper leaves its room. */
 static int Lbot_stop(lua_State *L)
 {
-    return bot_down(L, S_STOPPED, xb_bot_stop);
+    struct lbot *b = live_bot(L);
+
+    if (!b)
+        return 2;
+    lua_settop(L, 1);
+    return bot_call(L, b, 0, call_stop, NULL);
+}
+
+/* Adds b's counters to the retired totals of its kind (kept for the
+ * pool's stats after the bot is gone). */
+static void retire(struct pool *p, const struct xb_bot *bot)
+{
+    const struct xb_bot_kind *k = xb_bot_kind_of(bot);
+    unsigned ki = kind_index(k);
+
+    if (!p->retired[ki])
+        p->retired[ki] = calloc(xb_bot_ncounters(k), sizeof(uint64_t));
+    if (p->retired[ki])
+        xb_bot_counters_add(bot, p->retired[ki]);
 }
 
 /* Frees the core bot and, with release_slot, drops the pool's anchor.
@@ -630,10 +493,9 @@ static void free_bot(lua_State *L, struct lbot *b, int release_slot)
 
     if (!b->bot)
         return;
-    heap_remove(p, b);
+    xb_timers_disarm(&p->timers, &b->timer);
     set_online(b, 0);
-    b->state = S_OFFLINE;
-    xb_bot_stats_add(&p->retired, xb_bot_stats(b->bot));
+    retire(p, b->bot);
     xb_bot_free(b->bot);
     b->bot = NULL;
     b->close_pending = 0;
@@ -677,38 +539,54 @@ static void set_count(lua_State *L, const char *k, uint64_t v)
     lua_setfield(L, -2, k);
 }
 
-static void push_stats(lua_State *L, const struct xb_bot_stats *s)
+/* Adds the counters of kind k in sum to the table on top, by name. */
+static void add_counters(lua_State *L, const struct xb_bot_kind *k,
+                         const uint64_t *sum)
 {
-    lua_createtable(L, 0, 14);
-    set_count(L, "received", s->received);
-    set_count(L, "echoed", s->echoed);
-    set_count(L, "ignored", s->ignored);
-    set_count(L, "joins", s->joins);
-    set_count(L, "join_errors", s->join_errors);
-    set_count(L, "groupchat_sent", s->groupchat_sent);
-    set_count(L, "groupchat_recv", s->groupchat_recv);
-    set_count(L, "leaves", s->leaves);
+    unsigned i, n = xb_bot_ncounters(k);
+
+    for (i = 0; i < n; i++) {
+        const char *name = xb_bot_counter_at(k, i)->name;
+
+        uint64_t had;
+
+        lua_getfield(L, -1, name);
+        had = (uint64_t)lua_tointeger(L, -1); /* 0 when absent */
+        lua_pop(L, 1);
+        set_count(L, name, had + sum[i]);
+    }
 }
 
-/* bot:stats() -> { received, echoed, ..., state, room, timer } | nil, err
- * (timer: seconds until the armed timer fires, absent if none) */
+/* bot:stats() -> { kind, state, where, timer, and the kind's counters by
+ *   name } | nil, err (where: a room JID, absent if none; timer: seconds
+ *   until the armed timer fires, absent if none) */
 static int Lbot_stats(lua_State *L)
 {
     struct lbot *b = live_bot(L);
+    const struct xb_bot_kind *k;
+    uint64_t sum[64] = {0};
+    char where[3200];
+    const char *state;
 
     if (!b)
         return 2;
-    push_stats(L, xb_bot_stats(b->bot));
-    lua_pushstring(L, b->kind == XB_BOT_ECHO ? "echo" : "jumper");
-    lua_setfield(L, -2, "kind");
-    lua_pushstring(L, state_names[b->state]);
-    lua_setfield(L, -2, "state");
-    if (b->room != NO_ROOM) {
-        lua_pushinteger(L, b->room);
-        lua_setfield(L, -2, "room");
+    k = xb_bot_kind_of(b->bot);
+    lua_createtable(L, 0, 16);
+    if (xb_bot_ncounters(k) <= sizeof sum / sizeof sum[0]) {
+        xb_bot_counters_add(b->bot, sum);
+        add_counters(L, k, sum);
     }
-    if (b->heap_pos != NOT_IN_HEAP) {
-        int64_t d = b->deadline - now_ms();
+    lua_pushstring(L, k->name);
+    lua_setfield(L, -2, "kind");
+    state = xb_bot_state(b->bot, where, sizeof where);
+    lua_pushstring(L, state);
+    lua_setfield(L, -2, "state");
+    if (where[0]) {
+        lua_pushstring(L, where);
+        lua_setfield(L, -2, "where");
+    }
+    if (xb_timer_armed(&b->timer)) {
+        int64_t d = b->timer.deadline - now_ms();
 
         lua_pushnumber(L, (double)(d > 0 ? d : 0) / 1000.0);
         lua_setfield(L, -2, "timer");
@@ -723,7 +601,7 @@ static int Lbot_gc(lua_State *L)
     /* Only a closed bot, or one of a pool being collected, can get here:
      * the pool anchors the others. No Lua calls: the pool may be gone. */
     if (b->bot && !b->pool->closed) {
-        heap_remove(b->pool, b);
+        xb_timers_disarm(&b->pool->timers, &b->timer);
         xb_bot_free(b->bot);
         b->bot = NULL;
         b->pool->nbots--;
@@ -734,168 +612,123 @@ static int Lbot_gc(lua_State *L)
 static int Lbot_tostring(lua_State *L)
 {
     struct lbot *b = check_bot(L);
+    char where[16];
 
     lua_pushfstring(L, "xmppbots.bot (%s, %s): %p",
-                    b->kind == XB_BOT_ECHO ? "echo" : "jumper",
-                    b->bot ? state_names[b->state] : "closed", (void *)b);
+                    b->bot ? xb_bot_kind_of(b->bot)->name : "-",
+                    b->bot ? xb_bot_state(b->bot, where, sizeof where)
+                           : "closed",
+                    (void *)b);
     return 1;
 }
 
-/* --- jumper configurations ---------------------------------------------- */
+/* --- configs ------------------------------------------------------------ */
 
 static struct config *check_config(lua_State *L, int idx)
 {
     return luaL_checkudata(L, idx, CONFIG_MT);
 }
 
-/* An optional string field of the table at index 1 (copied later). */
-static const char *opt_string(lua_State *L, const char *k, size_t *total)
+/* Sets option key of c from the Lua value at index v: a number, a string
+ * in the option's text form, { min, max } for a range, a list of strings
+ * for a list. 0, or <0 with what the value must be in err. */
+static int set_option(lua_State *L, struct xb_bot_config *c, const char *key,
+                      int v, char *err, size_t errlen)
 {
-    const char *s;
-    size_t len;
+    const struct xb_bot_option *o =
+        xb_bot_option_find(xb_bot_config_kind(c), key);
+    const char *items[64], **many = items;
+    int top = lua_gettop(L), rc = 1;
+    size_t i, n;
 
-    if (lua_getfield(L, 1, k) == LUA_TNIL) {
-        lua_pop(L, 1);
-        return NULL;
-    }
-    if (lua_type(L, -1) != LUA_TSTRING)
-        luaL_error(L, "%s must be a string", k);
-    s = lua_tolstring(L, -1, &len);
-    if (strlen(s) != len)
-        luaL_error(L, "%s contains a NUL byte", k);
-    *total += len + 1;
-    /* Left on the stack (anchored) until copied. */
-    return s;
-}
-
-static int probe_send(void *ud, struct xb_stanza *st)
-{
-    (void)ud;
-    xb_stanza_free(st);
-    return 0;
-}
-
-static void probe_timer(void *ud, int64_t ms)
-{
-    (void)ud;
-    (void)ms;
-}
-
-static uint32_t opt_u32(lua_State *L, const char *k, double scale)
-{
-    lua_Number v;
-    int ok;
-
-    if (lua_getfield(L, 1, k) == LUA_TNIL) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    v = lua_tonumberx(L, -1, &ok) * scale;
-    if (!ok || !(v >= 1 && v <= 4e9))
-        luaL_error(L, "%s must be a number in range", k);
-    lua_pop(L, 1);
-    return (uint32_t)(v + 0.5);
-}
-
-static char *copy_str(char **at, const char *s)
-{
-    char *d = *at;
-    size_t n;
-
-    if (!s)
-        return NULL;
-    n = strlen(s) + 1;
-    memcpy(d, s, n);
-    *at += n;
-    return d;
-}
-
-/* bots.config{ muc=, room_prefix=, rooms=, nick=, min_phrases=,
- *   max_phrases=, min_interval=, max_interval=, join_timeout=,
- *   backoff_min=, backoff_max= (seconds), phrases={...} }
- *   -> config | nil, err
- * One configuration is shared by any number of bots: its strings and
- * phrase list are copied once and live as long as a bot uses it. */
-static int Lconfig(lua_State *L)
-{
-    const char *muc, *prefix, *nick;
-    size_t total = 0, nphrases = 0, i, len;
-    struct config *c;
-    struct xb_jumper_config k;
-    char *at;
-    int phrases;
-
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    memset(&k, 0, sizeof k);
-    muc = opt_string(L, "muc", &total); /* index 2 if set */
-    prefix = opt_string(L, "room_prefix", &total);
-    nick = opt_string(L, "nick", &total);
-    k.rooms = opt_u32(L, "rooms", 1);
-    k.min_phrases = opt_u32(L, "min_phrases", 1);
-    k.max_phrases = opt_u32(L, "max_phrases", 1);
-    k.min_interval_ms = opt_u32(L, "min_interval", 1000);
-    k.max_interval_ms = opt_u32(L, "max_interval", 1000);
-    k.join_timeout_ms = opt_u32(L, "join_timeout", 1000);
-    k.backoff_min_ms = opt_u32(L, "backoff_min", 1000);
-    k.backoff_max_ms = opt_u32(L, "backoff_max", 1000);
-    phrases = lua_getfield(L, 1, "phrases") == LUA_TTABLE ? lua_gettop(L) : 0;
-    if (!phrases && !lua_isnil(L, -1))
-        return luaL_error(L, "%s", "phrases must be a list of strings");
-    if (phrases) {
-        nphrases = lua_rawlen(L, phrases);
-        if (nphrases == 0 || nphrases > 1000000)
-            return luaL_error(L, "%s", "phrases must be a non-empty list");
-        for (i = 1; i <= nphrases; i++) {
-            if (lua_rawgeti(L, phrases, (lua_Integer)i) != LUA_TSTRING)
-                return luaL_error(L, "phrase %d is not a string", (int)i);
-            lua_tolstring(L, -1, &len);
-            total += len + 1;
+    if (!o)
+        return XB_ENOTFOUND;
+    switch (lua_type(L, v)) {
+    case LUA_TNUMBER:
+        rc = xb_bot_config_set_number(c, key, lua_tonumber(L, v),
+                                      lua_tonumber(L, v), err, errlen);
+        break;
+    case LUA_TSTRING:
+        if (strlen(lua_tostring(L, v)) == lua_rawlen(L, v)) /* no NUL */
+            rc = xb_bot_config_set(c, key, lua_tostring(L, v), err, errlen);
+        break;
+    case LUA_TTABLE:
+        n = lua_rawlen(L, v);
+        if (o->type != XB_OPT_LIST) {
+            if (n == 2 && lua_rawgeti(L, v, 1) == LUA_TNUMBER &&
+                lua_rawgeti(L, v, 2) == LUA_TNUMBER)
+                rc = xb_bot_config_set_number(c, key, lua_tonumber(L, -2),
+                                              lua_tonumber(L, -1), err, errlen);
+            break;
+        }
+        if (n > sizeof items / sizeof items[0])
+            many = lua_newuserdatauv(L, n * sizeof *many, 0);
+        /* The strings stay referenced by the table while they are copied;
+         * a non-string item is NULL, which the core refuses. */
+        for (i = 0; i < n; i++) {
+            lua_rawgeti(L, v, (lua_Integer)(i + 1));
+            many[i] = lua_type(L, -1) == LUA_TSTRING &&
+                              strlen(lua_tostring(L, -1)) == lua_rawlen(L, -1)
+                          ? lua_tostring(L, -1)
+                          : NULL;
             lua_pop(L, 1);
         }
+        rc = xb_bot_config_set_list(c, key, many, n, err, errlen);
+        break;
+    default:
+        break;
     }
-    c = lua_newuserdatauv(L, sizeof *c, 0);
-    memset(c, 0, sizeof *c);
+    lua_settop(L, top);
+    /* rc 1: a value of the wrong type; the core says what it must be. */
+    return rc == 1 ? xb_bot_config_set(c, key, NULL, err, errlen) : rc;
+}
+
+/* bots.config(kind, options) -> config | nil, key, what
+ * Checks every key of the options table against the kind's option table:
+ * an unknown key gives nil, key (and no what); a bad value nil, key and
+ * what it must be; a bad combination nil, nil, the reason. One config is
+ * shared by any number of bots. */
+static int Lconfig(lua_State *L)
+{
+    const struct xb_bot_kind *k = xb_bot_kind_find(luaL_checkstring(L, 1));
+    struct config *c;
+    char err[300];
+
+    if (!k)
+        return luaL_error(L, "no bot kind named '%s'", lua_tostring(L, 1));
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    c = lua_newuserdatauv(L, sizeof *c, 0); /* 3 */
+    c->cfg = NULL;
     luaL_setmetatable(L, CONFIG_MT);
-    c->mem = malloc(nphrases * sizeof(char *) + total + 1);
-    if (!c->mem) {
-        lua_pushnil(L);
-        lua_pushliteral(L, "out of memory");
-        return 2;
-    }
-    k.phrases = (const char *const *)c->mem;
-    k.nphrases = (unsigned)nphrases;
-    at = c->mem + nphrases * sizeof(char *);
-    k.muc_service = copy_str(&at, muc);
-    k.room_prefix = copy_str(&at, prefix);
-    k.nick = copy_str(&at, nick);
-    for (i = 1; i <= nphrases; i++) {
-        lua_rawgeti(L, phrases, (lua_Integer)i);
-        ((const char **)c->mem)[i - 1] = copy_str(&at, lua_tostring(L, -1));
+    c->cfg = xb_bot_config_new(k);
+    if (!c->cfg)
+        return luaL_error(L, "%s", "out of memory");
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        const char *key =
+            lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        int rc =
+            key ? set_option(L, c->cfg, key, lua_gettop(L), err, sizeof err)
+                : XB_ENOTFOUND;
+
+        if (rc) {
+            lua_pushnil(L);
+            lua_pushvalue(L, -3); /* the key */
+            if (rc == XB_ENOTFOUND)
+                return 2;
+            lua_pushstring(L, err);
+            return 3;
+        }
         lua_pop(L, 1);
     }
-    if (!nphrases)
-        k.phrases = NULL;
-    c->cfg = k;
-    /* The core validates the settings when a bot is made: try one. */
-    {
-        static const struct xb_bot_host probe_host = {probe_send, probe_timer,
-                                                      NULL};
-        struct xb_rand r;
-        struct xb_bot *probe;
-
-        xb_rand_seed(&r, 0, 0);
-        probe = xb_bot_new(XB_BOT_JUMPER, "probe@localhost", &probe_host, NULL,
-                           &r, &c->cfg);
-        if (!probe) {
-            lua_pushnil(L);
-            lua_pushliteral(L, "invalid jumper settings (check muc, "
-                               "room_prefix, nick, the phrase and interval "
-                               "ranges, and that phrases are UTF-8 text)");
-            return 2;
-        }
-        xb_bot_free(probe);
+    if (xb_bot_config_check(c->cfg, err, sizeof err)) {
+        lua_pushnil(L);
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 3;
     }
+    lua_settop(L, 3);
     return 1;
 }
 
@@ -903,9 +736,69 @@ static int Lconfig_gc(lua_State *L)
 {
     struct config *c = check_config(L, 1);
 
-    free(c->mem);
-    c->mem = NULL;
+    xb_bot_config_free(c->cfg);
+    c->cfg = NULL;
     return 0;
+}
+
+static const char *const type_names[] = {
+    "integer", "seconds", "integer range", "seconds range", "string", "list"};
+
+/* bots.kinds() -> { { name, summary, options = { { name, arg, help, type,
+ *   default } }, counters = { { name, label, help } } } }, in registry
+ * order: what a host shows and validates, from the kinds' tables. */
+static int Lkinds(lua_State *L)
+{
+    const struct xb_bot_option *o;
+    unsigned i, j, n;
+    char def[64];
+
+    lua_newtable(L);
+    for (i = 0; xb_bot_kinds[i]; i++) {
+        const struct xb_bot_kind *k = xb_bot_kinds[i];
+
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, k->name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, k->summary);
+        lua_setfield(L, -2, "summary");
+        lua_newtable(L);
+        for (o = k->options, j = 1; o->name; o++, j++) {
+            lua_createtable(L, 0, 5);
+            lua_pushstring(L, o->name);
+            lua_setfield(L, -2, "name");
+            lua_pushstring(L, o->arg);
+            lua_setfield(L, -2, "arg");
+            lua_pushstring(L, o->help);
+            lua_setfield(L, -2, "help");
+            lua_pushstring(L, type_names[o->type]);
+            lua_setfield(L, -2, "type");
+            xb_bot_option_default(o, def, sizeof def);
+            if (def[0]) {
+                lua_pushstring(L, def);
+                lua_setfield(L, -2, "default");
+            }
+            lua_rawseti(L, -2, j);
+        }
+        lua_setfield(L, -2, "options");
+        n = xb_bot_ncounters(k);
+        lua_createtable(L, (int)n, 0);
+        for (j = 0; j < n; j++) {
+            const struct xb_bot_counter *c = xb_bot_counter_at(k, j);
+
+            lua_createtable(L, 0, 3);
+            lua_pushstring(L, c->name);
+            lua_setfield(L, -2, "name");
+            lua_pushstring(L, c->label);
+            lua_setfield(L, -2, "label");
+            lua_pushstring(L, c->help);
+            lua_setfield(L, -2, "help");
+            lua_rawseti(L, -2, (lua_Integer)j + 1);
+        }
+        lua_setfield(L, -2, "counters");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
 }
 
 /* --- pools ---------------------------------------------------------------- */
@@ -972,25 +865,24 @@ static int take_slot(struct pool *p, uint32_t *slot)
     return 0;
 }
 
-/* pool:new{ kind = "echo"|"jumper", jid =, seed =, index =, config =,
- *   data = } -> bot | nil, err
- * The bot's generator is seeded as the CLI seeds it (seed ^ 0xB07, index),
- * so a run repeats whichever host drives the bot. */
+/* pool:new{ config =, jid =, seed =, index =, data = } -> bot | nil, err
+ * The bot's generator is seeded from (seed, index) by the core, as in
+ * every host, so a run repeats whichever host drives the bot. */
 static int Lpool_new(lua_State *L)
 {
-    static const char *const kinds[] = {"echo", "jumper", NULL};
     struct pool *p = check_pool(L, 1);
-    struct config *cfg = NULL;
+    struct config *cfg;
     struct lbot *b;
-    struct xb_rand rng;
     const char *jid;
     lua_Integer seed, index;
-    int kind, bot, cfg_idx = 0;
+    char why[300];
+    int bot, cfg_idx;
 
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    lua_getfield(L, 2, "kind");
-    kind = luaL_checkoption(L, -1, NULL, kinds);
+    lua_getfield(L, 2, "config");
+    cfg_idx = lua_gettop(L);
+    cfg = check_config(L, cfg_idx);
     if (lua_getfield(L, 2, "jid") != LUA_TSTRING)
         return luaL_error(L, "%s", "jid must be a string");
     jid = lua_tostring(L, -1);
@@ -998,19 +890,12 @@ static int Lpool_new(lua_State *L)
     seed = luaL_optinteger(L, -1, 0);
     lua_getfield(L, 2, "index");
     index = luaL_optinteger(L, -1, 0);
-    if (lua_getfield(L, 2, "config") != LUA_TNIL) {
-        cfg_idx = lua_gettop(L);
-        cfg = check_config(L, cfg_idx);
-    }
 
     b = lua_newuserdatauv(L, sizeof *b, BOT_NUV);
     bot = lua_gettop(L);
     memset(b, 0, sizeof *b);
     b->pool = p;
-    b->kind = (unsigned char)(kind == 0 ? XB_BOT_ECHO : XB_BOT_JUMPER);
-    b->heap_pos = NOT_IN_HEAP;
-    b->room = NO_ROOM;
-    b->state = S_OFFLINE;
+    xb_timer_init(&b->timer, NULL);
     luaL_setmetatable(L, BOT_MT);
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, bot, BUV_POOL);
@@ -1022,63 +907,57 @@ static int Lpool_new(lua_State *L)
         lua_pushliteral(L, "out of memory");
         return 2;
     }
-    xb_rand_seed(&rng, (uint64_t)seed ^ 0xB07, (uint64_t)index);
-    b->bot = xb_bot_new(b->kind, jid, &p->host, b, &rng,
-                        b->kind == XB_BOT_JUMPER && cfg ? &cfg->cfg : NULL);
+    why[0] = '\0';
+    p->capture = why;
+    p->capture_len = sizeof why;
+    b->bot =
+        xb_bot_new(cfg->cfg, jid, &p->host, b, (uint64_t)seed, (uint64_t)index);
+    p->capture = NULL;
     if (!b->bot) {
         p->free_slots[p->nfree++] = b->slot;
         lua_pushnil(L);
-        lua_pushfstring(L,
-                        "cannot create %s bot '%s': invalid JID or "
-                        "settings (or out of memory)",
-                        kinds[kind], jid);
+        lua_pushfstring(L, "cannot create %s bot '%s': %s",
+                        xb_bot_config_kind(cfg->cfg)->name, jid,
+                        why[0] ? why : "out of memory");
         return 2;
     }
+    b->timer.fire = on_timer;
     p->nbots++;
     lua_getiuservalue(L, 1, UV_BOTS);
     lua_pushvalue(L, bot);
     lua_rawseti(L, -2, b->slot);
     lua_pop(L, 1);
-    if (cfg) {
-        lua_getiuservalue(L, 1, UV_ANCHORS);
-        lua_pushvalue(L, cfg_idx);
-        lua_pushboolean(L, 1);
-        lua_rawset(L, -3);
-        lua_pop(L, 1);
-    }
+    lua_getiuservalue(L, 1, UV_ANCHORS);
+    lua_pushvalue(L, cfg_idx);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
     lua_pushvalue(L, bot);
     return 1;
 }
 
 /* pool:tick() -> seconds until the next timer | nil if none is armed.
- * Fires the timers that are due (at most as many as were armed when it
- * started, so a bot re-arming at 0 ms cannot keep it spinning). */
+ * Fires the timers that are due. */
 static int Lpool_tick(lua_State *L)
 {
     struct pool *p = check_pool(L, 1);
-    int64_t now = now_ms(), d;
-    uint32_t budget = p->nheap;
     struct saved sv;
+    int64_t now, d;
 
     lua_settop(L, 1);
     lua_getiuservalue(L, 1, UV_BOTS); /* 2 */
     enter(p, L, 1, 3, &sv);
+    p->bots_idx = 2;
     p->in_tick++;
-    while (budget-- && p->nheap && p->heap[0]->deadline <= now) {
-        struct lbot *b = p->heap[0];
-
-        lua_rawgeti(L, 2, b->slot); /* 3: the bot, for the hooks */
-        fire(L, b);
-        lua_settop(L, 2);
-    }
+    xb_timers_run(&p->timers, now_ms());
     p->in_tick--;
     leave(p, &sv);
-    if (!p->nheap) {
+    if (!p->timers.n) {
         p->wake_at = INT64_MAX;
         return 0;
     }
     now = now_ms();
-    d = p->heap[0]->deadline - now;
+    d = xb_timers_next(&p->timers) - now;
     if (d < 0)
         d = 0;
     p->wake_at = now + d;
@@ -1086,33 +965,43 @@ static int Lpool_tick(lua_State *L)
     return 1;
 }
 
-/* pool:stats() -> { bots, online, timers, errors, refused, iqs, and the
- *   bots' counters summed (closed bots included) } */
+/* pool:stats() -> { bots, online, timers, errors, refused, and the bots'
+ *   counters summed by name (closed bots included) } */
 static int Lpool_stats(lua_State *L)
 {
     struct pool *p = check_pool(L, 1);
-    struct xb_bot_stats sum = p->retired;
+    uint64_t *sum[MAX_KINDS] = {NULL};
+    unsigned k;
     uint32_t i;
 
     lua_settop(L, 1);
-    lua_getiuservalue(L, 1, UV_BOTS);
+    lua_getiuservalue(L, 1, UV_BOTS); /* 2 */
+    for (k = 0; xb_bot_kinds[k]; k++) {
+        sum[k] = lua_newuserdatauv(
+            L, xb_bot_ncounters(xb_bot_kinds[k]) * sizeof(uint64_t), 0);
+        memset(sum[k], 0, xb_bot_ncounters(xb_bot_kinds[k]) * sizeof(uint64_t));
+    }
     for (i = 1; i <= p->nslots; i++) {
-        struct lbot *b;
-
         if (lua_rawgeti(L, 2, i) == LUA_TUSERDATA) {
-            b = lua_touserdata(L, -1);
+            struct lbot *b = lua_touserdata(L, -1);
+
             if (b->bot)
-                xb_bot_stats_add(&sum, xb_bot_stats(b->bot));
+                xb_bot_counters_add(b->bot,
+                                    sum[kind_index(xb_bot_kind_of(b->bot))]);
         }
         lua_pop(L, 1);
     }
-    push_stats(L, &sum);
+    lua_createtable(L, 0, 24);
+    for (k = 0; xb_bot_kinds[k]; k++) {
+        add_counters(L, xb_bot_kinds[k], sum[k]);
+        if (p->retired[k])
+            add_counters(L, xb_bot_kinds[k], p->retired[k]);
+    }
     set_count(L, "bots", p->nbots);
     set_count(L, "online", p->nonline);
-    set_count(L, "timers", p->nheap);
+    set_count(L, "timers", p->timers.n);
     set_count(L, "errors", p->errors);
     set_count(L, "refused", p->refused);
-    set_count(L, "iqs", p->iqs);
     return 1;
 }
 
@@ -1138,11 +1027,14 @@ static void close_pool(lua_State *L, struct pool *p, int idx)
     lua_pop(L, 1);
     p->closed = 1;
     p->nbots = p->nonline = 0;
-    free(p->heap);
+    xb_timers_free(&p->timers);
     free(p->free_slots);
-    p->heap = NULL;
     p->free_slots = NULL;
-    p->nheap = p->nfree = 0;
+    p->nfree = 0;
+    for (i = 0; i < MAX_KINDS; i++) {
+        free(p->retired[i]);
+        p->retired[i] = NULL;
+    }
     xb_stanza_free(p->scratch);
     p->scratch = NULL;
 }
@@ -1286,9 +1178,13 @@ static const luaL_Reg pool_methods[] = {{"new", Lpool_new},
                                         {"close", Lpool_close},
                                         {NULL, NULL}};
 
-static const luaL_Reg functions[] = {
-    {"pool", Lpool},           {"config", Lconfig}, {"roundtrip", Lroundtrip},
-    {"serialize", Lserialize}, {"parse", Lparse},   {NULL, NULL}};
+static const luaL_Reg functions[] = {{"pool", Lpool},
+                                     {"config", Lconfig},
+                                     {"kinds", Lkinds},
+                                     {"roundtrip", Lroundtrip},
+                                     {"serialize", Lserialize},
+                                     {"parse", Lparse},
+                                     {NULL, NULL}};
 
 static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
                       lua_CFunction gc)

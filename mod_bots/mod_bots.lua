@@ -1,4 +1,5 @@
--- mod_bots: the xmppbots echo and jumper bots as in-server sessions.
+-- mod_bots: the xmppbots bot kinds (echo, jumper, load, ...) as in-server
+-- sessions.
 --
 -- Each bot is a socket-less c2s session (bound, present, routable like a
 -- local user); the bot logic is the C core's, reached through the
@@ -10,15 +11,20 @@
 --
 --   VirtualHost "localhost"
 --     modules_enabled = { "bots" }
---     bots_echo = { "echobot" }
---     bots_jumper = { count = 100, prefix = "jumper_", muc = "conference.localhost",
---                     rooms = 10, phrases = { 5, 9 }, interval = { 5, 15 }, seed = 1 }
+--     bots = {
+--       { kind = "echo", "echobot" },
+--       { kind = "jumper", count = 100, prefix = "jumper_", rooms = 10,
+--         phrases = { 5, 9 }, interval = { 5, 15 }, seed = 1 },
+--     }
+--     -- or one group per kind: bots_echo = { "echobot" }, bots_jumper = { count = 100 }
+--
+-- A group's options are its kind's (the C module's tables check them);
+-- count/prefix/first, seed and ramp are the module's.
 
 local st = require "util.stanza";
 local jid_prep = require "util.jid".prep;
 local jid_split = require "util.jid".prepped_split;
 local nodeprep = require "util.encodings".stringprep.nodeprep;
-local valid_utf8 = require "util.encodings".utf8.valid;
 local sessionlib = require "util.session";
 local initialize_filters = require "util.filters".initialize;
 local sm = require "core.sessionmanager";
@@ -64,23 +70,6 @@ local function is_integer(v, lo, hi)
 	return math.type(v) == "integer" and v >= lo and v <= hi;
 end
 
--- A { min, max } pair of numbers (or one number for both).
-local function range(name, v, default, lo, hi, integer)
-	if v == nil then return default[1], default[2]; end
-	if type(v) == "number" then v = { v, v }; end
-	if type(v) ~= "table" or #v ~= 2 then
-		refuse("%s must be { min, max }", name);
-	end
-	local a, b = v[1], v[2];
-	local ok = type(a) == "number" and type(b) == "number" and a >= lo and b <= hi and a <= b;
-	if ok and integer then ok = math.type(a) == "integer" and math.type(b) == "integer"; end
-	if not ok then
-		refuse("%s must be { min, max } with %s%s <= min <= max <= %s", name,
-			integer and "integers, " or "", tostring(lo), tostring(hi));
-	end
-	return a, b;
-end
-
 local resource = module:get_option_string("bots_resource", "bot");
 if not jid_prep("x@" .. host .. "/" .. resource) then
 	refuse("bots_resource %q is not a valid resource", resource);
@@ -94,103 +83,106 @@ if not is_integer(priority, -128, 127) then
 	refuse("bots_priority must be an integer from -128 to 127");
 end
 
--- Echo bots: localparts, bare JIDs or full JIDs on this host.
-local echo_jids = {};
-do
-	local list = module:get_option("bots_echo");
-	if type(list) == "string" then list = { list }; end
-	if list ~= nil and type(list) ~= "table" then
-		refuse("bots_echo must be a list of localparts or JIDs");
+-- The kinds the C module has, from its registry: names, options, counters.
+local kind_names, option_names = {}, {};
+for i, k in ipairs(bots.kinds()) do
+	kind_names[i] = k.name;
+	local names = {};
+	for j, o in ipairs(k.options) do names[j] = o.name; end
+	option_names[k.name] = table.concat(names, ", ");
+end
+
+-- Keys of a bot group that are the host's, not the kind's options.
+local group_keys = { kind = true, count = true, prefix = true, first = true, seed = true, ramp = true };
+
+-- Reads one group of bots: its array part names bots (localparts or JIDs
+-- on this host), count/prefix/first number them, the rest are the kind's
+-- options, checked against the kind's option table in C. `where` names
+-- the group in messages ("bots_jumper", "bots[2]").
+local function read_group(where, kind, g)
+	if type(g) == "string" then g = { g }; end
+	if type(g) ~= "table" then refuse("%s must be a table", where); end
+	local options = {};
+	for k, v in pairs(g) do
+		if type(k) == "string" and not group_keys[k] then
+			options[k] = v;
+		elseif type(k) ~= "string" and math.type(k) ~= "integer" then
+			refuse("%s has an unknown key %s", where, tostring(k));
+		end
 	end
-	for i, item in ipairs(list or {}) do
-		if type(item) ~= "string" then refuse("bots_echo[%d] is not a string", i); end
+	local config, key, what = bots.config(kind, options);
+	if not config then
+		if key and not what then
+			refuse("%s has an unknown key %s (%s bots take: %s)", where, tostring(key), kind,
+				option_names[kind] ~= "" and option_names[kind] or "no options");
+		elseif key then
+			refuse("%s.%s must be %s", where, tostring(key), what);
+		else
+			refuse("%s: %s", where, what);
+		end
+	end
+	local jids, indexes = {}, {};
+	for i, item in ipairs(g) do
+		if type(item) ~= "string" then refuse("%s[%d] is not a string", where, i); end
 		local full = item:find("@", 1, true) and item or (item .. "@" .. host);
 		local node, domain, res = jid_split(full);
 		if not node or domain ~= host then
-			refuse("bots_echo[%d] %q is not a localpart or a JID on %s", i, item, host);
+			refuse("%s[%d] %q is not a localpart or a JID on %s", where, i, item, host);
 		end
-		echo_jids[#echo_jids + 1] = { node = node, resource = res or resource };
+		jids[#jids + 1] = node .. "@" .. host .. "/" .. (res or resource);
+		indexes[#indexes + 1] = 0;
 	end
+	local count = g.count or 0;
+	if not is_integer(count, 0, 10000000) then
+		refuse("%s.count must be an integer from 0 to 10000000", where);
+	end
+	local first = g.first or 0;
+	if not is_integer(first, 0, 2^40) then refuse("%s.first must be a non-negative integer", where); end
+	local prefix = g.prefix or (kind .. "_");
+	if type(prefix) ~= "string" or not is_prepped_node(prefix .. first) then
+		refuse("%s.prefix %q does not make valid (lowercase, prepared) localparts", where, tostring(prefix));
+	end
+	for k = first, first + count - 1 do
+		jids[#jids + 1] = prefix .. k .. "@" .. host .. "/" .. resource;
+		indexes[#indexes + 1] = k; -- numbered bots are seeded as the CLI seeds them
+	end
+	local seed = g.seed or 1;
+	if math.type(seed) ~= "integer" then refuse("%s.seed must be an integer", where); end
+	-- By default a group goes online at 500 bots a second: all at once,
+	-- jumpers would join, talk and leave their rooms in lockstep.
+	local ramp = g.ramp or #jids / 500;
+	if type(ramp) ~= "number" or ramp < 0 or ramp > 86400 then
+		refuse("%s.ramp must be a number of seconds from 0 to 86400", where);
+	end
+	return { kind = kind, config = config, jids = jids, indexes = indexes, seed = seed, ramp = ramp };
 end
 
-local jumper_keys = {
-	count = true, prefix = true, first = true, muc = true, rooms = true, room_prefix = true,
-	phrases = true, interval = true, seed = true, phrase_list = true, join_timeout = true,
-	backoff = true, ramp = true,
-};
-local jumpers; -- { count, prefix, first, seed, config }
+-- The groups: bots = { { kind = "jumper", count = 100, ... }, ... }, and
+-- for each kind a shorthand bots_<kind> = { ... } (one group).
+local groups = {};
 do
-	local j = module:get_option("bots_jumper");
-	if j ~= nil then
-		if type(j) ~= "table" then refuse("bots_jumper must be a table"); end
-		for k in pairs(j) do
-			if not jumper_keys[k] then refuse("bots_jumper has an unknown key %s", tostring(k)); end
+	local list = module:get_option("bots");
+	if list ~= nil and type(list) ~= "table" then refuse("bots must be a list of groups"); end
+	for i, g in ipairs(list or {}) do
+		local kind = type(g) == "table" and g.kind;
+		local known = false;
+		for _, name in ipairs(kind_names) do known = known or name == kind; end
+		if not known then
+			refuse("bots[%d].kind must be one of %s", i, table.concat(kind_names, ", "));
 		end
-		local count = j.count or 0;
-		if not is_integer(count, 0, 10000000) then
-			refuse("bots_jumper.count must be an integer from 0 to 10000000");
-		end
-		local prefix = j.prefix or "jumper_";
-		local first = j.first or 0;
-		if not is_integer(first, 0, 2^40) then refuse("bots_jumper.first must be a non-negative integer"); end
-		if type(prefix) ~= "string" or not is_prepped_node(prefix .. first) then
-			refuse("bots_jumper.prefix %q does not make valid (lowercase, prepared) localparts",
-				tostring(prefix));
-		end
-		local muc = j.muc or ("conference." .. host);
-		if type(muc) ~= "string" or jid_prep(muc) ~= muc or muc:find("[@/]") then
-			refuse("bots_jumper.muc %q is not a MUC service domain", tostring(muc));
-		end
-		local rooms = j.rooms or 10;
-		if not is_integer(rooms, 1, 100000000) then
-			refuse("bots_jumper.rooms must be an integer from 1 to 100000000");
-		end
-		local room_prefix = j.room_prefix or "bot_room_";
-		if type(room_prefix) ~= "string" or not is_prepped_node(room_prefix .. "0") then
-			refuse("bots_jumper.room_prefix %q does not make valid (lowercase, prepared) room names",
-				tostring(room_prefix));
-		end
-		local min_phrases, max_phrases = range("bots_jumper.phrases", j.phrases, { 5, 9 }, 1, 1000000, true);
-		local min_interval, max_interval = range("bots_jumper.interval", j.interval, { 5, 15 }, 0.001, 86400);
-		local backoff_min, backoff_max = range("bots_jumper.backoff", j.backoff, { 1, 60 }, 0.001, 86400);
-		local join_timeout = j.join_timeout or 30;
-		if type(join_timeout) ~= "number" or join_timeout < 0.001 or join_timeout > 86400 then
-			refuse("bots_jumper.join_timeout must be a number of seconds from 0.001 to 86400");
-		end
-		-- By default the jumpers go online at 500 a second: all at once,
-		-- they would join, talk and leave their rooms in lockstep.
-		local ramp = j.ramp or count / 500;
-		if type(ramp) ~= "number" or ramp < 0 or ramp > 86400 then
-			refuse("bots_jumper.ramp must be a number of seconds from 0 to 86400");
-		end
-		local seed = j.seed or 1;
-		if math.type(seed) ~= "integer" then refuse("bots_jumper.seed must be an integer"); end
-		local phrase_list = j.phrase_list;
-		if phrase_list ~= nil then
-			if type(phrase_list) ~= "table" or #phrase_list == 0 then
-				refuse("bots_jumper.phrase_list must be a non-empty list of strings");
-			end
-			for i, p in ipairs(phrase_list) do
-				if type(p) ~= "string" or not valid_utf8(p) or p:find("[%z\1-\8\11\12\14-\31]") then
-					refuse("bots_jumper.phrase_list[%d] is not UTF-8 text", i);
-				end
-			end
-		end
-		local config, err = bots.config {
-			muc = muc, room_prefix = room_prefix, rooms = rooms,
-			min_phrases = min_phrases, max_phrases = max_phrases,
-			min_interval = min_interval, max_interval = max_interval,
-			join_timeout = join_timeout, backoff_min = backoff_min, backoff_max = backoff_max,
-			phrases = phrase_list,
-		};
-		if not config then refuse("bots_jumper: %s", err); end
-		jumpers = { count = count, prefix = prefix, first = first, seed = seed, ramp = ramp,
-			muc = muc, room_prefix = room_prefix, config = config };
+		groups[#groups + 1] = read_group(("bots[%d]"):format(i), kind, g);
+	end
+	for _, kind in ipairs(kind_names) do
+		local g = module:get_option("bots_" .. kind);
+		if g ~= nil then groups[#groups + 1] = read_group("bots_" .. kind, kind, g); end
 	end
 end
 
-if #echo_jids == 0 and not (jumpers and jumpers.count > 0) then
-	module:log("warn", "No bots configured on %s (set bots_echo and/or bots_jumper)", host);
+local total = 0;
+for _, g in ipairs(groups) do total = total + #g.jids; end
+if total == 0 then
+	module:log("warn", "No bots configured on %s (set bots, or bots_<kind> for a kind: %s)", host,
+		table.concat(kind_names, ", "));
 end
 
 -- --- the bots -------------------------------------------------------------------
@@ -389,65 +381,68 @@ local function start_bot(i)
 	local presence = st.presence();
 	if priority ~= 0 then presence:text_tag("priority", tostring(priority)); end
 	enqueue(session, presence);
-	if i <= #echo_jids then bot:online(session.full_jid); end
 end
 
 local seen = {};
-local function add_bot(kind, full, seed, index, config)
-	if seen[full] then refuse("two bots would be %s", full); end
-	seen[full] = true;
-	local i = #list + 1;
-	local bot, err = pool:new { kind = kind, jid = full, seed = seed, index = index,
-		config = config, data = i };
-	if not bot then refuse("%s", err); end
-	list[i], jids[i] = bot, full;
-end
-
-for _, e in ipairs(echo_jids) do
-	add_bot("echo", e.node .. "@" .. host .. "/" .. e.resource, 0, 0, nil);
-end
-if jumpers then
-	for k = jumpers.first, jumpers.first + jumpers.count - 1 do
-		add_bot("jumper", jumpers.prefix .. k .. "@" .. host .. "/" .. resource, jumpers.seed, k,
-			jumpers.config);
+for _, g in ipairs(groups) do
+	g.from = #list + 1;
+	for n, full in ipairs(g.jids) do
+		if seen[full] then refuse("two bots would be %s", full); end
+		seen[full] = true;
+		local i = #list + 1;
+		local bot, err = pool:new { config = g.config, jid = full, seed = g.seed,
+			index = g.indexes[n], data = i };
+		if not bot then refuse("%s", err); end
+		list[i], jids[i] = bot, full;
 	end
+	g.to = #list;
+	g.jids, g.indexes = nil, nil;
 end
 seen = nil;
 
 -- --- metrics ------------------------------------------------------------------
 
+local json = require "util.json";
 local measure_bots = module:measure("bots", "amount");
 local measure_online = module:measure("online", "amount");
-local counters = {
-	echoed = module:measure("echoed", "counter"),
-	groupchat_sent = module:measure("groupchat_sent", "counter"),
-	groupchat_received = module:measure("groupchat_received", "counter"),
-	joins = module:measure("joins", "counter"),
-	join_errors = module:measure("join_errors", "counter"),
-	errors = module:measure("errors", "counter"),
-};
+-- One counter metric per counter name the kinds declare (a name means the
+-- same in every kind that has it), and errors.
+local counters = { errors = module:measure("errors", "counter") };
+for _, k in ipairs(bots.kinds()) do
+	for _, c in ipairs(k.counters) do
+		counters[c.name] = counters[c.name] or module:measure(c.name, "counter");
+	end
+end
 local reported = {};
 
-
 -- Starts the bots in two phases, a batch per tick so that the server stays
--- responsive: first every session is bound and present (echo bots are then
--- online), then the jumpers go online (and join rooms), spread evenly over
--- bots_jumper.ramp seconds.
+-- responsive: first every session is bound and present, then each group
+-- goes online (jumpers join rooms), spread evenly over its ramp.
 local started_at;
-local function online_from(first, step)
+local groups_left;
+local function all_online()
+	local per_kind, n = {}, {};
+	for _, g in ipairs(groups) do n[g.kind] = (n[g.kind] or 0) + g.to - g.from + 1; end
+	for _, kind in ipairs(kind_names) do
+		if n[kind] then per_kind[#per_kind + 1] = n[kind] .. " " .. kind; end
+	end
+	module:log("info", "%d bots online on %s (%s) in %.2f s", pool:stats().online, host,
+		table.concat(per_kind, ", "), now() - started_at);
+end
+
+local function online_from(g, first, step)
 	if stopping then return; end
-	local last = math.min(first + start_batch - 1, #list);
+	local last = math.min(first + start_batch - 1, g.to);
 	for i = first, last do
 		local session = sessions[i];
 		if session and not session.destroyed then list[i]:online(session.full_jid); end
 	end
-	if last < #list then
-		module:add_timer(step, function() online_from(last + 1, step); end);
-	else
-		module:log("info", "%d bots online on %s (%d echo, %d jumper) in %.2f s",
-			pool:stats().online, host, #echo_jids, #list - #echo_jids,
-			now() - started_at);
+	if last < g.to then
+		module:add_timer(step, function() online_from(g, last + 1, step); end);
+		return;
 	end
+	groups_left = groups_left - 1;
+	if groups_left == 0 then all_online(); end
 end
 
 local function start_from(first)
@@ -469,16 +464,18 @@ local function start_from(first)
 		if sessions[k] then bound = bound + 1; end
 	end
 	module:log("info", "%d bot sessions bound on %s in %.2f s", bound, host, now() - started_at);
-	local njumpers = #list - #echo_jids;
-	local step = njumpers > 0 and jumpers.ramp * start_batch / njumpers or 0;
-	online_from(#echo_jids + 1, step);
+	groups_left = 0;
+	for _, g in ipairs(groups) do
+		if g.to >= g.from then groups_left = groups_left + 1; end
+	end
+	for _, g in ipairs(groups) do
+		if g.to >= g.from then
+			online_from(g, g.from, g.ramp * start_batch / (g.to - g.from + 1));
+		end
+	end
 end
 
 local function start()
-	if jumpers and jumpers.count > 0 and not prosody.hosts[jumpers.muc] then
-		module:log("warn", "bots_jumper.muc %s is not a host of this server: joins will fail",
-			jumpers.muc);
-	end
 	started_at = now();
 	if #list > 0 then start_from(1); end
 end
@@ -515,15 +512,11 @@ module:hook_global("stats-update", function()
 	local s = pool:stats();
 	measure_bots(s.bots);
 	measure_online(s.online);
-	local totals = {
-		echoed = s.echoed, groupchat_sent = s.groupchat_sent,
-		groupchat_received = s.groupchat_recv, joins = s.joins,
-		join_errors = s.join_errors, errors = s.errors + s.refused + lua_errors,
-	};
-	for k, v in pairs(totals) do
-		local delta = v - (reported[k] or 0);
-		if delta > 0 then counters[k](delta); end
-		reported[k] = v;
+	s.errors = s.errors + s.refused + lua_errors;
+	for k, measure in pairs(counters) do
+		local delta = (s[k] or 0) - (reported[k] or 0);
+		if delta > 0 then measure(delta); end
+		reported[k] = s[k];
 	end
 end);
 
@@ -531,7 +524,7 @@ end);
 -- 0.12's shell has no API for module commands; like mod_invites, add a
 -- section to its shared environment: bots:list([pattern]), bots:stats().
 
--- For the shell: this host's bots as { jid, kind, state, room, stats }.
+-- For the shell: this host's bots as { jid, stats } (stats: bot:stats()).
 function get_bots(pattern, limit) -- luacheck: ignore 131
 	local out, matched = {}, 0;
 	for i = 1, #list do
@@ -539,21 +532,27 @@ function get_bots(pattern, limit) -- luacheck: ignore 131
 			matched = matched + 1;
 			if #out < (limit or math.huge) then
 				local s = not stopping and list[i]:stats();
-				if s then
-					out[#out + 1] = { jid = jids[i], stats = s,
-						room = s.room and jumpers and (jumpers.room_prefix .. s.room .. "@" .. jumpers.muc) };
-				end
+				if s then out[#out + 1] = { jid = jids[i], stats = s }; end
 			end
 		end
 	end
 	return out, matched;
 end
 
+-- For the shell: the pool's totals and counters by name.
 function get_totals() -- luacheck: ignore 131
 	if stopping then return nil; end
 	local s = pool:stats();
 	s.lua_errors = lua_errors;
 	return s;
+end
+
+-- The counter names of each kind, in table order, for listings.
+local kind_counters = {};
+for _, k in ipairs(bots.kinds()) do
+	local names = {};
+	for i, c in ipairs(k.counters) do names[i] = c.name; end
+	kind_counters[k.name] = names;
 end
 
 do
@@ -570,24 +569,28 @@ do
 	end
 	-- luacheck: ignore 212/self
 	console_env.bots = {};
+	-- One line per bot: JID, kind, state, where, then its counters.
 	function console_env.bots:list(pattern, limit)
 		local print = self.session.print;
 		limit = limit or 100;
 		local shown, total = 0, 0;
-		print(("%-40s %-6s %-8s %-32s %6s %6s %6s %7s"):format("JID", "kind", "state",
-			"room", "joins", "said", "heard", "echoed"));
+		print(("%-40s %-6s %-8s %-32s %s"):format("JID", "kind", "state", "where", "counters"));
 		for _, inst in ipairs(each_instance()) do
 			local rows, matched = inst.mod.get_bots(pattern, limit - shown);
 			total = total + matched;
 			for _, r in ipairs(rows) do
-				local s = r.stats;
-				print(("%-40s %-6s %-8s %-32s %6d %6d %6d %7d"):format(r.jid, s.kind, s.state,
-					r.room or "-", s.joins, s.groupchat_sent, s.groupchat_recv, s.echoed));
+				local s, c = r.stats, {};
+				for _, name in ipairs(kind_counters[s.kind]) do c[#c + 1] = name .. "=" .. s[name]; end
+				print(("%-40s %-6s %-8s %-32s %s"):format(r.jid, s.kind, s.state, s.where or "-",
+					table.concat(c, " ")));
 				shown = shown + 1;
 			end
 		end
 		return true, ("%d of %d bots shown"):format(shown, total);
 	end
+	-- One JSON object per host, for scripts: bots, online, timers armed,
+	-- errors (refused stanzas, callback errors, processing errors) and
+	-- every counter of the kinds, summed by name.
 	function console_env.bots:stats()
 		local print = self.session.print;
 		local n = 0;
@@ -595,11 +598,8 @@ do
 			local s = inst.mod.get_totals();
 			if s then
 				n = n + 1;
-				print(("%s: %d bots, %d online, %d timers armed; echoed %d; joins %d (errors %d), "
-					.. "groupchat sent %d, received %d; IQs answered %d; refused stanzas %d, "
-					.. "callback errors %d, processing errors %d"):format(inst.host, s.bots, s.online,
-					s.timers, s.echoed, s.joins, s.join_errors, s.groupchat_sent, s.groupchat_recv,
-					s.iqs, s.refused, s.errors, s.lua_errors));
+				s.host = inst.host;
+				print(json.encode(s));
 			end
 		end
 		return true, ("mod_bots loaded on %d host%s"):format(n, n == 1 and "" or "s");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bot.h"
+#include "fakehost.h"
 #include "buf.h"
 #include "error.h"
 #include "parser.h"
@@ -22,83 +23,19 @@
 #define ALICE "alice@example.com/phone"
 #define MARK "<echo xmlns='urn:xmppbots:echo'/>"
 
-/* A host that records what the bot does instead of doing it. */
-struct fake {
-    char *sent[MAX_SENT];             /* serialized, default ns jabber:client */
-    struct xb_stanza *kept[MAX_SENT]; /* copies, when keep is set */
-    int nsent;
-    int keep;
-    int refuse; /* send() reports the session offline */
-    int64_t timer;
-    int nlogs;
-    char log[512];
-    /* Called from inside send() with the sent stanza, to model a host
-     * that delivers synchronously. */
-    void (*reenter)(struct fake *f, const struct xb_stanza *st);
-};
-
-static struct fake host_a;
+static struct fakehost host_a;
 static struct xb_bot *bot;
+static struct xb_bot_config *echo_cfg;
 
-static int fake_send(void *ud, struct xb_stanza *st)
+static struct xb_bot *new_echo(struct fakehost *f, const char *jid)
 {
-    struct fake *f = ud;
-    struct xb_buf b;
-
-    ck_assert_int_lt(f->nsent, MAX_SENT);
-    xb_buf_init(&b);
-    ck_assert_int_eq(xb_serialize(&b, st, XB_NS_CLIENT), 0);
-    f->sent[f->nsent] = b.data;
-    if (f->keep) {
-        f->kept[f->nsent] = xb_stanza_copy(st);
-        ck_assert_ptr_nonnull(f->kept[f->nsent]);
-    }
-    f->nsent++;
-    if (f->reenter)
-        f->reenter(f, st);
-    xb_stanza_free(st);
-    return f->refuse ? XB_ECLOSED : 0;
-}
-
-static void fake_set_timer(void *ud, int64_t ms)
-{
-    ((struct fake *)ud)->timer = ms;
-}
-
-static void fake_log(void *ud, enum xb_log_level level, const char *msg)
-{
-    struct fake *f = ud;
-
-    (void)level;
-    f->nlogs++;
-    snprintf(f->log, sizeof f->log, "%s", msg);
-}
-
-static const struct xb_bot_host fake_host = {fake_send, fake_set_timer,
-                                             fake_log};
-
-static void fake_reset(struct fake *f)
-{
-    int i;
-
-    for (i = 0; i < f->nsent; i++) {
-        free(f->sent[i]);
-        xb_stanza_free(f->kept[i]);
-    }
-    memset(f, 0, sizeof *f);
-}
-
-static struct xb_bot *new_echo(struct fake *f, const char *jid)
-{
-    struct xb_rand rng;
-
-    xb_rand_seed(&rng, 1, 0);
-    return xb_bot_new(XB_BOT_ECHO, jid, &fake_host, f, &rng, NULL);
+    return fh_new(f, echo_cfg, jid, 1, 0);
 }
 
 static void setup(void)
 {
     memset(&host_a, 0, sizeof host_a);
+    echo_cfg = fh_config("echo", NULL);
     bot = new_echo(&host_a, ECHO_JID);
     ck_assert_ptr_nonnull(bot);
     xb_bot_online(bot, ECHO_FULL);
@@ -108,7 +45,8 @@ static void teardown(void)
 {
     xb_bot_free(bot);
     bot = NULL;
-    fake_reset(&host_a);
+    fh_reset(&host_a);
+    xb_bot_config_free(echo_cfg);
 }
 
 static struct xb_stanza *parse(const char *xml, size_t len)
@@ -121,18 +59,9 @@ static struct xb_stanza *parse(const char *xml, size_t len)
     return st;
 }
 
-/* Hands the bot the stanza written in xml. */
-static void deliver_to(struct xb_bot *b, const char *xml)
-{
-    struct xb_stanza *st = parse(xml, strlen(xml));
-
-    xb_bot_stanza(b, st);
-    xb_stanza_free(st);
-}
-
 static void deliver(const char *xml)
 {
-    deliver_to(bot, xml);
+    fh_deliver(bot, xml);
 }
 
 /* Delivers xml and asserts the bot answered exactly with want. */
@@ -149,12 +78,12 @@ static void assert_echo(const char *xml, const char *want)
 static void assert_ignored(const char *xml)
 {
     int before = host_a.nsent;
-    uint64_t ignored = xb_bot_stats(bot)->ignored;
+    uint64_t ignored = fh_counter(bot, "ignored");
 
     deliver(xml);
     ck_assert_msg(host_a.nsent == before, "answered %s with %s", xml,
                   host_a.nsent > before ? host_a.sent[before] : "");
-    ck_assert_uint_eq(xb_bot_stats(bot)->ignored, ignored + 1);
+    ck_assert_uint_eq(fh_counter(bot, "ignored"), ignored + 1);
 }
 
 START_TEST(test_bot_echo_chat)
@@ -163,9 +92,9 @@ START_TEST(test_bot_echo_chat)
                 "' type='chat' id='m1'><body>hello</body></message>",
                 "<message to='" ALICE "' type='chat' id='m1'>"
                 "<body>hello</body>" MARK "</message>");
-    ck_assert_uint_eq(xb_bot_stats(bot)->echoed, 1);
-    ck_assert_uint_eq(xb_bot_stats(bot)->received, 1);
-    ck_assert_uint_eq(xb_bot_stats(bot)->ignored, 0);
+    ck_assert_uint_eq(fh_counter(bot, "echoed"), 1);
+    ck_assert_uint_eq(fh_counter(bot, "stanzas"), 1);
+    ck_assert_uint_eq(fh_counter(bot, "ignored"), 0);
 }
 END_TEST
 
@@ -258,7 +187,7 @@ START_TEST(test_bot_echo_ignores_types)
                  types[i]);
         assert_ignored(xml);
     }
-    ck_assert_uint_eq(xb_bot_stats(bot)->echoed, 0);
+    ck_assert_uint_eq(fh_counter(bot, "echoed"), 0);
 }
 END_TEST
 
@@ -319,9 +248,9 @@ START_TEST(test_bot_echo_ignores_presence)
     deliver("<presence xmlns='jabber:client' from='" ALICE
             "' type='subscribe'/>");
     ck_assert_int_eq(host_a.nsent, 0);
-    ck_assert_uint_eq(xb_bot_stats(bot)->received, 2);
+    ck_assert_uint_eq(fh_counter(bot, "stanzas"), 2);
     /* Not a message, so not "a message deliberately not answered". */
-    ck_assert_uint_eq(xb_bot_stats(bot)->ignored, 0);
+    ck_assert_uint_eq(fh_counter(bot, "ignored"), 0);
 }
 END_TEST
 
@@ -337,7 +266,7 @@ START_TEST(test_bot_echo_silent_when_not_online)
     ck_assert_int_eq(host_a.nsent, 1);
     xb_bot_stop(bot);
     ck_assert_int_eq(host_a.nsent, 1); /* stopping an echo bot says nothing */
-    ck_assert_int_lt(host_a.timer, 0);
+    ck_assert_int_lt(fh_last_timer(&host_a), 0);
     assert_ignored(msg);
 }
 END_TEST
@@ -348,8 +277,8 @@ START_TEST(test_bot_echo_not_counted_when_send_fails)
     deliver("<message xmlns='jabber:client' from='" ALICE
             "' type='chat' id='f'><body>x</body></message>");
     ck_assert_int_eq(host_a.nsent, 1);
-    ck_assert_uint_eq(xb_bot_stats(bot)->echoed, 0);
-    ck_assert_uint_eq(xb_bot_stats(bot)->ignored, 0);
+    ck_assert_uint_eq(fh_counter(bot, "echoed"), 0);
+    ck_assert_uint_eq(fh_counter(bot, "ignored"), 0);
 }
 END_TEST
 
@@ -419,8 +348,9 @@ END_TEST
  * the other with 'from' stamped as a server would, until nothing is left
  * or the bound is hit. Returns the number of stanzas delivered.
  */
-static int pump(struct fake *fa, struct xb_bot *a, const char *ja,
-                struct fake *fb, struct xb_bot *b, const char *jb, int bound)
+static int pump(struct fakehost *fa, struct xb_bot *a, const char *ja,
+                struct fakehost *fb, struct xb_bot *b, const char *jb,
+                int bound)
 {
     int da = 0, db = 0, moved = 0;
 
@@ -441,7 +371,7 @@ static int pump(struct fake *fa, struct xb_bot *a, const char *ja,
 
 START_TEST(test_bot_echo_two_bots_do_not_loop)
 {
-    struct fake host_b;
+    struct fakehost host_b;
     struct xb_bot *other;
     int total;
 
@@ -461,11 +391,11 @@ START_TEST(test_bot_echo_two_bots_do_not_loop)
                  "echo2@example.com/bot", 100);
     ck_assert_int_le(host_a.nsent + host_b.nsent, 2);
     ck_assert_int_le(total, 2);
-    ck_assert_uint_eq(xb_bot_stats(other)->echoed, 0);
-    ck_assert_uint_eq(xb_bot_stats(other)->ignored, 2);
+    ck_assert_uint_eq(fh_counter(other, "echoed"), 0);
+    ck_assert_uint_eq(fh_counter(other, "ignored"), 2);
 
     xb_bot_free(other);
-    fake_reset(&host_b);
+    fh_reset(&host_b);
 }
 END_TEST
 
@@ -505,8 +435,8 @@ START_TEST(test_bot_echo_foreign_bot_keeping_ids)
     }
     ck_assert_int_eq(host_a.nsent, 1);
     ck_assert_int_eq(delivered, 1);
-    ck_assert_uint_eq(xb_bot_stats(bot)->echoed, 1);
-    ck_assert_uint_eq(xb_bot_stats(bot)->ignored, 1);
+    ck_assert_uint_eq(fh_counter(bot, "echoed"), 1);
+    ck_assert_uint_eq(fh_counter(bot, "ignored"), 1);
 }
 END_TEST
 
@@ -514,7 +444,7 @@ static int depth, max_depth;
 
 /* The naive bot's answer arrives from inside our send(), as it would with
  * a host that routes synchronously. */
-static void reenter_naive(struct fake *f, const struct xb_stanza *st)
+static void reenter_naive(struct fakehost *f, const struct xb_stanza *st)
 {
     struct xb_stanza *r;
 
@@ -618,8 +548,6 @@ END_TEST
 
 START_TEST(test_bot_echo_stats)
 {
-    struct xb_bot_stats sum;
-
     deliver("<message xmlns='jabber:client' from='" ALICE
             "' type='chat' id='1'><body>a</body></message>");
     deliver("<message xmlns='jabber:client' from='" ALICE
@@ -629,36 +557,23 @@ START_TEST(test_bot_echo_stats)
     deliver("<presence xmlns='jabber:client' from='" ALICE "'/>");
     deliver("<message xmlns='jabber:client' from='" ALICE
             "' type='chat' id='1'><body>a</body></message>");
-    ck_assert_uint_eq(xb_bot_stats(bot)->received, 5);
-    ck_assert_uint_eq(xb_bot_stats(bot)->echoed, 2);
-    ck_assert_uint_eq(xb_bot_stats(bot)->ignored, 2);
-    ck_assert_uint_eq(xb_bot_stats(bot)->joins, 0);
-
-    memset(&sum, 0, sizeof sum);
-    sum.leaves = 7;
-    xb_bot_stats_add(&sum, xb_bot_stats(bot));
-    xb_bot_stats_add(&sum, xb_bot_stats(bot));
-    ck_assert_uint_eq(sum.received, 10);
-    ck_assert_uint_eq(sum.echoed, 4);
-    ck_assert_uint_eq(sum.ignored, 4);
-    ck_assert_uint_eq(sum.leaves, 7);
+    ck_assert_uint_eq(fh_counter(bot, "stanzas"), 5);
+    ck_assert_uint_eq(fh_counter(bot, "echoed"), 2);
+    ck_assert_uint_eq(fh_counter(bot, "ignored"), 2);
+    ck_assert_uint_eq(fh_counter(bot, "iq_requests"), 0);
 }
 END_TEST
 
 START_TEST(test_bot_echo_new_rejects)
 {
-    struct xb_rand rng;
-    struct fake f;
+    struct fakehost f;
 
     memset(&f, 0, sizeof f);
-    xb_rand_seed(&rng, 1, 0);
-    ck_assert_ptr_null(
-        xb_bot_new(XB_BOT_ECHO, "not a jid@", &fake_host, &f, &rng, NULL));
-    ck_assert_ptr_null(xb_bot_new(XB_BOT_ECHO, "", &fake_host, &f, &rng, NULL));
-    ck_assert_ptr_null(
-        xb_bot_new(XB_BOT_ECHO, NULL, &fake_host, &f, &rng, NULL));
-    ck_assert_ptr_null(
-        xb_bot_new((enum xb_bot_kind)42, ECHO_JID, &fake_host, &f, &rng, NULL));
+    ck_assert_ptr_null(fh_new(&f, echo_cfg, "not a jid@", 1, 0));
+    ck_assert_ptr_null(fh_new(&f, echo_cfg, "", 1, 0));
+    ck_assert_ptr_null(fh_new(&f, echo_cfg, NULL, 1, 0));
+    ck_assert_ptr_null(xb_bot_new(NULL, ECHO_JID, &fh_host, &f, 1, 0));
+    ck_assert_int_eq(f.nlogs, 3); /* each refusal says why */
     xb_bot_free(NULL);
 }
 END_TEST

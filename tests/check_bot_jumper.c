@@ -12,101 +12,91 @@
 #include <string.h>
 
 #include "bot.h"
+#include "fakehost.h"
 #include "buf.h"
 #include "error.h"
 #include "parser.h"
 #include "serialize.h"
 #include "xmpp.h"
 
-#define MAX_SENT 2048
-#define MAX_LOGS 64
 #define SERVICE "conference.localhost"
-#define NO_TIMER (-2) /* set_timer was not called */
+#define NO_TIMER FH_NO_TIMER
 
-/* A host that records what the bot does instead of doing it. */
-struct fake {
-    char *sent[MAX_SENT]; /* serialized, default ns jabber:client */
-    int nsent;
-    int64_t timers[MAX_SENT]; /* every set_timer value, in order */
-    int ntimers;
-    enum xb_log_level levels[MAX_LOGS];
-    char logs[MAX_LOGS][512];
-    int nlogs;
-    /* Called from inside send() with the serialized stanza, to model a
-     * host that delivers the server's answer synchronously. */
-    void (*reenter)(const char *xml);
+/* The settings a test changes, as fields (0 or NULL: the default);
+ * new_jumper() turns them into a config through the option table. */
+struct jcfg {
+    const char *muc_service, *room_prefix, *nick;
+    unsigned rooms, min_phrases, max_phrases;
+    uint32_t min_interval_ms, max_interval_ms, join_timeout_ms;
+    uint32_t backoff_min_ms, backoff_max_ms;
+    const char *const *phrases;
+    unsigned nphrases;
 };
 
-static struct fake host;
+static struct fakehost host;
 static struct xb_bot *bot;
-static struct xb_jumper_config cfg;
+static struct jcfg cfg;
 
 static const char *const test_phrases[] = {"one", "two & three", "four"};
 
-static int fake_send(void *ud, struct xb_stanza *st)
+#define last_timer() fh_last_timer(&host)
+#define last_sent() fh_last_sent(&host)
+
+/* A config from c's fields, or NULL if an option or the whole is
+ * refused. */
+static struct xb_bot_config *jumper_config(const struct jcfg *c)
 {
-    struct fake *f = ud;
-    struct xb_buf b;
+    struct xb_bot_config *bc = xb_bot_config_new(xb_bot_kind_find("jumper"));
+    char e[300];
+    size_t n = sizeof e;
+    int rc = 0;
 
-    ck_assert_int_lt(f->nsent, MAX_SENT);
-    xb_buf_init(&b);
-    ck_assert_int_eq(xb_serialize(&b, st, XB_NS_CLIENT), 0);
-    xb_stanza_free(st);
-    f->sent[f->nsent++] = b.data;
-    if (f->reenter)
-        f->reenter(b.data);
-    return 0;
-}
-
-static void fake_set_timer(void *ud, int64_t ms)
-{
-    struct fake *f = ud;
-
-    ck_assert_int_lt(f->ntimers, MAX_SENT);
-    f->timers[f->ntimers++] = ms;
-}
-
-static void fake_log(void *ud, enum xb_log_level level, const char *msg)
-{
-    struct fake *f = ud;
-
-    if (f->nlogs < MAX_LOGS) {
-        f->levels[f->nlogs] = level;
-        snprintf(f->logs[f->nlogs], sizeof f->logs[0], "%s", msg);
+    ck_assert_ptr_nonnull(bc);
+    if (c && c->muc_service)
+        rc |= xb_bot_config_set(bc, "muc", c->muc_service, e, n);
+    if (c && c->room_prefix)
+        rc |= xb_bot_config_set(bc, "room_prefix", c->room_prefix, e, n);
+    if (c && c->nick)
+        rc |= xb_bot_config_set(bc, "nick", c->nick, e, n);
+    if (c && c->rooms)
+        rc |= xb_bot_config_set_number(bc, "rooms", c->rooms, c->rooms, e, n);
+    if (c && (c->min_phrases || c->max_phrases))
+        rc |= xb_bot_config_set_number(bc, "phrases", c->min_phrases,
+                                       c->max_phrases, e, n);
+    if (c && c->max_interval_ms)
+        rc |= xb_bot_config_set_number(bc, "interval",
+                                       c->min_interval_ms / 1000.0,
+                                       c->max_interval_ms / 1000.0, e, n);
+    if (c && c->join_timeout_ms)
+        rc |= xb_bot_config_set_number(bc, "join_timeout",
+                                       c->join_timeout_ms / 1000.0,
+                                       c->join_timeout_ms / 1000.0, e, n);
+    if (c && c->backoff_max_ms)
+        rc |=
+            xb_bot_config_set_number(bc, "backoff", c->backoff_min_ms / 1000.0,
+                                     c->backoff_max_ms / 1000.0, e, n);
+    if (c && c->phrases)
+        rc |= xb_bot_config_set_list(bc, "phrase_list", c->phrases, c->nphrases,
+                                     e, n);
+    if (rc || xb_bot_config_check(bc, e, n)) {
+        xb_bot_config_free(bc);
+        return NULL;
     }
-    f->nlogs++;
+    return bc;
 }
 
-static const struct xb_bot_host fake_host = {fake_send, fake_set_timer,
-                                             fake_log};
-
-static void fake_reset(struct fake *f)
+/* A jumper alice@localhost (index 7) on f with c's settings; the config
+ * is f's. NULL if the config or the bot is refused. */
+static struct xb_bot *new_jumper(struct fakehost *f, uint64_t seed,
+                                 const struct jcfg *c)
 {
-    int i;
+    struct xb_bot_config *bc = jumper_config(c);
 
-    for (i = 0; i < f->nsent; i++)
-        free(f->sent[i]);
-    memset(f, 0, sizeof *f);
-}
-
-static int64_t last_timer(void)
-{
-    return host.ntimers ? host.timers[host.ntimers - 1] : NO_TIMER;
-}
-
-static const char *last_sent(void)
-{
-    ck_assert_int_gt(host.nsent, 0);
-    return host.sent[host.nsent - 1];
-}
-
-static struct xb_bot *new_jumper(struct fake *f, uint64_t seed,
-                                 const struct xb_jumper_config *c)
-{
-    struct xb_rand rng;
-
-    xb_rand_seed(&rng, seed, 7);
-    return xb_bot_new(XB_BOT_JUMPER, "alice@localhost", &fake_host, f, &rng, c);
+    if (!bc)
+        return NULL;
+    xb_bot_config_free(f->config);
+    f->config = bc;
+    return fh_new(f, bc, "alice@localhost", seed, 7);
 }
 
 static void setup(void)
@@ -132,18 +122,7 @@ static void teardown(void)
 {
     xb_bot_free(bot);
     bot = NULL;
-    fake_reset(&host);
-}
-
-static void deliver_to(struct xb_bot *b, const char *xml)
-{
-    struct xb_stanza *st = NULL;
-    enum xb_cond cond = XB_COND_NONE;
-
-    ck_assert_msg(xb_parser_parse_one(xml, strlen(xml), &st, &cond) == 0,
-                  "cannot parse %s: %s", xml, xb_cond_name(cond));
-    xb_bot_stanza(b, st);
-    xb_stanza_free(st);
+    fh_reset(&host);
 }
 
 static void deliverf(const char *fmt, ...)
@@ -157,7 +136,7 @@ static void deliverf(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(xml, sizeof xml, fmt, ap);
     va_end(ap);
-    deliver_to(bot, xml);
+    fh_deliver(bot, xml);
 }
 
 /* Reads room K and the nick from a join presence, asserting its exact
@@ -192,7 +171,7 @@ static void self_presence_to(struct xb_bot *b, unsigned k, const char *nick)
              "<item affiliation='none' role='participant'/>"
              "<status code='110'/></x></presence>",
              k, nick);
-    deliver_to(b, xml);
+    fh_deliver(b, xml);
 }
 
 static void self_presence(unsigned k, const char *nick)
@@ -208,7 +187,7 @@ static unsigned enter_room(void)
     xb_bot_online(bot, "alice@localhost/bot");
     k = parse_join(last_sent(), NULL, 0);
     self_presence(k, "alice");
-    ck_assert_uint_eq(xb_bot_stats(bot)->joins, 1);
+    ck_assert_uint_eq(fh_counter(bot, "joins"), 1);
     return k;
 }
 
@@ -269,11 +248,11 @@ START_TEST(test_bot_jumper_full_visit)
              "/bob'><x xmlns='http://jabber.org/protocol/muc#user'>"
              "<item affiliation='none' role='participant'/></x></presence>",
              k1);
-    ck_assert_uint_eq(xb_bot_stats(bot)->joins, 0);
+    ck_assert_uint_eq(fh_counter(bot, "joins"), 0);
     ck_assert_int_eq(host.ntimers, 1);
 
     self_presence(k1, "alice");
-    ck_assert_uint_eq(xb_bot_stats(bot)->joins, 1);
+    ck_assert_uint_eq(fh_counter(bot, "joins"), 1);
     assert_between(last_timer(), 100, 200);
     ck_assert_int_eq(host.nsent, 1);
 
@@ -298,9 +277,9 @@ START_TEST(test_bot_jumper_full_visit)
     ck_assert_uint_lt(k2, 10);
     ck_assert_int_eq(last_timer(), 5000);
 
-    ck_assert_uint_eq(xb_bot_stats(bot)->groupchat_sent, n);
-    ck_assert_uint_eq(xb_bot_stats(bot)->leaves, 1);
-    ck_assert_uint_eq(xb_bot_stats(bot)->join_errors, 0);
+    ck_assert_uint_eq(fh_counter(bot, "groupchat_sent"), n);
+    ck_assert_uint_eq(fh_counter(bot, "leaves"), 1);
+    ck_assert_uint_eq(fh_counter(bot, "join_errors"), 0);
     ck_assert_int_eq(host.nlogs, 0);
 
     /* The answer to the old room's leave does not disturb the new join. */
@@ -309,10 +288,10 @@ START_TEST(test_bot_jumper_full_visit)
              "xmlns='http://jabber.org/protocol/muc#user'><status "
              "code='110'/></x></presence>",
              k1);
-    ck_assert_uint_eq(xb_bot_stats(bot)->leaves, 1);
+    ck_assert_uint_eq(fh_counter(bot, "leaves"), 1);
     ck_assert_int_eq(last_timer(), 5000);
     self_presence(k2, "alice");
-    ck_assert_uint_eq(xb_bot_stats(bot)->joins, 2);
+    ck_assert_uint_eq(fh_counter(bot, "joins"), 2);
 }
 END_TEST
 
@@ -327,9 +306,9 @@ START_TEST(test_bot_jumper_every_room_visited)
         if (!seen[k]++)
             nrooms++;
         self_presence(k, "alice");
-        for (j = 0; j < 4 && xb_bot_stats(bot)->leaves == (uint64_t)i; j++)
+        for (j = 0; j < 4 && fh_counter(bot, "leaves") == (uint64_t)i; j++)
             xb_bot_timer(bot);
-        ck_assert_uint_eq(xb_bot_stats(bot)->leaves, (uint64_t)i + 1);
+        ck_assert_uint_eq(fh_counter(bot, "leaves"), (uint64_t)i + 1);
     }
     ck_assert_int_eq(nrooms, 10);
 }
@@ -365,9 +344,9 @@ END_TEST
 
 START_TEST(test_bot_jumper_builtin_phrases)
 {
-    struct fake f;
+    struct fakehost f;
     struct xb_bot *b;
-    struct xb_jumper_config c = cfg;
+    struct jcfg c = cfg;
     char nick[64];
     unsigned k, i;
 
@@ -382,7 +361,7 @@ START_TEST(test_bot_jumper_builtin_phrases)
     self_presence_to(b, k, nick);
     for (i = 0; i < 50; i++)
         xb_bot_timer(b);
-    ck_assert_uint_eq(xb_bot_stats(b)->groupchat_sent, 50);
+    ck_assert_uint_eq(fh_counter(b, "groupchat_sent"), 50);
     /* Every one well-formed (the built-in list has characters to escape). */
     for (i = 1; i <= 50; i++) {
         struct xb_stanza *st = NULL;
@@ -393,13 +372,13 @@ START_TEST(test_bot_jumper_builtin_phrases)
         xb_stanza_free(st);
     }
     xb_bot_free(b);
-    fake_reset(&f);
+    fh_reset(&f);
 }
 END_TEST
 
 START_TEST(test_bot_jumper_defaults)
 {
-    struct fake f;
+    struct fakehost f;
     struct xb_bot *b;
     unsigned k;
 
@@ -413,18 +392,18 @@ START_TEST(test_bot_jumper_defaults)
     ck_assert_uint_lt(k, 10);
     ck_assert_int_eq(f.timers[f.ntimers - 1], 30000);
     self_presence_to(b, k, "alice");
-    ck_assert_uint_eq(xb_bot_stats(b)->joins, 1);
+    ck_assert_uint_eq(fh_counter(b, "joins"), 1);
     assert_between(f.timers[f.ntimers - 1], 5000, 15000);
     xb_bot_free(b);
-    fake_reset(&f);
+    fh_reset(&f);
 }
 END_TEST
 
 START_TEST(test_bot_jumper_own_nick_and_prefix)
 {
-    struct fake f;
+    struct fakehost f;
     struct xb_bot *b;
-    struct xb_jumper_config c = cfg;
+    struct jcfg c = cfg;
 
     memset(&f, 0, sizeof f);
     c.nick = "Jumpy";
@@ -438,18 +417,18 @@ START_TEST(test_bot_jumper_own_nick_and_prefix)
                                 "<x xmlns='http://jabber.org/protocol/muc'>"
                                 "<history maxchars='0'/></x></presence>");
     /* The server answers with the room JID normalized. */
-    deliver_to(b, "<presence xmlns='jabber:client' "
+    fh_deliver(b, "<presence xmlns='jabber:client' "
                   "from='lobby-0@muc.example.org/Jumpy'>"
                   "<x xmlns='http://jabber.org/protocol/muc#user'>"
                   "<status code='110'/></x></presence>");
-    ck_assert_uint_eq(xb_bot_stats(b)->joins, 1);
+    ck_assert_uint_eq(fh_counter(b, "joins"), 1);
     /* A nick differing only in case is somebody else. */
-    deliver_to(b, "<message xmlns='jabber:client' type='groupchat' "
+    fh_deliver(b, "<message xmlns='jabber:client' type='groupchat' "
                   "from='lobby-0@muc.example.org/jumpy'><body>hi</body>"
                   "</message>");
-    ck_assert_uint_eq(xb_bot_stats(b)->groupchat_recv, 1);
+    ck_assert_uint_eq(fh_counter(b, "groupchat_received"), 1);
     xb_bot_free(b);
-    fake_reset(&f);
+    fh_reset(&f);
 }
 END_TEST
 
@@ -474,7 +453,7 @@ START_TEST(test_bot_jumper_conflict_new_nick)
     snprintf(from, sizeof from, "bot_room_%u@" SERVICE "/alice", k);
     error_presence(from, "conflict");
     ck_assert_int_eq(host.nsent, 1);
-    ck_assert_uint_eq(xb_bot_stats(bot)->join_errors, 1);
+    ck_assert_uint_eq(fh_counter(bot, "join_errors"), 1);
     assert_between(last_timer(), 500, 1000);
     ck_assert_int_eq(host.nlogs, 1);
     ck_assert_int_eq(host.levels[0], XB_LOG_WARN);
@@ -491,7 +470,7 @@ START_TEST(test_bot_jumper_conflict_new_nick)
 
     /* The nick's holder is not us any more. */
     self_presence(k, "alice");
-    ck_assert_uint_eq(xb_bot_stats(bot)->joins, 0);
+    ck_assert_uint_eq(fh_counter(bot, "joins"), 0);
     /* A second conflict: yet another nick, and a longer backoff. */
     snprintf(from, sizeof from, "bot_room_%u@" SERVICE "/%s", k, nick);
     error_presence(from, "conflict");
@@ -503,12 +482,12 @@ START_TEST(test_bot_jumper_conflict_new_nick)
     ck_assert_int_eq(strncmp(nick2, "alice_", 6), 0);
 
     self_presence(k, nick2);
-    ck_assert_uint_eq(xb_bot_stats(bot)->joins, 1);
+    ck_assert_uint_eq(fh_counter(bot, "joins"), 1);
     /* The other alice talking is another occupant. */
     deliverf("<message xmlns='jabber:client' type='groupchat' "
              "from='bot_room_%u@" SERVICE "/alice'><body>me</body></message>",
              k);
-    ck_assert_uint_eq(xb_bot_stats(bot)->groupchat_recv, 1);
+    ck_assert_uint_eq(fh_counter(bot, "groupchat_received"), 1);
     /* Leaving uses the nick we hold. */
     xb_bot_stop(bot);
     assert_leave(last_sent(), k, nick2);
@@ -531,7 +510,7 @@ START_TEST(test_bot_jumper_other_errors_change_room)
         snprintf(from, sizeof from, "bot_room_%u@" SERVICE "%s", k,
                  i % 2 ? "/alice" : "");
         error_presence(from, conds[i]);
-        ck_assert_uint_eq(xb_bot_stats(bot)->join_errors, i + 1);
+        ck_assert_uint_eq(fh_counter(bot, "join_errors"), i + 1);
         ck_assert_int_eq(host.nlogs, (int)i + 1);
         ck_assert_int_eq(host.levels[i], XB_LOG_WARN);
         ck_assert_ptr_nonnull(strstr(host.logs[i], conds[i]));
@@ -543,7 +522,7 @@ START_TEST(test_bot_jumper_other_errors_change_room)
         ck_assert_uint_ne(k2, k);
         ck_assert_str_eq(nick, "alice");
     }
-    ck_assert_uint_eq(xb_bot_stats(bot)->joins, 0);
+    ck_assert_uint_eq(fh_counter(bot, "joins"), 0);
 }
 END_TEST
 
@@ -556,7 +535,7 @@ START_TEST(test_bot_jumper_error_without_condition)
     deliverf("<presence xmlns='jabber:client' from='bot_room_%u@" SERVICE
              "/alice' type='error'/>",
              k);
-    ck_assert_uint_eq(xb_bot_stats(bot)->join_errors, 1);
+    ck_assert_uint_eq(fh_counter(bot, "join_errors"), 1);
     ck_assert_ptr_nonnull(strstr(host.logs[0], "undefined-condition"));
 }
 END_TEST
@@ -577,9 +556,9 @@ START_TEST(test_bot_jumper_foreign_errors_ignored)
     error_presence(from, "forbidden");
     snprintf(from, sizeof from, "bot_room_%u0@" SERVICE "/alice", k);
     error_presence(from, "forbidden");
-    ck_assert_uint_eq(xb_bot_stats(bot)->join_errors, 0);
+    ck_assert_uint_eq(fh_counter(bot, "join_errors"), 0);
     ck_assert_int_eq(last_timer(), 5000);
-    ck_assert_uint_eq(xb_bot_stats(bot)->received, 4);
+    ck_assert_uint_eq(fh_counter(bot, "stanzas"), 4);
 }
 END_TEST
 
@@ -595,8 +574,8 @@ START_TEST(test_bot_jumper_join_timeout)
     /* It withdraws the join, so a late success leaves no ghost behind. */
     ck_assert_int_eq(host.nsent, 2);
     assert_leave(last_sent(), k, "alice");
-    ck_assert_uint_eq(xb_bot_stats(bot)->join_errors, 1);
-    ck_assert_uint_eq(xb_bot_stats(bot)->leaves, 0);
+    ck_assert_uint_eq(fh_counter(bot, "join_errors"), 1);
+    ck_assert_uint_eq(fh_counter(bot, "leaves"), 0);
     assert_between(last_timer(), 500, 1000);
     ck_assert_int_eq(host.nlogs, 1);
     ck_assert_int_eq(host.levels[0], XB_LOG_WARN);
@@ -606,7 +585,7 @@ START_TEST(test_bot_jumper_join_timeout)
 
     /* A late self-presence from the abandoned room changes nothing. */
     self_presence(k, "alice");
-    ck_assert_uint_eq(xb_bot_stats(bot)->joins, 0);
+    ck_assert_uint_eq(fh_counter(bot, "joins"), 0);
 
     xb_bot_timer(bot);
     k2 = parse_join(last_sent(), NULL, 0);
@@ -627,7 +606,7 @@ START_TEST(test_bot_jumper_backoff_doubles_and_caps)
         xb_bot_timer(bot); /* backoff over: join again */
         ck_assert_int_eq(last_timer(), 5000);
     }
-    ck_assert_uint_eq(xb_bot_stats(bot)->join_errors, 6);
+    ck_assert_uint_eq(fh_counter(bot, "join_errors"), 6);
     /* A successful join resets it: a kick right after waits the least. */
     k = parse_join(last_sent(), NULL, 0);
     self_presence(k, "alice");
@@ -677,15 +656,15 @@ START_TEST(test_bot_jumper_kicked)
              "<item affiliation='none' role='none'/>"
              "<status code='307'/><status code='110'/></x></presence>",
              k);
-    ck_assert_uint_eq(xb_bot_stats(bot)->leaves, 1);
-    ck_assert_uint_eq(xb_bot_stats(bot)->join_errors, 0);
+    ck_assert_uint_eq(fh_counter(bot, "leaves"), 1);
+    ck_assert_uint_eq(fh_counter(bot, "join_errors"), 0);
     ck_assert_int_eq(host.nsent, sent);
     assert_between(last_timer(), 500, 1000);
     /* Messages from the room no longer count. */
     deliverf("<message xmlns='jabber:client' type='groupchat' "
              "from='bot_room_%u@" SERVICE "/bob'><body>bye</body></message>",
              k);
-    ck_assert_uint_eq(xb_bot_stats(bot)->groupchat_recv, 0);
+    ck_assert_uint_eq(fh_counter(bot, "groupchat_received"), 0);
     xb_bot_timer(bot);
     k2 = parse_join(last_sent(), NULL, 0);
     ck_assert_uint_ne(k2, k);
@@ -705,7 +684,7 @@ START_TEST(test_bot_jumper_unavailable_of_others_ignored)
     deliverf("<presence xmlns='jabber:client' from='bot_room_%u@" SERVICE
              "/alice' type='unavailable'/>",
              k);
-    ck_assert_uint_eq(xb_bot_stats(bot)->leaves, 0);
+    ck_assert_uint_eq(fh_counter(bot, "leaves"), 0);
     assert_between(last_timer(), 100, 200);
 }
 END_TEST
@@ -720,11 +699,11 @@ START_TEST(test_bot_jumper_reflected_not_counted)
     deliverf("<message xmlns='jabber:client' type='groupchat' id='j1' "
              "from='bot_room_%u@" SERVICE "/alice'><body>one</body></message>",
              k);
-    ck_assert_uint_eq(xb_bot_stats(bot)->groupchat_recv, 0);
+    ck_assert_uint_eq(fh_counter(bot, "groupchat_received"), 0);
     deliverf("<message xmlns='jabber:client' type='groupchat' "
              "from='bot_room_%u@" SERVICE "/bob'><body>hi</body></message>",
              k);
-    ck_assert_uint_eq(xb_bot_stats(bot)->groupchat_recv, 1);
+    ck_assert_uint_eq(fh_counter(bot, "groupchat_received"), 1);
     /* The subject, other rooms, private messages, errors: not counted. */
     deliverf("<message xmlns='jabber:client' type='groupchat' "
              "from='bot_room_%u@" SERVICE "'><subject>s</subject></message>",
@@ -744,8 +723,8 @@ START_TEST(test_bot_jumper_reflected_not_counted)
              k);
     deliverf("<message xmlns='jabber:client' type='groupchat' "
              "from='bob@localhost/x'><body>x</body></message>");
-    ck_assert_uint_eq(xb_bot_stats(bot)->groupchat_recv, 1);
-    ck_assert_uint_eq(xb_bot_stats(bot)->received, 9);
+    ck_assert_uint_eq(fh_counter(bot, "groupchat_received"), 1);
+    ck_assert_uint_eq(fh_counter(bot, "stanzas"), 9);
     /* And messages before the join completes do not count either. */
 }
 END_TEST
@@ -768,8 +747,8 @@ START_TEST(test_bot_jumper_offline_then_online)
              k);
     self_presence(k, "alice");
     ck_assert_int_eq(host.nsent, sent);
-    ck_assert_uint_eq(xb_bot_stats(bot)->groupchat_recv, 0);
-    ck_assert_uint_eq(xb_bot_stats(bot)->joins, 1);
+    ck_assert_uint_eq(fh_counter(bot, "groupchat_received"), 0);
+    ck_assert_uint_eq(fh_counter(bot, "joins"), 1);
     ck_assert_int_eq(last_timer(), -1);
 
     xb_bot_online(bot, "alice@localhost/bot2");
@@ -777,7 +756,7 @@ START_TEST(test_bot_jumper_offline_then_online)
     k = parse_join(last_sent(), NULL, 0);
     ck_assert_int_eq(last_timer(), 5000);
     self_presence(k, "alice");
-    ck_assert_uint_eq(xb_bot_stats(bot)->joins, 2);
+    ck_assert_uint_eq(fh_counter(bot, "joins"), 2);
     /* online again while in a room: no second join. */
     xb_bot_online(bot, "alice@localhost/bot2");
     ck_assert_int_eq(host.nsent, sent + 1);
@@ -809,7 +788,7 @@ START_TEST(test_bot_jumper_stop)
     ck_assert_int_eq(host.nsent, 2);
     assert_leave(last_sent(), k, "alice");
     ck_assert_int_eq(last_timer(), -1);
-    ck_assert_uint_eq(xb_bot_stats(bot)->leaves, 1);
+    ck_assert_uint_eq(fh_counter(bot, "leaves"), 1);
     /* A second stop, or a stale timer, sends nothing. */
     xb_bot_stop(bot);
     xb_bot_timer(bot);
@@ -827,7 +806,7 @@ START_TEST(test_bot_jumper_stop_while_joining)
     ck_assert_int_eq(host.nsent, 2);
     assert_leave(last_sent(), k, "alice");
     ck_assert_int_eq(last_timer(), -1);
-    ck_assert_uint_eq(xb_bot_stats(bot)->leaves, 0);
+    ck_assert_uint_eq(fh_counter(bot, "leaves"), 0);
 }
 END_TEST
 
@@ -846,9 +825,9 @@ END_TEST
 
 START_TEST(test_bot_jumper_single_room)
 {
-    struct fake f;
+    struct fakehost f;
     struct xb_bot *b;
-    struct xb_jumper_config c = cfg;
+    struct jcfg c = cfg;
     int i;
 
     memset(&f, 0, sizeof f);
@@ -860,42 +839,44 @@ START_TEST(test_bot_jumper_single_room)
     for (i = 0; i < 3; i++) {
         ck_assert_uint_eq(parse_join(f.sent[f.nsent - 1], NULL, 0), 0);
         self_presence_to(b, 0, "alice");
-        ck_assert_uint_eq(xb_bot_stats(b)->joins, (uint64_t)i + 1);
+        ck_assert_uint_eq(fh_counter(b, "joins"), (uint64_t)i + 1);
         xb_bot_timer(b); /* the only phrase, leave, join the same room */
         ck_assert_int_eq(f.timers[f.ntimers - 1], 5000);
         assert_leave(f.sent[f.nsent - 2], 0, "alice");
         /* The answer to the leave arrives while joining again: it is not
          * a kick. */
-        deliver_to(b,
+        fh_deliver(b,
                    "<presence xmlns='jabber:client' from='bot_room_0@" SERVICE
                    "/alice' type='unavailable'><x "
                    "xmlns='http://jabber.org/protocol/muc#user'><status "
                    "code='110'/></x></presence>");
         ck_assert_int_eq(f.timers[f.ntimers - 1], 5000);
-        ck_assert_uint_eq(xb_bot_stats(b)->leaves, (uint64_t)i + 1);
+        ck_assert_uint_eq(fh_counter(b, "leaves"), (uint64_t)i + 1);
     }
     /* Errors with one room retry that room. */
-    deliver_to(b, "<presence xmlns='jabber:client' from='bot_room_0@" SERVICE
+    fh_deliver(b, "<presence xmlns='jabber:client' from='bot_room_0@" SERVICE
                   "' type='error'><error type='cancel'><item-not-found "
                   "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>"
                   "</presence>");
     xb_bot_timer(b);
     ck_assert_uint_eq(parse_join(f.sent[f.nsent - 1], NULL, 0), 0);
     xb_bot_free(b);
-    fake_reset(&f);
+    fh_reset(&f);
 }
 END_TEST
 
 static struct xb_bot *reentrant_bot;
 
 /* The room answers a join from inside send(). */
-static void answer_join(const char *xml)
+static void answer_join(struct fakehost *f, const struct xb_stanza *st)
 {
+    const char *xml = f->sent[f->nsent - 1];
     char nick[64];
     unsigned k;
 
     if (strncmp(xml, "<presence to=", 13) || strstr(xml, "unavailable"))
         return;
+    (void)st;
     k = parse_join(xml, nick, sizeof nick);
     self_presence_to(reentrant_bot, k, nick);
 }
@@ -907,16 +888,16 @@ START_TEST(test_bot_jumper_reentrant_host)
     host.reenter = answer_join;
     reentrant_bot = bot;
     xb_bot_online(bot, "alice@localhost/bot");
-    ck_assert_uint_eq(xb_bot_stats(bot)->joins, 1);
+    ck_assert_uint_eq(fh_counter(bot, "joins"), 1);
     /* The phrase timer, not the join timeout, is armed. */
     assert_between(last_timer(), 100, 200);
     for (i = 0; i < 20; i++) {
         xb_bot_timer(bot);
         assert_between(last_timer(), 100, 200);
     }
-    ck_assert_uint_ge(xb_bot_stats(bot)->joins, 5);
-    ck_assert_uint_eq(xb_bot_stats(bot)->joins, xb_bot_stats(bot)->leaves + 1);
-    ck_assert_uint_eq(xb_bot_stats(bot)->join_errors, 0);
+    ck_assert_uint_ge(fh_counter(bot, "joins"), 5);
+    ck_assert_uint_eq(fh_counter(bot, "joins"), fh_counter(bot, "leaves") + 1);
+    ck_assert_uint_eq(fh_counter(bot, "join_errors"), 0);
 }
 END_TEST
 
@@ -924,7 +905,7 @@ END_TEST
  * join, refuses the others. Returns all it sent, joined with newlines. */
 static char *script_run(uint64_t seed)
 {
-    struct fake f;
+    struct fakehost f;
     struct xb_bot *b;
     struct xb_buf out;
     char nick[64];
@@ -949,7 +930,7 @@ static char *script_run(uint64_t seed)
                 "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>"
                 "</presence>",
                 k, nick);
-            deliver_to(b, xml);
+            fh_deliver(b, xml);
         } else if (strstr(last, "<history")) {
             k = parse_join(last, nick, sizeof nick);
             self_presence_to(b, k, nick);
@@ -967,10 +948,10 @@ static char *script_run(uint64_t seed)
         snprintf(t, sizeof t, "timer %lld\n", (long long)f.timers[i]);
         ck_assert_int_eq(xb_buf_puts(&out, t), 0);
     }
-    ck_assert_uint_gt(xb_bot_stats(b)->joins, 5);
-    ck_assert_uint_gt(xb_bot_stats(b)->join_errors, 5);
+    ck_assert_uint_gt(fh_counter(b, "joins"), 5);
+    ck_assert_uint_gt(fh_counter(b, "join_errors"), 5);
     xb_bot_free(b);
-    fake_reset(&f);
+    fh_reset(&f);
     return out.data;
 }
 
@@ -993,10 +974,10 @@ START_TEST(test_bot_jumper_invalid_configs)
     static const char *const bad_services[] = {
         "", "bad service", "user@" SERVICE, SERVICE "/res", SERVICE ".", "a..b",
     };
-    struct xb_jumper_config c;
-    struct fake f;
+    struct jcfg c;
+    struct fakehost f;
+    struct xb_bot_config *bc;
     struct xb_bot *b;
-    struct xb_rand rng;
     size_t i;
 
     memset(&f, 0, sizeof f);
@@ -1018,7 +999,6 @@ START_TEST(test_bot_jumper_invalid_configs)
     REJECT(c.min_interval_ms = 300);
     REJECT(c.backoff_min_ms = 9000);
     REJECT(c.nphrases = 0);
-    REJECT(c.phrases = NULL);
     REJECT(c.phrases = bad_phrase; c.nphrases = 2);
     REJECT(c.phrases = null_phrase; c.nphrases = 2);
     REJECT(c.nick = "");
@@ -1029,15 +1009,18 @@ START_TEST(test_bot_jumper_invalid_configs)
     REJECT(c.room_prefix = "a b");
 #undef REJECT
 
-    /* No nick and no localpart to take it from. */
-    xb_rand_seed(&rng, 1, 0);
-    ck_assert_ptr_null(
-        xb_bot_new(XB_BOT_JUMPER, "localhost", &fake_host, &f, &rng, &cfg));
+    /* No nick and no localpart to take it from: the bot says why. */
+    bc = jumper_config(&cfg);
+    ck_assert_ptr_null(fh_new(&f, bc, "localhost", 1, 0));
+    ck_assert_int_eq(f.nlogs, 1);
+    xb_bot_config_free(bc);
     c = cfg;
     c.nick = "j";
-    b = xb_bot_new(XB_BOT_JUMPER, "localhost", &fake_host, &f, &rng, &c);
+    bc = jumper_config(&c);
+    b = fh_new(&f, bc, "localhost", 1, 0);
     ck_assert_ptr_nonnull(b);
     xb_bot_free(b);
+    xb_bot_config_free(bc);
     /* Limits that are fine: equal bounds, a single room. */
     c = cfg;
     c.min_phrases = c.max_phrases = 3;
@@ -1049,21 +1032,26 @@ START_TEST(test_bot_jumper_invalid_configs)
     xb_bot_free(b);
     ck_assert_int_eq(f.nsent, 0);
     ck_assert_int_eq(f.ntimers, 0);
+    fh_reset(&f);
 }
 END_TEST
 
 START_TEST(test_bot_jumper_stats_add)
 {
-    struct xb_bot_stats sum;
+    const struct xb_bot_kind *k = xb_bot_kind_of(bot);
+    uint64_t sum[32] = {0};
+    unsigned i, n = xb_bot_ncounters(k);
 
     enter_room();
     xb_bot_timer(bot);
-    memset(&sum, 0, sizeof sum);
-    xb_bot_stats_add(&sum, xb_bot_stats(bot));
-    xb_bot_stats_add(&sum, xb_bot_stats(bot));
-    ck_assert_uint_eq(sum.joins, 2);
-    ck_assert_uint_eq(sum.groupchat_sent, 2);
-    ck_assert_uint_eq(sum.received, 2);
+    ck_assert_uint_le(n, 32);
+    xb_bot_counters_add(bot, sum);
+    xb_bot_counters_add(bot, sum);
+    for (i = 0; i < n; i++)
+        ck_assert_uint_eq(sum[i], 2 * xb_bot_counter(bot, i));
+    ck_assert_uint_eq(fh_counter(bot, "joins"), 1);
+    ck_assert_uint_eq(fh_counter(bot, "groupchat_sent"), 1);
+    ck_assert_uint_eq(fh_counter(bot, "stanzas"), 1);
 }
 END_TEST
 

@@ -22,12 +22,34 @@ expect() {
     fi
 }
 
-for cmd in echo jumper load; do
+# Every kind of the registry is a command: xmppbots kinds lists them as
+# JSON, from the kinds' own tables; each is in xmppbots --help, and its
+# help shows every one of its options.
+py=/usr/bin/python3
+"$bin" kinds > "$tmp/kinds.json" || bad "xmppbots kinds failed"
+# Lines "KIND OPTION" (OPTION "-" for a kind without options).
+"$py" -c 'import json, sys
+for k in json.load(open(sys.argv[1]))["kinds"]:
+    for o in k["options"] or [{"name": "-"}]:
+        print(k["kind"], o["name"])' "$tmp/kinds.json" > "$tmp/options" ||
+    bad "xmppbots kinds is not the JSON expected"
+kind_names=$(cut -d' ' -f1 "$tmp/options" | uniq)
+check "xmppbots kinds lists echo, jumper and load" \
+    [ "$(echo $kind_names)" = "echo jumper load" ]
+"$bin" --help > "$tmp/main-help"
+for cmd in $kind_names; do
     expect 0 "Usage: xmppbots $cmd" "$cmd" --help
+    check "xmppbots --help lists $cmd" grep -q "^  $cmd " "$tmp/main-help"
+    "$bin" "$cmd" --help > "$tmp/help"
+    for o in $(grep "^$cmd " "$tmp/options" | cut -d' ' -f2); do
+        [ "$o" = - ] && continue
+        o=$(echo "$o" | tr _ -)
+        check "$cmd --help shows --$o" grep -q -- "--$o " "$tmp/help"
+    done
     expect 2 "jid is required" "$cmd" --password x
     expect 2 "see 'xmppbots $cmd --help'" "$cmd" --no-such-option
 done
-expect 0 "hop between MUC rooms" --help
+expect 0 "hops between MUC rooms" --help
 expect 2 "unknown command" dance
 expect 2 "password or --password-file is required" echo --jid a@b
 expect 2 "needs a JID pattern with %d" echo --jid a@b -p x --count 3
@@ -36,8 +58,13 @@ expect 2 "takes one %d" echo --jid 'a%d%d@b' -p x --count 2
 expect 2 "'required' or 'none'" echo --jid a@b -p x --tls maybe
 expect 2 "whole number from 1 to 65535" echo --jid a@b -p x --port 70000
 expect 2 "a range like 5-15" jumper --jid a@b -p x --interval 9-3
-expect 2 "at least 1 phrase" jumper --jid a@b -p x --phrases 0-2
-expect 2 "to (the echo bot's JID) is required" load --jid a@b -p x
+expect 2 "phrases needs a range like 5-9" jumper --jid a@b -p x --phrases 0-2
+expect 2 "to is required" load --jid a@b -p x
+expect 2 "is not a JID" load --jid a@b -p x --to 'bad@'
+expect 2 "muc 'a@b' is not a MUC service domain" jumper --jid a@b -p x --muc a@b
+expect 2 "unrecognized option '--rooms'" echo --jid a@b -p x --rooms 3
+expect 2 "whole number from 1 to 100000000, not '1e3'" jumper --jid a@b -p x --rooms 1e3
+expect 1 "has no lines to read" jumper --jid a@b -p x --phrase-list "$tmp/none"
 expect 2 "invalid JID" echo --jid '@b' -p x
 expect 1 "cannot read" echo --jid a@b --password-file "$tmp/none"
 

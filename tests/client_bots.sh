@@ -83,6 +83,7 @@ users_ok() {
         bash "$prosody_sh" user "$dir" tester "$pw" &&
         bash "$prosody_sh" user "$dir" observer "$pw" &&
         bash "$prosody_sh" users "$dir" jumper 4 "$pw" &&
+        bash "$prosody_sh" users "$dir" user 2 "$pw" &&
         [ -f "$dir/data/localhost/accounts/jumper3.dat" ]
 }
 check "accounts registered" users_ok
@@ -100,6 +101,26 @@ slix_check "slixmpp echo cases" 90 slix_echo.py "${slix_common[@]}" \
     --jid tester@localhost --echo-jid echobot@localhost/bot
 echoed_at_least() { [ "$(jstat "$tmp/echo.json" echoed)" -ge "$1" ]; }
 check "echo bot stats count the echoes" wait_until 3 echoed_at_least 11
+
+# --- load bots against the echo bot ----------------------------------------
+# Two load bots (user0, user1), 4 messages in flight each; they stop by
+# themselves when all 60 messages are back.
+"${xb[@]}" load --jid 'user%d@localhost/load' --count 2 --password "$pw" \
+    --port "$port" "${common[@]}" --to echobot@localhost --messages 30 \
+    --window 4 --stats "$tmp/load.json" --no-progress \
+    > "$tmp/load.out" 2> "$tmp/load.err" < /dev/null
+rc=$?
+check "load: exit 0 when every message came back intact (got $rc)" [ "$rc" -eq 0 ]
+check "load: 60 sent, 60 answered" \
+    [ "$(jstat "$tmp/load.json" sent)" -eq 60 ] && [ "$(jstat "$tmp/load.json" answered)" -eq 60 ]
+check "load: none lost or corrupt" \
+    [ "$(jstat "$tmp/load.json" lost)" -eq 0 ] && [ "$(jstat "$tmp/load.json" corrupt)" -eq 0 ]
+check "load: every bot did its work (done 2)" [ "$(jstat "$tmp/load.json" done)" -eq 2 ]
+rtt_n() {
+    "$py" -c 'import json, sys
+print(json.load(open(sys.argv[1]))["rtt"]["n"])' "$tmp/load.json" 2> /dev/null
+}
+check "load: 60 round-trip samples" [ "$(rtt_n)" = 60 ]
 
 # The client really verifies the server certificate (else the above proves
 # little about TLS): it must refuse an untrusted one.
@@ -241,7 +262,9 @@ check "echo bot summary on stdout" \
     grep -q "^bots 1: online at some point 1, gave up 0" "$tmp/echo.out"
 check "jumper summary on stdout" \
     grep -q "^bots 4: online at some point 4, gave up 0" "$tmp/jumper.out"
-check "jumper summary counts rooms joined" \
-    grep -Eq "^rooms joined [1-9][0-9]* \(errors 0" "$tmp/jumper.out"
+check "jumper summary names the kind's counters" \
+    grep -Eq "^jumper: .*rooms joined [1-9]" "$tmp/jumper.out"
+check "jumpers joined rooms without a join error (final stats)" \
+    [ "$(jstat "$tmp/jumper.json" joins)" -gt 0 ] && [ "$(jstat "$tmp/jumper.json" join_errors)" -eq 0 ]
 
 finish

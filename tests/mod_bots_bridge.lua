@@ -410,7 +410,8 @@ local function take()
 	return s
 end
 
-local echo = assert(pool:new { kind = "echo", jid = "echobot@localhost", data = "ECHO" })
+local echo_cfg = assert(bots.config("echo", {}))
+local echo = assert(pool:new { config = echo_cfg, jid = "echobot@localhost", data = "ECHO" })
 assert(echo:online("echobot@localhost/bot"))
 local msg = st.message({ from = "u@localhost/r", to = "echobot@localhost", type = "chat",
 	id = "m1", ["xml:lang"] = "en" }):text_tag("body", tricky_text):text_tag("thread", "th1")
@@ -453,10 +454,10 @@ end
 local r, err = echo:deliver({ name = "message", attr = { from = 5 } })
 check("deliver of a malformed table -> nil, message", r == nil and type(err) == "string")
 local stats = echo:stats()
-check("echo stats: received 3, echoed 1, ignored 2",
-	stats.received == 3 and stats.echoed == 1 and stats.ignored == 2 and stats.kind == "echo"
-	and stats.state == "online",
-	("received %d echoed %d ignored %d"):format(stats.received, stats.echoed, stats.ignored))
+check("echo stats: stanzas 7, IQ requests 2, echoed 1, ignored 2",
+	stats.stanzas == 7 and stats.iq_requests == 2 and stats.echoed == 1 and stats.ignored == 2
+	and stats.kind == "echo" and stats.state == "online",
+	("stanzas %d echoed %d ignored %d"):format(stats.stanzas, stats.echoed, stats.ignored))
 
 -- Callback errors are caught, logged and counted; the bot goes on.
 send_hook = function() error("boom in send") end
@@ -469,10 +470,10 @@ check("a raising send callback is logged, not propagated",
 check("and counted in pool errors", pool:stats().errors == 1)
 
 -- Jumpers.
-local cfg = assert(bots.config { muc = "conference.localhost", rooms = 3, room_prefix = "r",
-	min_phrases = 2, max_phrases = 2, min_interval = 0.001, max_interval = 0.002,
-	phrases = { "phrase <one> & \240\159\152\128", "phrase two" } })
-local j = assert(pool:new { kind = "jumper", jid = "j1@localhost", seed = 7, index = 1,
+local cfg = assert(bots.config("jumper", { muc = "conference.localhost", rooms = 3, room_prefix = "r",
+	phrases = { 2, 2 }, interval = { 0.001, 0.002 },
+	phrase_list = { "phrase <one> & \240\159\152\128", "phrase two" } }))
+local j = assert(pool:new { jid = "j1@localhost", seed = 7, index = 1,
 	config = cfg, data = "J1" })
 wakes = {}
 j:online("j1@localhost/bot")
@@ -491,9 +492,9 @@ local self_presence = st.presence({ from = room_full, to = "j1@localhost/bot" })
 	:tag("status", { code = "110" }):up():up()
 j:deliver(self_presence)
 check("jumper: in the room after its self-presence", j:stats().state == "in-room"
-	and j:stats().joins == 1)
+	and j:stats().joins == 1 and j:stats().where == room, j:stats().where)
 j:deliver(st.message({ from = room .. "/other", type = "groupchat", id = "o1" }):text_tag("body", "hi"))
-check("jumper: counts groupchat from others", j:stats().groupchat_recv == 1)
+check("jumper: counts groupchat from others", j:stats().groupchat_received == 1)
 
 -- The pool's timer heap drives the phrases.
 local deadline = os.clock() + 5
@@ -519,7 +520,7 @@ check("jumper: after the last phrase it leaves and joins another room",
 local function run(seed)
 	local log = {}
 	local p = bots.pool { send = function(_, s) log[#log + 1] = tostring(s) end }
-	local b = p:new { kind = "jumper", jid = "rep@localhost", seed = seed, index = 3, config = cfg }
+	local b = p:new { jid = "rep@localhost", seed = seed, index = 3, config = cfg }
 	b:online("rep@localhost/x")
 	for _ = 1, 6 do
 		local last = log[#log]
@@ -543,7 +544,7 @@ do
 	local p = bots.pool { send = function() count = count + 1 end }
 	local many = {}
 	for i = 1, 2000 do
-		many[i] = p:new { kind = "jumper", jid = "m" .. i .. "@localhost", seed = 1,
+		many[i] = p:new { jid = "m" .. i .. "@localhost", seed = 1,
 			index = i, config = cfg }
 		many[i]:online("m" .. i .. "@localhost/b")
 	end
@@ -560,7 +561,7 @@ end
 do
 	local p, b
 	p = bots.pool { send = function() b:close() end }
-	b = p:new { kind = "echo", jid = "c@localhost" }
+	b = p:new { config = echo_cfg, jid = "c@localhost" }
 	b:online("c@localhost/r")
 	local ok = pcall(b.deliver, b, st.message({ from = "u@localhost/r", type = "chat", id = "1" })
 		:text_tag("body", "x"))
@@ -578,11 +579,37 @@ check("stopping a joining jumper leaves the room", #out == 1
 check("stopped jumper: state stopped, no timer", j:stats().state == "stopped" and j:stats().timer == nil)
 
 -- Bad config and bad bots.
-check("config: bad MUC service refused", bots.config { muc = "not a jid@" } == nil)
-check("config: phrases min > max refused", bots.config { min_phrases = 3, max_phrases = 2 } == nil)
-check("config: wrong types raise", not pcall(bots.config, { rooms = "many" }))
-check("new: bad JID -> nil, message", select(2, pool:new { kind = "echo", jid = "a@b@c" }) ~= nil)
-check("new: unknown kind raises", not pcall(pool.new, pool, { kind = "nope", jid = "a@b" }))
+-- bots.config(kind, options) -> config | nil, key, what it must be.
+local function refused(kind, options)
+	return select("#", bots.config(kind, options)) > 1 and { select(2, bots.config(kind, options)) } or nil
+end
+local r1 = refused("jumper", { muc = "not a jid@" })
+check("config: bad MUC service refused, with the reason", r1 and r1[1] == nil
+	and r1[2]:find("not a MUC service", 1, true), r1 and r1[2])
+local r2 = refused("jumper", { phrases = { 3, 2 } })
+check("config: phrases min > max refused, naming the key", r2 and r2[1] == "phrases"
+	and r2[2]:find("the first not above the second", 1, true), r2 and r2[2])
+local r3 = refused("jumper", { rooms = "many" })
+check("config: a wrong type is refused, not raised", r3 and r3[1] == "rooms"
+	and r3[2] == "a whole number from 1 to 100000000", r3 and r3[2])
+local r4 = refused("jumper", { room = 3 })
+check("config: an unknown key is named, with no reason", r4 and r4[1] == "room" and r4[2] == nil)
+check("config: a list of strings only", refused("jumper", { phrase_list = { "a", 5 } }) ~= nil)
+check("config: a range of two numbers", refused("jumper", { interval = { 1, 2, 3 } }) ~= nil)
+check("config: the text form works too", bots.config("jumper", { interval = "1-2", rooms = "4" }) ~= nil)
+check("config: the load kind needs its echo bot", refused("load", {}) ~= nil)
+check("config: unknown kind raises", not pcall(bots.config, "nope", {}))
+check("new: bad JID -> nil, message", select(2, pool:new { config = echo_cfg, jid = "a@b@c" }) ~= nil)
+check("new: no config raises", not pcall(pool.new, pool, { jid = "a@b" }))
+-- The kinds' tables, as hosts read them.
+local kinds = bots.kinds()
+local names = {}
+for _, k in ipairs(kinds) do names[#names + 1] = k.name end
+check("kinds: echo, jumper, load", table.concat(names, " ") == "echo jumper load", table.concat(names, " "))
+check("kinds: options with their defaults", kinds[2].options[2].name == "rooms"
+	and kinds[2].options[2].default == "10")
+check("kinds: counters, common ones first", kinds[1].counters[1].name == "stanzas"
+	and kinds[2].counters[3].name == "joins")
 
 -- Everything is released by the GC (run under valgrind for the proof).
 echo, j, pool = nil, nil, nil

@@ -38,8 +38,25 @@ counts() { pshell "$count_lua" | grep -o 'sessions=[0-9]* occupants=[0-9]*'; }
 sessions_are() { counts | grep -q "sessions=$1 "; }
 occupants_are() { counts | grep -q "occupants=$1$"; }
 occupants_at_most() { counts | grep -Eq "occupants=[0-$1]$"; }
-online_are() { pshell 'bots:stats()' | grep -q "localhost: $1 bots, $1 online"; }
-online_are_of() { pshell 'bots:stats()' | grep -q "localhost: $1 bots, $2 online"; }
+# bstats KEY...: those numbers of bots:stats() for localhost (its JSON
+# line), space-separated; nothing if the shell had no such line.
+bstats() {
+    pshell 'bots:stats()' | "$py" -c 'import json, sys
+for line in sys.stdin:
+    if line.startswith("{"):
+        s = json.loads(line)
+        if s.get("host") == "localhost":
+            print(" ".join(str(s.get(k)) for k in sys.argv[1:]))' "$@"
+}
+online_are() { [ "$(bstats bots online)" = "$1 $1" ]; }
+online_are_of() { [ "$(bstats bots online)" = "$1 $2" ]; }
+# Every counter name of every kind, from the kinds' tables (as the CLI
+# lists them): the metrics must have them all.
+counter_names=$("$build/cli/xmppbots" kinds | "$py" -c 'import json, sys
+names = []
+for k in json.load(sys.stdin)["kinds"]:
+    names += [c["name"] for c in k["counters"] if c["name"] not in names]
+print(" ".join(names))')
 
 good_config='modules_enabled = { "bots" }
     bots_echo = { "echobot" }
@@ -97,7 +114,8 @@ metric() { # metric NAME: its value in the stats:show output
         $1 == m { getline; sub(/^\| */, ""); print $2; exit }' <<< "$stats"
 }
 check "stats: bots 5, online 5" [ "$(metric bots)" = 5 ] && [ "$(metric online)" = 5 ]
-for m in echoed groupchat_sent groupchat_received joins join_errors errors; do
+check "the kinds declare counters" [ -n "$counter_names" ]
+for m in $counter_names errors; do
     check "stats: prosody_mod_bots/$m is reported" [ -n "$(metric "$m")" ]
 done
 pshell 'module:load("http_openmetrics")' > /dev/null
@@ -112,6 +130,11 @@ check "openmetrics: echoed >= 10 (the echo cases)" \
 check "openmetrics: joins and groupchat_sent > 0" \
     awk -v a="$(om joins)" -v b="$(om groupchat_sent)" 'BEGIN { exit !(a > 0 && b > 0) }'
 check "openmetrics: errors 0" awk -v v="$(om errors)" 'BEGIN { exit !(v == 0) }'
+for m in $counter_names; do
+    check "openmetrics: prosody_mod_bots_$m is there" [ -n "$(om "$m")" ]
+done
+check "bots:stats() JSON: every counter, summed over the kinds" \
+    [ -z "$(bstats $counter_names | grep -o None)" ] && [ -n "$(bstats $counter_names)" ]
 [ "$fail" -eq 0 ] || grep mod_bots <<< "$metrics" | sed 's/^/    # /'
 
 list=$(pshell 'bots:list()')
@@ -131,17 +154,17 @@ b2b_lua='>local st = require "util.stanza"
 local m = require "core.modulemanager".get_module("localhost", "bots")
 local function stat(p, k) return m.get_bots(p)[1].stats[k] end
 local j = prosody.full_sessions["jumper_1@localhost/bot"]
-local e0, r0 = stat("echobot", "echoed"), stat("jumper_1", "received")
+local e0, r0 = stat("echobot", "echoed"), stat("jumper_1", "stanzas")
 prosody.core_post_stanza(j, st.message({ from = j.full_jid, to = "echobot@localhost/bot",
     type = "chat", id = "b2b" }):text_tag("body", "from a bot"), true)
-print(("B2B %d %d %d"):format(stat("echobot", "echoed") - e0, stat("jumper_1", "received") - r0, r0))'
+print(("B2B %d %d %d"):format(stat("echobot", "echoed") - e0, stat("jumper_1", "stanzas") - r0, r0))'
 b2b=$(pshell "$(tr '\n' ' ' <<< "$b2b_lua")" | grep -o 'B2B [0-9]* [0-9]* [0-9]*')
 check "bot to bot: the echo bot answers a jumper ($b2b)" [ "$(cut -d' ' -f2 <<< "$b2b")" = 1 ]
 check "bot to bot: the answer is queued, not delivered inside the delivery" \
     [ "$(cut -d' ' -f3 <<< "$b2b")" = 0 ]
 jumper_got_it() {
     local n
-    n=$(pshell '>print("RECV " .. require "core.modulemanager".get_module("localhost", "bots").get_bots("jumper_1")[1].stats.received)' |
+    n=$(pshell '>print("RECV " .. require "core.modulemanager".get_module("localhost", "bots").get_bots("jumper_1")[1].stats.stanzas)' |
         grep -o 'RECV [0-9]*' | cut -d' ' -f2)
     [ "${n:-0}" -gt "$(cut -d' ' -f4 <<< "$b2b")" ]
 }
@@ -224,6 +247,23 @@ prosody_stop
 check "shutdown stops the bots" \
     grep -q "5 bots stopped on localhost: server shutting down" "$dir/prosody.log"
 
+# --- the generic configuration: groups of any kind ----------------------------
+prosody_stop
+rm -f "$dir/prosody.log" "$dir/prosody.err"
+generic='modules_enabled = { "bots" }
+    bots = { { kind = "echo", "echo2", "echo3@localhost/res" },
+             { kind = "jumper", count = 2, prefix = "gj_", first = 5, rooms = 1, interval = "0.2-0.5" } }'
+check "Prosody with bots = { groups } started" start_prosody "$generic"
+check "generic config: 4 bots online" wait_until 10 online_are 4
+list=$(pshell 'bots:list()')
+check "generic config: echo bots at their JIDs" \
+    [ "$(grep -Ec '^echo(2@localhost/bot|3@localhost/res) +echo +online' <<< "$list")" -eq 2 ]
+check "generic config: numbered jumpers from first" \
+    [ "$(grep -Ec '^gj_[56]@localhost/bot +jumper ' <<< "$list")" -eq 2 ]
+check "log: groups online by kind" grep -q "4 bots online on localhost (2 echo, 2 jumper)" \
+    "$dir/prosody.log"
+echo_check "echo cases on a generic group's bot" --quick --echo-jid echo3@localhost/res
+
 # --- bad configuration ------------------------------------------------------
 # bad_start NAME HOST_LINES PATTERN: the module must fail to load with one
 # clear error line matching PATTERN, and no bot may be online.
@@ -255,6 +295,12 @@ bad_start "bad interval" 'modules_enabled = { "bots" }
 bad_start "echo bot on another host" 'modules_enabled = { "bots" }
     bots_echo = { "echo@elsewhere.example" }' 'bots_echo\[1\] "echo@elsewhere.example" is not'
 bad_start "typo in a key" 'modules_enabled = { "bots" }
-    bots_jumper = { count = 2, room = 3 }' "bots_jumper has an unknown key room"
+    bots_jumper = { count = 2, room = 3 }' "bots_jumper has an unknown key room \(jumper bots take: muc, rooms,"
+bad_start "unknown kind" 'modules_enabled = { "bots" }
+    bots = { { kind = "dance" } }' 'bots\[1\]\.kind must be one of echo, jumper, load'
+bad_start "bad option in a group" 'modules_enabled = { "bots" }
+    bots = { { kind = "load", count = 1 } }' 'bots\[1\]: to is required'
+bad_start "wrong type of option" 'modules_enabled = { "bots" }
+    bots = { { kind = "jumper", count = 1, rooms = { 1, 2 } } }' 'bots\[1\]\.rooms must be a whole number from 1 to 100000000' 
 
 finish

@@ -4,8 +4,8 @@
 #   prosody.sh start DIR PORT [tls|plain]   configure and start, wait ready
 #   prosody.sh users DIR PREFIX COUNT PASSWORD   create PREFIX0..COUNT-1
 #   prosody.sh user DIR NAME PASSWORD            create one user
-#   prosody.sh shell DIR SECONDS LINE...    run LINEs in prosodyctl shell,
-#                                           its output without prompts
+#   prosody.sh shell DIR SECONDS LINE...    run LINEs in prosodyctl shell:
+#                                           what they print, no prompts
 #   prosody.sh stop DIR                     stop it (SIGTERM, then SIGKILL)
 #   prosody.sh kill DIR                     kill it at once (crash test)
 # Environment: XB_PROSODY_MODULES (extra plugin dir), XB_PROSODY_EXTRA
@@ -139,11 +139,12 @@ shell)
     d=$2 secs=$3
     shift 3
     # Without readline the shell writes its 'prosody> ' prompt with no
-    # newline, in front of the first line of each answer: strip it, so
-    # that callers can parse what the commands print.
+    # newline, in front of the first line of each answer, and it puts
+    # '| ' before every line a command prints: strip both, so that
+    # callers can parse what the commands print.
     printf '%s\n' "$@" |
         timeout "$secs" prosodyctl --config "$d/prosody.cfg.lua" shell 2>&1 |
-        sed 's/^\(prosody> \)*//'
+        sed 's/^\(prosody> \)*//; s/^| //'
     ;;
 stop|kill)
     [ $# -eq 2 ] || die "usage: $cmd DIR"

@@ -1,0 +1,156 @@
+/*
+ * The farm's parts, shared by its files: farm.c (setup, pacing, timers,
+ * shutdown), conn.c (one bot's connection: transport, TLS, session and
+ * bot hooks, retries) and report.c (progress, JSON stats, summary, exit
+ * status).
+ */
+#ifndef XB_CLI_FARM_INT_H
+#define XB_CLI_FARM_INT_H
+
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#include "buf.h"
+#include "farm.h"
+#include "rand.h"
+#include "timer.h"
+
+#define READ_BUF (64 * 1024)
+#define MAX_LOGGED_FAILURES 20
+
+enum cstate {
+    C_QUEUED,     /* waiting for the pacer */
+    C_CONNECTING, /* TCP connect in progress */
+    C_LOGIN,      /* session negotiating */
+    C_ONLINE,
+    C_BACKOFF, /* waiting before the next attempt */
+    C_CLOSING, /* transport closing */
+    C_DONE     /* finished, stopped or gave up */
+};
+
+/* Why a connection attempt or a session ended; counted in the summary. */
+enum fail_kind {
+    F_NONE,
+    F_CONNECT,
+    F_CONNECT_TIMEOUT,
+    F_TLS,
+    F_CERT,
+    F_AUTH,
+    F_STREAM_ERROR,
+    F_LOGIN_TIMEOUT,
+    F_DROPPED,
+    F_PROTOCOL,
+    F_KINDS
+};
+
+extern const char *const fail_names[F_KINDS];
+
+struct farm;
+
+/* One bot and its connection. Its three deadlines live in the farm's
+ * timer heap: the connection's (connect timeout, backoff), the session's
+ * and the bot's. */
+struct client {
+    struct farm *farm;
+    uv_tcp_t tcp;
+    SSL *ssl;
+    struct xb_session *session;
+    struct xb_bot *bot;
+    struct client *next; /* pacer queue */
+    char *jid;
+    struct xb_timer conn_timer, session_timer, bot_timer;
+    enum cstate state;
+    enum fail_kind fail; /* set by the transport before an abort */
+    unsigned index;
+    unsigned failures; /* consecutive */
+    unsigned logins;
+    uint32_t backoff_ms;
+    unsigned char handshaking, tcp_open, done;
+    struct xb_rand rng;
+};
+
+/* The samples of one series (xb_bot_kind.series). */
+struct series {
+    uint32_t *v;
+    size_t n, cap;
+    uint64_t first_us, last_us; /* when the first and last arrived */
+};
+
+struct farm {
+    const struct farm_config *cfg;
+    const struct xb_bot_kind *kind;
+    uv_loop_t *loop;
+    uv_timer_t pacer, progress, stats_timer, end_timer, grace, tick;
+    uv_signal_t sigint, sigterm;
+    struct xb_timers timers; /* every client's deadlines */
+    int64_t wake_at;         /* when tick fires; INT64_MAX: not armed */
+    struct sockaddr_storage addr;
+    char server_desc[300];
+    const char *domain;
+    SSL_CTX *ssl_ctx;
+    struct xb_scram_cache *scram;
+    struct xb_parser_engine *engine; /* one expat for every connection */
+    struct xb_session_hooks session_hooks;
+    struct xb_bot_host bot_host;
+    struct client *clients;
+    struct client *queue_head, *queue_tail;
+    double allowance;
+    uint64_t started_ms;
+    int stopping;
+    int tty;
+    int progress_shown;
+    FILE *trace;
+    /* While one connection's input is processed, its output collects
+     * here and leaves in one write when the input is done. */
+    struct client *corked;
+    struct xb_buf out;
+    char rbuf[READ_BUF];
+    char tlsbuf[READ_BUF];
+    /* counters */
+    unsigned connecting, online, gaveup, ever_online, done;
+    unsigned long logins, reconnects, attempts;
+    unsigned long failures[F_KINDS];
+    unsigned logged_failures;
+    struct series *series; /* one per series of the kind */
+    unsigned nseries;
+};
+
+/* farm.c */
+void flog(struct farm *f, enum xb_log_level level, const char *who,
+          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Arms t to fire after ms on the farm's clock. */
+void farm_arm(struct farm *f, struct xb_timer *t, uint64_t ms);
+void farm_disarm(struct farm *f, struct xb_timer *t);
+void farm_check_all_done(struct farm *f);
+/* A bot finished its work; when all have, the farm stops. */
+void farm_bot_done(struct farm *f);
+
+/* conn.c */
+/* Fills the farm's session hooks and bot host (after the trace file
+ * is open). */
+void conn_setup(struct farm *f);
+/* Sets up c (its session, bot and timers) for bot i. 0 or -1 (said). */
+int conn_init(struct farm *f, struct client *c, unsigned i);
+void conn_free(struct client *c);
+/* The pacer let c start connecting. */
+void conn_start(struct client *c);
+/* Queues c for the pacer. */
+void conn_enqueue(struct client *c);
+/* Stops c for the farm's shutdown; abort: without a clean close. */
+void conn_stop(struct client *c, int abort);
+
+/* report.c */
+void report_clear_progress(struct farm *f);
+void report_progress(struct farm *f);
+/* Writes the JSON stats file (through a temporary and a rename). */
+void report_stats_file(struct farm *f);
+void report_summary(struct farm *f);
+int report_exit_status(struct farm *f);
+/* Keeps one sample of series s. */
+void report_sample(struct farm *f, unsigned s, uint32_t value);
+void report_free(struct farm *f);
+
+#endif
