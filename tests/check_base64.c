@@ -10,6 +10,7 @@
 #include "base64.h"
 #include "buf.h"
 #include "error.h"
+#include "testutil.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 
@@ -328,15 +329,5 @@ static Suite *base64_suite(void)
 
 int main(void)
 {
-    int number_failed;
-    Suite *s;
-    SRunner *sr;
-
-    s = base64_suite();
-    sr = srunner_create(s);
-
-    srunner_run_all(sr, CK_NORMAL);
-    number_failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return number_failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(base64_suite());
 }

@@ -13,6 +13,7 @@
 #include "bot.h"
 #include "error.h"
 #include "fakehost.h"
+#include "testutil.h"
 
 #define ME "echo@example.com/bot"
 #define ALICE "alice@example.com/phone"
@@ -385,11 +386,5 @@ static Suite *bot_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(bot_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(bot_suite());
 }

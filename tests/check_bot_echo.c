@@ -16,6 +16,7 @@
 #include "parser.h"
 #include "serialize.h"
 #include "xmpp.h"
+#include "testutil.h"
 
 #define MAX_SENT 64
 #define ECHO_JID "echo@example.com"
@@ -634,11 +635,5 @@ static Suite *bot_echo_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(bot_echo_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(bot_echo_suite());
 }

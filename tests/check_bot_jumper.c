@@ -18,6 +18,7 @@
 #include "parser.h"
 #include "serialize.h"
 #include "xmpp.h"
+#include "testutil.h"
 
 #define SERVICE "conference.localhost"
 #define NO_TIMER FH_NO_TIMER
@@ -1101,11 +1102,5 @@ static Suite *bot_jumper_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(bot_jumper_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(bot_jumper_suite());
 }

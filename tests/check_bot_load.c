@@ -15,6 +15,7 @@
 #include "parser.h"
 #include "stanza.h"
 #include "xmpp.h"
+#include "testutil.h"
 
 #define ME "user0@example.com/load"
 #define ECHO "echo@example.com"
@@ -207,11 +208,5 @@ static Suite *bot_load_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(bot_load_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(bot_load_suite());
 }

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "testutil.h"
 
 static struct xb_buf buf;
 
@@ -307,15 +308,5 @@ static Suite *buf_suite(void)
 
 int main(void)
 {
-    int number_failed;
-    Suite *s;
-    SRunner *sr;
-
-    s = buf_suite();
-    sr = srunner_create(s);
-
-    srunner_run_all(sr, CK_NORMAL);
-    number_failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return number_failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(buf_suite());
 }

@@ -17,6 +17,7 @@
 #include "parser.h"
 #include "stanza.h"
 #include "xmpp.h"
+#include "testutil.h"
 
 #define NS_DECL                                                                \
     "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'"
@@ -29,38 +30,10 @@ static const char *const split_names[] = {"whole", "byte by byte",
 
 #define SPLIT split_names[_i]
 
-/* The run's seed: XB_TEST_SEED if set, else from the clock; printed. */
-static unsigned seed(void)
-{
-    static unsigned s;
-    const char *env;
-
-    if (!s) {
-        env = getenv("XB_TEST_SEED");
-        s = env ? (unsigned)strtoul(env, NULL, 0)
-                : (unsigned)time(NULL) ^ (unsigned)clock();
-        if (!s)
-            s = 1;
-        fprintf(stderr, "random cuts: XB_TEST_SEED=%u\n", s);
-    }
-    return s;
-}
-
-static unsigned next_rand(unsigned *state)
-{
-    unsigned x = *state ? *state : 1;
-
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    *state = x;
-    return x;
-}
-
 static size_t cut(enum split split, unsigned *state, size_t left)
 {
     size_t n = split == BYTES    ? 1
-               : split == RANDOM ? 1 + next_rand(state) % 64
+               : split == RANDOM ? 1 + tu_rand(state) % 64
                                  : left;
 
     return n < left ? n : left;
@@ -205,7 +178,7 @@ static void expect_frames(const char *what, const char *data, unsigned flags,
                           enum split split)
 {
     struct frames fr, ref;
-    unsigned state = seed();
+    unsigned state = tu_seed();
     size_t len = strlen(data);
     int i, j;
 
@@ -293,7 +266,7 @@ START_TEST(test_framer_keepalives_and_close)
     struct frames fr;
     struct xb_framer f;
     enum xb_frame ev;
-    unsigned state = seed();
+    unsigned state = tu_seed();
     size_t n;
 
     frame(&fr, in, sizeof in - 1, 0, _i, &state);
@@ -332,7 +305,7 @@ START_TEST(test_framer_top_level_text)
     };
     size_t end[4];
     struct frames fr;
-    unsigned state = seed();
+    unsigned state = tu_seed();
 
     /* Text and the element after it make one unit: expat may keep the
      * end of the text until it sees the '<'. */
@@ -417,7 +390,7 @@ static const struct refusal {
 START_TEST(test_framer_refusals)
 {
     struct frames fr;
-    unsigned state = seed();
+    unsigned state = tu_seed();
     size_t i;
 
     for (i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
@@ -446,7 +419,7 @@ START_TEST(test_framer_garbage)
         "<a>",      "</a>",   "x:y", "-",   "[",
         "\xC3\xA9", "\0",
     };
-    unsigned state = seed() + (unsigned)_i, r;
+    unsigned state = tu_seed() + (unsigned)_i, r;
     char buf[512];
     struct frames fr;
     size_t len, k;
@@ -457,17 +430,17 @@ START_TEST(test_framer_garbage)
         len = 0;
         if (round % 2) {
             while (len < sizeof buf - 16) {
-                r = next_rand(&state) % (sizeof bits / sizeof bits[0]);
+                r = tu_rand(&state) % (sizeof bits / sizeof bits[0]);
                 k = r == sizeof bits / sizeof bits[0] - 1 ? 1 : strlen(bits[r]);
                 memcpy(buf + len, bits[r], k);
                 len += k;
-                if (next_rand(&state) % 64 == 0)
+                if (tu_rand(&state) % 64 == 0)
                     break;
             }
         } else {
-            len = next_rand(&state) % sizeof buf;
+            len = tu_rand(&state) % sizeof buf;
             for (k = 0; k < len; k++)
-                buf[k] = (char)next_rand(&state);
+                buf[k] = (char)tu_rand(&state);
         }
         frame(&fr, buf, len, round % 3 == 0 ? XB_FRAMER_DOCUMENT : 0, _i,
               &state);
@@ -550,7 +523,7 @@ START_TEST(test_framer_restricted_through_parser)
         HDR "<presence/><?xml version='1.0'?>",
     };
     struct xb_parser_engine *e = xb_parser_engine_new();
-    unsigned state = seed();
+    unsigned state = tu_seed();
     struct run r;
     size_t i;
     int shared, rc;
@@ -584,7 +557,7 @@ START_TEST(test_framer_endless_unit)
     };
     static const struct xb_parser_limits lim = {300, 0, 0};
     struct xb_parser_engine *e = xb_parser_engine_new();
-    unsigned state = seed();
+    unsigned state = tu_seed();
     struct xb_buf b;
     struct run r;
     size_t i;
@@ -639,7 +612,7 @@ START_TEST(test_framer_garbage_through_parser)
     };
     static const struct xb_parser_limits lim = {4096, 8, 8};
     struct xb_parser_engine *e = xb_parser_engine_new();
-    unsigned state = seed() ^ 0x5eed, st2;
+    unsigned state = tu_seed() ^ 0x5eed, st2;
     struct xb_buf b;
     struct run priv, shr;
     int round, rc1, rc2;
@@ -652,10 +625,9 @@ START_TEST(test_framer_garbage_through_parser)
         while (b.len < 600) {
             ck_assert_int_eq(
                 xb_buf_puts(
-                    &b,
-                    bits[next_rand(&state) % (sizeof bits / sizeof bits[0])]),
+                    &b, bits[tu_rand(&state) % (sizeof bits / sizeof bits[0])]),
                 0);
-            if (next_rand(&state) % 8 == 0)
+            if (tu_rand(&state) % 8 == 0)
                 ck_assert_int_eq(xb_buf_puts(&b, "<presence/>"), 0);
         }
         st2 = state;
@@ -688,7 +660,7 @@ START_TEST(test_framer_disagreement)
 {
     static const char in[] = HDR "<presence/><message\xF4/> <presence/>";
     struct xb_parser_engine *e = xb_parser_engine_new();
-    unsigned state = seed();
+    unsigned state = tu_seed();
     struct run r;
     int shared, rc;
 
@@ -735,13 +707,5 @@ static Suite *framer_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
-    sr = srunner_create(framer_suite());
-    seed();
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(framer_suite());
 }

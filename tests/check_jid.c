@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "jid.h"
+#include "testutil.h"
 
 /* A literal and its length, which may include NUL bytes. */
 #define S(lit) lit, sizeof(lit) - 1
@@ -512,14 +513,5 @@ static Suite *jid_suite(void)
 
 int main(void)
 {
-    int number_failed;
-    Suite *s;
-    SRunner *sr;
-
-    s = jid_suite();
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    number_failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return (number_failed == 0) ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(jid_suite());
 }

@@ -2573,15 +2573,5 @@ static Suite *parser_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
-    /* Table tests report every failing case in one message. */
-    check_set_max_msg_size(16384);
-    sr = srunner_create(parser_suite());
-    tu_seed();
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(parser_suite());
 }

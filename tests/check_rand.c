@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rand.h"
+#include "testutil.h"
 
 #define DRAWS 100000
 
@@ -251,11 +252,5 @@ static Suite *rand_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(rand_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(rand_suite());
 }

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "error.h"
 #include "sasl.h"
+#include "testutil.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 
@@ -1066,15 +1067,5 @@ static Suite *sasl_suite(void)
 
 int main(void)
 {
-    int number_failed;
-    Suite *s;
-    SRunner *sr;
-
-    s = sasl_suite();
-    sr = srunner_create(s);
-
-    srunner_run_all(sr, CK_NORMAL);
-    number_failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return number_failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(sasl_suite());
 }

@@ -1110,15 +1110,5 @@ static Suite *serialize_suite(void)
 
 int main(void)
 {
-    int number_failed;
-    Suite *s;
-    SRunner *sr;
-
-    s = serialize_suite();
-    sr = srunner_create(s);
-
-    srunner_run_all(sr, CK_NORMAL);
-    number_failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return number_failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(serialize_suite());
 }

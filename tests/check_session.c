@@ -25,6 +25,7 @@
 #include "session.h"
 #include "stanza.h"
 #include "xmpp.h"
+#include "testutil.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 
@@ -111,30 +112,6 @@ static char client_first_b64[256];
 static char server_first_b64[256];
 static char client_final_b64[512];
 static char server_final_b64[256];
-
-static unsigned seed(void)
-{
-    static unsigned s;
-    const char *env;
-
-    if (!s) {
-        env = getenv("XB_TEST_SEED");
-        s = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);
-        if (!s)
-            s = 1;
-        fprintf(stderr, "check_session: random splits use XB_TEST_SEED=%u\n",
-                s);
-    }
-    return s;
-}
-
-static unsigned next_rand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    return rng;
-}
 
 static void h_write(void *ud, const char *data, size_t len)
 {
@@ -383,7 +360,7 @@ static void setup(void)
     sess = NULL;
     cache = NULL;
     split = SPLIT_WHOLE;
-    rng = seed();
+    rng = tu_seed();
 }
 
 static void teardown(void)
@@ -429,7 +406,7 @@ static int feed_n(const char *data, size_t len)
         if (split == SPLIT_BYTES)
             n = 1;
         else if (split == SPLIT_RANDOM && n > 1)
-            n = 1 + next_rand() % (n < 24 ? n : 24);
+            n = 1 + tu_rand(&rng) % (n < 24 ? n : 24);
         rc = xb_session_feed(sess, data + off, n);
         if (rc)
             return rc;
@@ -2280,15 +2257,5 @@ static Suite *session_suite(void)
 
 int main(void)
 {
-    int number_failed;
-    Suite *s;
-    SRunner *sr;
-
-    seed();
-    s = session_suite();
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    number_failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return number_failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(session_suite());
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "utf8.h"
+#include "testutil.h"
 
 struct seq {
     const char *bytes;
@@ -141,11 +142,5 @@ static Suite *utf8_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(utf8_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(utf8_suite());
 }

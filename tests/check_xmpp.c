@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "xmpp.h"
+#include "testutil.h"
 
 static const int error_codes[] = {XB_OK,   XB_ENOMEM,  XB_EINVAL,
                                   XB_EXML, XB_ELIMIT,  XB_ESTATE,
@@ -184,15 +185,5 @@ static Suite *xmpp_suite(void)
 
 int main(void)
 {
-    int number_failed;
-    Suite *s;
-    SRunner *sr;
-
-    s = xmpp_suite();
-    sr = srunner_create(s);
-
-    srunner_run_all(sr, CK_NORMAL);
-    number_failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return number_failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(xmpp_suite());
 }

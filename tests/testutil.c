@@ -12,6 +12,21 @@
 #include "buf.h"
 #include "serialize.h"
 
+int tu_run(Suite *s)
+{
+    SRunner *sr;
+    int failed;
+
+    /* Table tests report every failing case in one message. */
+    check_set_max_msg_size(16384);
+    tu_seed();
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 unsigned tu_seed(void)
 {
     static unsigned seed;

@@ -6,6 +6,7 @@
 #ifndef XB_TESTUTIL_H
 #define XB_TESTUTIL_H
 
+#include <check.h>
 #include <stddef.h>
 
 #include "parser.h"
@@ -31,6 +32,11 @@ struct tu_result {
     int nstanzas; /* stanzas kept (at most TU_MAX_STANZAS) */
     struct xb_stanza *stanzas[TU_MAX_STANZAS]; /* owned by the result */
 };
+
+/* Runs suite s (freed) the way every test program does: the seed fixed
+ * and printed first (forked tests then share it), long failure messages
+ * kept whole. Returns the exit status for main(). */
+int tu_run(Suite *s);
 
 /* The run's random seed: XB_TEST_SEED if set, else from the clock. Printed
  * to stderr on first use so a failing run can be repeated. */
