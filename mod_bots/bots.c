@@ -90,12 +90,20 @@ struct box {
     struct xb_buf buf;
 };
 
-static int64_t now_ms(void)
+/* The bots' clock (the host's now_us hook), monotonic. */
+static uint64_t h_now_us(void *ud)
 {
     struct timespec ts;
 
+    (void)ud;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The timer heap's clock, in milliseconds. */
+static int64_t now_ms(void)
+{
+    return (int64_t)(h_now_us(NULL) / 1000);
 }
 
 static unsigned kind_index(const struct xb_bot_kind *k)
@@ -825,6 +833,7 @@ static int Lpool(lua_State *L)
     p->host.send = h_send;
     p->host.set_timer = h_set_timer;
     p->host.log = h_log;
+    p->host.now_us = h_now_us;
     p->wake_at = INT64_MAX;
     luaL_setmetatable(L, POOL_MT);
     for (i = UV_SEND; i <= UV_WAKE; i++) {

@@ -121,6 +121,17 @@ rtt_n() {
 print(json.load(open(sys.argv[1]))["rtt"]["n"])' "$tmp/load.json" 2> /dev/null
 }
 check "load: 60 round-trip samples" [ "$(rtt_n)" = 60 ]
+# Every counter the load kind declares is in its JSON stats (the CLI
+# writes them from the kind's table, naming none).
+"$bin" kinds > "$tmp/kinds.json"
+missing_counters() { # KIND FILE: the KIND counters FILE lacks
+    "$py" -c 'import json, sys
+kinds = {k["kind"]: k for k in json.load(open(sys.argv[1]))["kinds"]}
+stats = json.load(open(sys.argv[3]))
+print(" ".join(c["name"] for c in kinds[sys.argv[2]]["counters"] if c["name"] not in stats))' \
+        "$tmp/kinds.json" "$1" "$2"
+}
+check "load: its JSON stats have every load counter" [ -z "$(missing_counters load "$tmp/load.json")" ]
 
 # The client really verifies the server certificate (else the above proves
 # little about TLS): it must refuse an untrusted one.
@@ -258,6 +269,9 @@ stop_bot "echo bot (a SIGTERM storm)" "$echo_pid" storm
 echo_pid=""
 stop_bot "jumpers" "$jumper_pid"
 jumper_pid=""
+check "echo: its JSON stats have every echo counter" [ -z "$(missing_counters echo "$tmp/echo.json")" ]
+check "jumper: its JSON stats have every jumper counter" \
+    [ -z "$(missing_counters jumper "$tmp/jumper.json")" ]
 check "echo bot summary on stdout" \
     grep -q "^bots 1: online at some point 1, gave up 0" "$tmp/echo.out"
 check "jumper summary on stdout" \

@@ -250,17 +250,22 @@ check "shutdown stops the bots" \
 # --- the generic configuration: groups of any kind ----------------------------
 prosody_stop
 rm -f "$dir/prosody.log" "$dir/prosody.err"
+# Every kind runs in-server: a load bot loads an in-server echo bot.
 generic='modules_enabled = { "bots" }
     bots = { { kind = "echo", "echo2", "echo3@localhost/res" },
-             { kind = "jumper", count = 2, prefix = "gj_", first = 5, rooms = 1, interval = "0.2-0.5" } }'
+             { kind = "jumper", count = 2, prefix = "gj_", first = 5, rooms = 1, interval = "0.2-0.5" },
+             { kind = "load", "loader", to = "echo2@localhost/bot", messages = 40, window = 4 } }'
 check "Prosody with bots = { groups } started" start_prosody "$generic"
-check "generic config: 4 bots online" wait_until 10 online_are 4
+check "generic config: 5 bots online" wait_until 10 online_are 5
+load_done() { [ "$(bstats answered lost corrupt)" = "40 0 0" ]; }
+check "an in-server load bot gets its 40 messages back from an in-server echo bot" \
+    wait_until 10 load_done
 list=$(pshell 'bots:list()')
 check "generic config: echo bots at their JIDs" \
     [ "$(grep -Ec '^echo(2@localhost/bot|3@localhost/res) +echo +online' <<< "$list")" -eq 2 ]
 check "generic config: numbered jumpers from first" \
     [ "$(grep -Ec '^gj_[56]@localhost/bot +jumper ' <<< "$list")" -eq 2 ]
-check "log: groups online by kind" grep -q "4 bots online on localhost (2 echo, 2 jumper)" \
+check "log: groups online by kind" grep -q "5 bots online on localhost (2 echo, 2 jumper, 1 load)" \
     "$dir/prosody.log"
 echo_check "echo cases on a generic group's bot" --quick --echo-jid echo3@localhost/res
 
