@@ -640,7 +640,6 @@ int xb_cmd_kinds(int argc, char **argv)
 {
     unsigned i;
 
-    (void)argv;
     if (argc > 1) {
         fprintf(stderr, "Usage: xmppbots kinds\nPrints the bot kinds, their "
                         "options and counters, as JSON.\n");

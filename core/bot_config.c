@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,11 @@ struct xb_bot_config {
     const struct xb_bot_kind *kind;
     void **owned; /* per option: the memory its value lives in, or NULL */
     unsigned nopt;
-    char data[]; /* the kind's settings struct */
+    max_align_t data[]; /* the kind's settings struct, aligned for any */
 };
+
+/* The settings struct's bytes. */
+#define DATA(c) ((char *)(c)->data)
 
 const void *xb_bot_config_data(const struct xb_bot_config *c)
 {
@@ -53,13 +57,13 @@ static void put_numbers(struct xb_bot_config *c, const struct xb_bot_option *o,
 {
     uint32_t v[2] = {stored(o, lo), stored(o, hi)};
 
-    memcpy(c->data + o->offset, v, (is_range(o) ? 2 : 1) * sizeof v[0]);
+    memcpy(DATA(c) + o->offset, v, (is_range(o) ? 2 : 1) * sizeof v[0]);
 }
 
 static void put_ptr(struct xb_bot_config *c, const struct xb_bot_option *o,
                     const void *p, size_t size)
 {
-    memcpy(c->data + o->offset, p, size);
+    memcpy(DATA(c) + o->offset, p, size);
 }
 
 struct xb_bot_config *xb_bot_config_new(const struct xb_bot_kind *k)
@@ -313,7 +317,7 @@ int xb_bot_config_check(const struct xb_bot_config *c, char *err, size_t errlen)
             continue;
         /* A required option has no default: a string or list is NULL, a
          * number 0, until it is set. */
-        p = c->data + o->offset;
+        p = DATA(c) + o->offset;
         if ((o->type == XB_OPT_STRING && !*(const char *const *)p) ||
             (o->type == XB_OPT_LIST && !((const struct xb_bot_list *)p)->n) ||
             (o->type != XB_OPT_STRING && o->type != XB_OPT_LIST &&

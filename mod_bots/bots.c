@@ -458,26 +458,27 @@ static int Lbot_timer(lua_State *L)
     return bot_call(L, b, -1, call_timer, NULL);
 }
 
-/* bot:offline() -> true | nil, err: the session is gone; sends nothing. */
-static int Lbot_offline(lua_State *L)
+/* Takes the bot at index 1 down through call (offline or stop). */
+static int bot_down(lua_State *L, void (*call)(struct xb_bot *, const void *))
 {
     struct lbot *b = live_bot(L);
 
     if (!b)
         return 2;
     lua_settop(L, 1);
-    return bot_call(L, b, 0, call_offline, NULL);
+    return bot_call(L, b, 0, call, NULL);
+}
+
+/* bot:offline() -> true | nil, err: the session is gone; sends nothing. */
+static int Lbot_offline(lua_State *L)
+{
+    return bot_down(L, call_offline);
 }
 
 /* bot:stop() -> true | nil, err: a jumper leaves its room. */
 static int Lbot_stop(lua_State *L)
 {
-    struct lbot *b = live_bot(L);
-
-    if (!b)
-        return 2;
-    lua_settop(L, 1);
-    return bot_call(L, b, 0, call_stop, NULL);
+    return bot_down(L, call_stop);
 }
 
 /* Adds b's counters to the retired totals of its kind (kept for the

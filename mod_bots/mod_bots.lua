@@ -102,6 +102,7 @@ local group_keys = { kind = true, count = true, prefix = true, first = true, see
 local function read_group(where, kind, g)
 	if type(g) == "string" then g = { g }; end
 	if type(g) ~= "table" then refuse("%s must be a table", where); end
+	if g.kind ~= nil and g.kind ~= kind then refuse("%s.kind must be %s", where, kind); end
 	local options = {};
 	for k, v in pairs(g) do
 		if type(k) == "string" and not group_keys[k] then
