@@ -198,21 +198,6 @@ static int ms_arg(const char *cmd, const char *opt, const char *arg,
     return 0;
 }
 
-static int log_level_arg(const char *cmd, const char *arg,
-                         enum xb_log_level *out)
-{
-    static const char *const names[] = {"error", "warn", "info", "debug"};
-    unsigned i;
-
-    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (!strcmp(arg, names[i])) {
-            *out = (enum xb_log_level)i;
-            return 0;
-        }
-    }
-    return bad(cmd, "--log-level", arg, "error, warn, info or debug");
-}
-
 /* Reads the first line of path into a new string. */
 static char *first_line(const char *path)
 {
@@ -399,7 +384,8 @@ static int common_option(struct args *a, struct farm_config *cfg, int opt,
         cfg->seed = u;
         break;
     case O_LOG_LEVEL:
-        rc = log_level_arg(cmd, arg, &cfg->log_level);
+        if (xb_log_level_parse(arg, &cfg->log_level))
+            rc = bad(cmd, "--log-level", arg, "error, warn, info or debug");
         break;
     case 'v':
         a->verbosity++;
@@ -599,9 +585,6 @@ static void json_field(const char *name, const char *value, const char *sep)
     fputs(sep, stdout);
 }
 
-static const char *const type_names[] = {
-    "integer", "seconds", "integer range", "seconds range", "string", "list"};
-
 /* One kind as JSON: its name, summary, options and counters. */
 static void kind_json(const struct xb_bot_kind *k)
 {
@@ -617,7 +600,7 @@ static void kind_json(const struct xb_bot_kind *k)
         printf("%s\n    {", o == k->options ? "" : ",");
         json_field("name", o->name, ", ");
         json_field("arg", o->arg, ", ");
-        json_field("type", type_names[o->type], ", ");
+        json_field("type", xb_bot_option_type_name(o->type), ", ");
         xb_bot_option_default(o, def, sizeof def);
         json_field("default", def, ", ");
         printf("\"required\": %s, ",

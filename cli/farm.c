@@ -33,14 +33,13 @@
 void flog(struct farm *f, enum xb_log_level level, const char *who,
           const char *fmt, ...)
 {
-    static const char *const names[] = {"error", "warn", "info", "debug"};
     va_list ap;
 
     if (level > f->cfg->log_level)
         return;
     report_clear_progress(f);
     fprintf(stderr, "xmppbots: %s%s%s: ", who ? who : "", who ? ": " : "",
-            names[level]);
+            xb_log_level_name(level));
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);

@@ -30,6 +30,26 @@ static const struct xb_bot_counter common_counters[] = {
 };
 #define NCOMMON (sizeof common_counters / sizeof common_counters[0])
 
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+const char *xb_log_level_name(enum xb_log_level level)
+{
+    return (unsigned)level < 4 ? level_names[level] : "?";
+}
+
+int xb_log_level_parse(const char *name, enum xb_log_level *level)
+{
+    unsigned i;
+
+    for (i = 0; name && i < 4; i++) {
+        if (!strcmp(name, level_names[i])) {
+            *level = (enum xb_log_level)i;
+            return 0;
+        }
+    }
+    return XB_EINVAL;
+}
+
 const struct xb_bot_kind *xb_bot_kind_find(const char *name)
 {
     unsigned i;

@@ -19,6 +19,12 @@
 
 enum xb_log_level { XB_LOG_ERROR, XB_LOG_WARN, XB_LOG_INFO, XB_LOG_DEBUG };
 
+/* "error", "warn", "info" or "debug". */
+const char *xb_log_level_name(enum xb_log_level level);
+
+/* The level named name; 0, or XB_EINVAL for another name. */
+int xb_log_level_parse(const char *name, enum xb_log_level *level);
+
 /*
  * What a host provides to each bot. The struct is borrowed by the bot for
  * its whole life (hosts keep one per bot, or share one and tell bots apart
@@ -202,6 +208,10 @@ int xb_bot_config_set_list(struct xb_bot_config *c, const char *name,
  * 0, or XB_EINVAL with a reason in err. */
 int xb_bot_config_check(const struct xb_bot_config *c, char *err,
                         size_t errlen);
+
+/* "integer", "seconds", "integer range", "seconds range", "string" or
+ * "list": what a value of type t is, for listings. */
+const char *xb_bot_option_type_name(enum xb_opt_type t);
 
 /* Writes the default of option o for help ("5-15", "bot_room_"), or ""
  * if it has none or it is derived. */

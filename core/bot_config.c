@@ -329,6 +329,15 @@ int xb_bot_config_check(const struct xb_bot_config *c, char *err, size_t errlen)
     return 0;
 }
 
+const char *xb_bot_option_type_name(enum xb_opt_type t)
+{
+    static const char *const names[] = {"integer",       "seconds",
+                                        "integer range", "seconds range",
+                                        "string",        "list"};
+
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
 void xb_bot_option_default(const struct xb_bot_option *o, char *buf,
                            size_t size)
 {

@@ -120,8 +120,6 @@ static unsigned kind_index(const struct xb_bot_kind *k)
  * the pool, the bot and light userdata; pushing those allocates nothing,
  * so a raise cannot happen outside the protected call. */
 
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
-
 /* log(data, level, message) */
 static int log_tramp(lua_State *L)
 {
@@ -134,7 +132,8 @@ static int log_tramp(lua_State *L)
         lua_pushnil(L);
     else
         lua_getiuservalue(L, 2, BUV_DATA);
-    lua_pushstring(L, level_names[lua_tointeger(L, 3)]);
+    lua_pushstring(L,
+                   xb_log_level_name((enum xb_log_level)lua_tointeger(L, 3)));
     lua_pushstring(L, msg);
     lua_call(L, 3, 0);
     return 0;
@@ -750,9 +749,6 @@ static int Lconfig_gc(lua_State *L)
     return 0;
 }
 
-static const char *const type_names[] = {
-    "integer", "seconds", "integer range", "seconds range", "string", "list"};
-
 /* bots.kinds() -> { { name, summary, options = { { name, arg, help, type,
  *   default } }, counters = { { name, label, help } } } }, in registry
  * order: what a host shows and validates, from the kinds' tables. */
@@ -780,7 +776,7 @@ static int Lkinds(lua_State *L)
             lua_setfield(L, -2, "arg");
             lua_pushstring(L, o->help);
             lua_setfield(L, -2, "help");
-            lua_pushstring(L, type_names[o->type]);
+            lua_pushstring(L, xb_bot_option_type_name(o->type));
             lua_setfield(L, -2, "type");
             xb_bot_option_default(o, def, sizeof def);
             if (def[0]) {

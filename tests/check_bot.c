@@ -209,6 +209,23 @@ START_TEST(test_bot_config_check_whole)
 }
 END_TEST
 
+START_TEST(test_bot_log_level_names)
+{
+    enum xb_log_level l = XB_LOG_WARN;
+    int i;
+
+    for (i = XB_LOG_ERROR; i <= XB_LOG_DEBUG; i++) {
+        ck_assert_int_eq(xb_log_level_parse(xb_log_level_name(i), &l), 0);
+        ck_assert_int_eq(l, i);
+    }
+    ck_assert_int_eq(xb_log_level_parse("Warn", &l), XB_EINVAL);
+    ck_assert_int_eq(xb_log_level_parse(NULL, &l), XB_EINVAL);
+    ck_assert_int_eq(l, XB_LOG_DEBUG);
+    ck_assert_str_eq(xb_bot_option_type_name(XB_OPT_SECONDS_RANGE),
+                     "seconds range");
+}
+END_TEST
+
 /* --- the IQ rules, through the echo bot ---------------------------------- */
 
 static struct fakehost host;
@@ -369,6 +386,7 @@ static Suite *bot_suite(void)
     tcase_add_test(tc, test_bot_options_from_text);
     tcase_add_test(tc, test_bot_options_from_numbers);
     tcase_add_test(tc, test_bot_config_check_whole);
+    tcase_add_test(tc, test_bot_log_level_names);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("iq");
