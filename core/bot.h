@@ -128,6 +128,10 @@ struct xb_bot_kind {
     const struct xb_bot_option *options;   /* NULL-name terminated */
     const struct xb_bot_counter *counters; /* NULL-name terminated */
     const struct xb_bot_series *series;    /* NULL-name terminated; or NULL */
+    /* How many bots a host in which all start at once (mod_bots) brings
+     * online per second by default, so that bots acting on their own
+     * timers do not move in lockstep; 0: all at once. */
+    unsigned start_rate;
     /* Checks the settings as a whole (after each was checked alone);
      * writes a reason to err. 0 or XB_EINVAL. Optional. */
     int (*check)(const void *cfg, char *err, size_t errlen);

@@ -657,6 +657,9 @@ const struct xb_bot_kind xb_bot_jumper = {
     .config_size = sizeof(struct jumper_config),
     .options = jumper_options,
     .counters = jumper_counters,
+    /* Started all in one tick, thousands of jumpers would join, talk and
+     * leave their rooms in lockstep. */
+    .start_rate = 500,
     .check = jumper_check,
     .init = jumper_init,
     .online = jumper_online,

@@ -749,9 +749,9 @@ static int Lconfig_gc(lua_State *L)
     return 0;
 }
 
-/* bots.kinds() -> { { name, summary, options = { { name, arg, help, type,
- *   default } }, counters = { { name, label, help } } } }, in registry
- * order: what a host shows and validates, from the kinds' tables. */
+/* bots.kinds() -> { { name, summary, start_rate, options = { { name, arg,
+ *   help, type, default } }, counters = { { name, label, help } } } }, in
+ * registry order: what a host shows and validates, from the kinds' tables. */
 static int Lkinds(lua_State *L)
 {
     const struct xb_bot_option *o;
@@ -767,6 +767,8 @@ static int Lkinds(lua_State *L)
         lua_setfield(L, -2, "name");
         lua_pushstring(L, k->summary);
         lua_setfield(L, -2, "summary");
+        lua_pushinteger(L, k->start_rate);
+        lua_setfield(L, -2, "start_rate");
         lua_newtable(L);
         for (o = k->options, j = 1; o->name; o++, j++) {
             lua_createtable(L, 0, 5);

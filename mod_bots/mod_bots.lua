@@ -84,9 +84,10 @@ if not is_integer(priority, -128, 127) then
 end
 
 -- The kinds the C module has, from its registry: names, options, counters.
-local kind_names, option_names = {}, {};
+local kind_names, option_names, start_rates = {}, {}, {};
 for i, k in ipairs(bots.kinds()) do
 	kind_names[i] = k.name;
+	start_rates[k.name] = k.start_rate;
 	local names = {};
 	for j, o in ipairs(k.options) do names[j] = o.name; end
 	option_names[k.name] = table.concat(names, ", ");
@@ -149,9 +150,10 @@ local function read_group(where, kind, g)
 	end
 	local seed = g.seed or 1;
 	if math.type(seed) ~= "integer" then refuse("%s.seed must be an integer", where); end
-	-- By default a group goes online at 500 bots a second: all at once,
-	-- jumpers would join, talk and leave their rooms in lockstep.
-	local ramp = g.ramp or #jids / 500;
+	-- By default a group goes online at its kind's start rate (jumpers:
+	-- 500 a second, else they move in lockstep), or all at once.
+	local rate = start_rates[kind];
+	local ramp = g.ramp or (rate > 0 and #jids / rate or 0);
 	if type(ramp) ~= "number" or ramp < 0 or ramp > 86400 then
 		refuse("%s.ramp must be a number of seconds from 0 to 86400", where);
 	end
