@@ -547,6 +547,12 @@ static void set_count(lua_State *L, const char *k, uint64_t v)
     lua_setfield(L, -2, k);
 }
 
+static void set_str(lua_State *L, const char *k, const char *v)
+{
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+}
+
 /* Adds the counters of kind k in sum to the table on top, by name. */
 static void add_counters(lua_State *L, const struct xb_bot_kind *k,
                          const uint64_t *sum)
@@ -574,7 +580,6 @@ static int Lbot_stats(lua_State *L)
     const struct xb_bot_kind *k;
     uint64_t sum[64] = {0};
     char where[3200];
-    const char *state;
 
     if (!b)
         return 2;
@@ -584,15 +589,10 @@ static int Lbot_stats(lua_State *L)
         xb_bot_counters_add(b->bot, sum);
         add_counters(L, k, sum);
     }
-    lua_pushstring(L, k->name);
-    lua_setfield(L, -2, "kind");
-    state = xb_bot_state(b->bot, where, sizeof where);
-    lua_pushstring(L, state);
-    lua_setfield(L, -2, "state");
-    if (where[0]) {
-        lua_pushstring(L, where);
-        lua_setfield(L, -2, "where");
-    }
+    set_str(L, "kind", k->name);
+    set_str(L, "state", xb_bot_state(b->bot, where, sizeof where));
+    if (where[0])
+        set_str(L, "where", where);
     if (xb_timer_armed(&b->timer)) {
         int64_t d = b->timer.deadline - now_ms();
 
@@ -763,28 +763,19 @@ static int Lkinds(lua_State *L)
         const struct xb_bot_kind *k = xb_bot_kinds[i];
 
         lua_createtable(L, 0, 4);
-        lua_pushstring(L, k->name);
-        lua_setfield(L, -2, "name");
-        lua_pushstring(L, k->summary);
-        lua_setfield(L, -2, "summary");
-        lua_pushinteger(L, k->start_rate);
-        lua_setfield(L, -2, "start_rate");
+        set_str(L, "name", k->name);
+        set_str(L, "summary", k->summary);
+        set_count(L, "start_rate", k->start_rate);
         lua_newtable(L);
         for (o = k->options, j = 1; o->name; o++, j++) {
             lua_createtable(L, 0, 5);
-            lua_pushstring(L, o->name);
-            lua_setfield(L, -2, "name");
-            lua_pushstring(L, o->arg);
-            lua_setfield(L, -2, "arg");
-            lua_pushstring(L, o->help);
-            lua_setfield(L, -2, "help");
-            lua_pushstring(L, xb_bot_option_type_name(o->type));
-            lua_setfield(L, -2, "type");
+            set_str(L, "name", o->name);
+            set_str(L, "arg", o->arg);
+            set_str(L, "help", o->help);
+            set_str(L, "type", xb_bot_option_type_name(o->type));
             xb_bot_option_default(o, def, sizeof def);
-            if (def[0]) {
-                lua_pushstring(L, def);
-                lua_setfield(L, -2, "default");
-            }
+            if (def[0])
+                set_str(L, "default", def);
             lua_rawseti(L, -2, j);
         }
         lua_setfield(L, -2, "options");
@@ -794,12 +785,9 @@ static int Lkinds(lua_State *L)
             const struct xb_bot_counter *c = xb_bot_counter_at(k, j);
 
             lua_createtable(L, 0, 3);
-            lua_pushstring(L, c->name);
-            lua_setfield(L, -2, "name");
-            lua_pushstring(L, c->label);
-            lua_setfield(L, -2, "label");
-            lua_pushstring(L, c->help);
-            lua_setfield(L, -2, "help");
+            set_str(L, "name", c->name);
+            set_str(L, "label", c->label);
+            set_str(L, "help", c->help);
             lua_rawseti(L, -2, (lua_Integer)j + 1);
         }
         lua_setfield(L, -2, "counters");
