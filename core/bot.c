@@ -14,7 +14,10 @@
 #include "jid.h"
 #include "xmpp.h"
 
-/* The registry: a new kind is one line here and its bot_<kind>.c. */
+/* The registry: a new kind is its bot_<kind>.c, its declaration here and
+ * its entry in the list (doc/bot-kinds.md). */
+extern const struct xb_bot_kind xb_bot_echo, xb_bot_jumper, xb_bot_load;
+
 const struct xb_bot_kind *const xb_bot_kinds[] = {&xb_bot_echo, &xb_bot_jumper,
                                                   &xb_bot_load, NULL};
 

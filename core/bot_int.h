@@ -48,9 +48,4 @@ void xb_bot_arm(struct xb_bot *b, int64_t ms);
 void xb_bot_logf(struct xb_bot *b, enum xb_log_level level, const char *fmt,
                  ...) __attribute__((format(printf, 3, 4)));
 
-/* The kinds, defined in bot_<kind>.c; the registry in bot.c lists them. */
-extern const struct xb_bot_kind xb_bot_echo;
-extern const struct xb_bot_kind xb_bot_jumper;
-extern const struct xb_bot_kind xb_bot_load;
-
 #endif
