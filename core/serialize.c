@@ -75,17 +75,30 @@ static int is_stream_el(const struct xb_stanza *n)
     return !strcmp(n->ns, XB_NS_STREAMS);
 }
 
+/* The prefix an element is written with, or NULL for the default
+ * namespace: "stream" for the streams namespace, and "xml" for the XML
+ * namespace, which is bound to xml: already and must never be declared
+ * as a default (Namespaces in XML 1.0, section 3): <xml:er/> parses, and
+ * must come back as itself. */
+static const char *prefix_of(const struct xb_stanza *n)
+{
+    if (is_stream_el(n))
+        return "stream";
+    return strcmp(n->ns, XB_NS_XML) ? NULL : "xml";
+}
+
 /* The default namespace in scope for the children of element n, and
- * whether the stream prefix is bound there. Stream-prefixed elements do
- * not change the default, so look through them (they are rare and near
- * the top, so this climbs a step or two at most). */
+ * whether the stream prefix is bound there. Prefixed elements do not
+ * change the default, so look through them (they are rare and near the
+ * top, so this climbs a step or two at most). */
 static const char *child_scope(const struct xb_stanza *n,
                                const struct xb_stanza *top,
                                const char *default_ns, int *stream_bound)
 {
     *stream_bound = default_ns != NULL;
-    while (is_stream_el(n)) {
-        *stream_bound = 1;
+    while (prefix_of(n)) {
+        if (is_stream_el(n))
+            *stream_bound = 1;
         if (n == top)
             return default_ns ? default_ns : "";
         n = n->parent;
@@ -152,10 +165,12 @@ static int start_tag(struct xb_buf *out, const struct xb_stanza *n,
         bound = default_ns != NULL;
     if ((rc = APPEND(out, "<")))
         return rc;
-    if (is_stream_el(n)) {
-        if ((rc = APPEND(out, "stream:")) || (rc = xb_buf_puts(out, n->name)))
+    if (prefix_of(n)) {
+        if ((rc = xb_buf_puts(out, prefix_of(n))) || (rc = APPEND(out, ":")) ||
+            (rc = xb_buf_puts(out, n->name)))
             return rc;
-        if (!bound && (rc = attribute(out, "xmlns", "stream", XB_NS_STREAMS)))
+        if (is_stream_el(n) && !bound &&
+            (rc = attribute(out, "xmlns", "stream", XB_NS_STREAMS)))
             return rc;
     } else {
         if ((rc = xb_buf_puts(out, n->name)))
@@ -172,7 +187,8 @@ static int end_tag(struct xb_buf *out, const struct xb_stanza *n)
 
     if ((rc = APPEND(out, "</")))
         return rc;
-    if (is_stream_el(n) && (rc = APPEND(out, "stream:")))
+    if (prefix_of(n) &&
+        ((rc = xb_buf_puts(out, prefix_of(n))) || (rc = APPEND(out, ":"))))
         return rc;
     if ((rc = xb_buf_puts(out, n->name)))
         return rc;

@@ -442,6 +442,36 @@ START_TEST(test_serialize_stream_ns)
 }
 END_TEST
 
+/* An element in the XML namespace (expat accepts <xml:er/>) keeps the
+ * predeclared xml: prefix: declaring that namespace as the default is not
+ * namespace-well-formed. Its children stay in the default in scope. */
+START_TEST(test_serialize_xml_ns_element)
+{
+    struct xb_stanza *m = xb_stanza_new(XB_NS_CLIENT, "message");
+    struct xb_stanza *x = xb_stanza_new(XB_NS_XML, "er");
+    struct xb_stanza *b, *c;
+
+    ck_assert_ptr_nonnull(m);
+    ck_assert_ptr_nonnull(x);
+    b = add(m, XB_NS_XML, "b");
+    ck_assert_int_eq(xb_stanza_set_attr(b, NULL, "a", "1"), 0);
+    ck_assert_int_eq(xb_stanza_set_attr(b, XB_NS_XML, "lang", "en"), 0);
+    c = add(b, XB_NS_CLIENT, "c");
+    add(c, XB_NS_XML, "d");
+    assert_xml(m, XB_NS_CLIENT,
+               "<message><xml:b a='1' xml:lang='en'><c><xml:d/></c></xml:b>"
+               "</message>");
+    assert_xml(x, XB_NS_CLIENT, "<xml:er/>");
+    assert_xml(x, NULL, "<xml:er/>");
+    assert_round_trip(m, NULL);
+    assert_round_trip(m, XB_NS_CLIENT);
+    assert_round_trip(x, NULL);
+    assert_round_trip(x, XB_NS_CLIENT);
+    xb_stanza_free(m);
+    xb_stanza_free(x);
+}
+END_TEST
+
 START_TEST(test_serialize_stream_empty)
 {
     struct xb_stanza *f = xb_stanza_new(XB_NS_STREAMS, "features");
@@ -1065,6 +1095,7 @@ static Suite *serialize_suite(void)
     tcase_add_test(tc_ns, test_serialize_subtree);
     tcase_add_test(tc_ns, test_serialize_no_ns);
     tcase_add_test(tc_ns, test_serialize_stream_ns);
+    tcase_add_test(tc_ns, test_serialize_xml_ns_element);
     tcase_add_test(tc_ns, test_serialize_stream_empty);
     tcase_add_test(tc_ns, test_serialize_stream_error);
     tcase_add_test(tc_ns, test_serialize_stream_no_ns_child);
