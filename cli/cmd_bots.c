@@ -194,6 +194,8 @@ static int ms_arg(const char *cmd, const char *opt, const char *arg,
 
     if (secs_arg(cmd, opt, arg, &v))
         return -1;
+    if (v > UINT32_MAX / 1000.0)
+        return bad(cmd, opt, arg, "at most 4294967 seconds");
     *out = (uint32_t)(v * 1000);
     return 0;
 }
@@ -264,17 +266,20 @@ static int read_lines(const char *path, struct lines *out)
 static int config_args(const char *path, struct lines *args)
 {
     struct lines raw = {0};
+    char **grown;
     unsigned i;
 
     if (read_lines(path, &raw)) {
         xb_cli_error("cannot read %s: %s", path, strerror(errno));
         return -1;
     }
-    args->v = calloc(raw.n + 1, sizeof *args->v);
-    if (!args->v && raw.n) {
+    /* Several --config files add up, in order. */
+    grown = realloc(args->v, (args->n + raw.n + 1) * sizeof *args->v);
+    if (!grown) {
         free_lines(&raw);
         return -1;
     }
+    args->v = grown;
     for (i = 0; i < raw.n; i++) {
         char *k = raw.v[i], *eq = strchr(k, '='), *v, *e;
         size_t n;

@@ -236,7 +236,7 @@ void report_free(struct farm *f)
 {
     unsigned i;
 
-    for (i = 0; i < f->nseries; i++)
+    for (i = 0; f->series && i < f->nseries; i++)
         free(f->series[i].v);
     free(f->series);
 }

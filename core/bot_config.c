@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,7 +200,7 @@ int xb_bot_config_set_number(struct xb_bot_config *c, const char *name,
 }
 
 /* A plain decimal number at *s ("12", "0.5"; no sign, no exponent, no
- * hex); advances *s past it. */
+ * hex, digits on both sides of a point); advances *s past it. */
 static int number(const char **s, double *v)
 {
     char buf[32];
@@ -207,8 +208,13 @@ static int number(const char **s, double *v)
 
     if (n == 0)
         return -1;
-    if ((*s)[n] == '.')
-        n += 1 + strspn(*s + n + 1, "0123456789");
+    if ((*s)[n] == '.') {
+        size_t frac = strspn(*s + n + 1, "0123456789");
+
+        if (frac == 0)
+            return -1; /* "1." */
+        n += 1 + frac;
+    }
     if (n >= sizeof buf)
         return -1;
     memcpy(buf, *s, n);
@@ -279,13 +285,19 @@ int xb_bot_config_set_list(struct xb_bot_config *c, const char *name,
 
     if (!o)
         return fail(err, errlen, "no such option"), XB_ENOTFOUND;
-    if (o->type != XB_OPT_LIST || n == 0 || n > UINT32_MAX / 2)
+    if (o->type != XB_OPT_LIST || n == 0 || n > UINT32_MAX / 2 ||
+        n > SIZE_MAX / (2 * sizeof *v))
         return must_be(o, err, errlen);
     for (i = 0; i < n; i++) {
+        size_t len;
+
         if (!items[i] || !xb_utf8_valid_xml(items[i], strlen(items[i])))
             return fail(err, errlen, "a list of UTF-8 texts (item %zu is not)",
                         i + 1);
-        total += strlen(items[i]) + 1;
+        len = strlen(items[i]) + 1;
+        if (total > SIZE_MAX / 2 - len)
+            return fail(err, errlen, "out of memory"), XB_ENOMEM;
+        total += len;
     }
     /* The pointers and the strings in one allocation. */
     v = malloc(n * sizeof *v + total);

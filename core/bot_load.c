@@ -48,8 +48,9 @@ struct load_bot {
     const struct load_config *cfg;
     uint64_t sent, answered, lost, corrupt; /* counters */
     struct slot *inflight;                  /* cfg->window slots */
-    uint32_t next; /* messages sent so far (the last seq) */
-    uint32_t over; /* answered or lost */
+    uint32_t next;      /* messages sent so far (the last seq) */
+    uint32_t over;      /* answered, corrupt or lost */
+    unsigned char done; /* the host was told */
 };
 
 /* The body of message seq: reproducible, so that the echo can be checked
@@ -119,8 +120,9 @@ static void fill(struct load_bot *l)
 /* Every message answered or lost: the host may close the session. */
 static void check_done(struct load_bot *l)
 {
-    if (l->over < l->cfg->messages)
+    if (l->over < l->cfg->messages || l->done)
         return;
+    l->done = 1;
     xb_bot_arm(&l->base, -1);
     if (l->base.host->done)
         l->base.host->done(l->base.ud);
@@ -141,6 +143,7 @@ static void load_stanza(struct xb_bot *b, const struct xb_stanza *st)
     struct load_bot *l = (struct load_bot *)b;
     const char *id = xb_stanza_attr(st, NULL, "id");
     const char *body = xb_stanza_child_text(st, XB_NS_CLIENT, "body");
+    const char *type;
     char want[BODY_MAX + 16], *end;
     unsigned long seq;
     uint64_t t;
@@ -157,6 +160,16 @@ static void load_stanza(struct xb_bot *b, const struct xb_stanza *st)
     if (i == l->cfg->window)
         return; /* late: already counted as lost */
     t = b->host->now_us(b->ud);
+    type = xb_stanza_attr(st, NULL, "type");
+    if (type && !strcmp(type, "error")) {
+        /* Bounced (no such echo bot, say): it will not come back. */
+        l->inflight[i].seq = 0;
+        l->lost++;
+        l->over++;
+        send_one(l);
+        check_done(l);
+        return;
+    }
     load_body(l, (uint32_t)seq, want, sizeof want);
     if (!body || strcmp(body, want))
         l->corrupt++;
@@ -204,7 +217,10 @@ static void load_timer(struct xb_bot *b)
 
 static void load_offline(struct xb_bot *b)
 {
-    expire((struct load_bot *)b, 1);
+    struct load_bot *l = (struct load_bot *)b;
+
+    expire(l, 1);
+    check_done(l);
 }
 
 static int load_init(struct xb_bot *b, const void *cfg)
@@ -259,8 +275,8 @@ static const struct xb_bot_counter load_counters[] = {
     {"answered", "answered", "echoes received with the body sent",
      COUNT(answered)},
     {"lost", "lost",
-     "messages not answered within message_timeout, or in flight when the "
-     "connection was lost",
+     "messages not answered within message_timeout, bounced with an error, "
+     "or in flight when the connection was lost",
      COUNT(lost)},
     {"corrupt", "corrupt", "echoes whose body differs from the one sent",
      COUNT(corrupt)},

@@ -47,8 +47,10 @@ enum {
 /* User values of a bot: its pool, and the host's data (the session). */
 enum { BUV_POOL = 1, BUV_DATA, BOT_NUV = BUV_DATA };
 
-/* How many kinds the registry may hold (counters are kept per kind). */
+/* How many kinds the registry may hold (counters are kept per kind;
+ * luaopen checks it), and how many items a list option may have. */
 #define MAX_KINDS 16
+#define MAX_LIST 1000000
 
 struct pool {
     struct xb_bot_host host;
@@ -669,6 +671,9 @@ static int set_option(lua_State *L, struct xb_bot_config *c, const char *key,
                                               lua_tonumber(L, -1), err, errlen);
             break;
         }
+        /* #t of a table with holes can be any border, 2^62 say. */
+        if (n == 0 || n > MAX_LIST)
+            break;
         if (n > sizeof items / sizeof items[0])
             many = lua_newuserdatauv(L, n * sizeof *many, 0);
         /* The strings stay referenced by the table while they are copied;
@@ -1200,6 +1205,12 @@ XBL_EXPORT int luaopen_xmppbots_bots(lua_State *L);
 
 XBL_EXPORT int luaopen_xmppbots_bots(lua_State *L)
 {
+    unsigned nkinds = 0;
+
+    while (xb_bot_kinds[nkinds])
+        nkinds++;
+    if (nkinds > MAX_KINDS)
+        return luaL_error(L, "%s", "more bot kinds than MAX_KINDS");
     if (!xbl_bridge_init(L))
         return lua_error(L);
     new_class(L, POOL_MT, pool_methods, Lpool_gc);

@@ -133,6 +133,11 @@ START_TEST(test_bot_options_from_text)
     ck_assert_int_eq(set(c, "rooms", "", err), XB_EINVAL);
     ck_assert_int_eq(set(c, "rooms", "3x", err), XB_EINVAL);
     ck_assert_int_eq(set(c, "rooms", "1e3", err), XB_EINVAL);
+    ck_assert_int_eq(set(c, "rooms", "1.", err), XB_EINVAL);
+    ck_assert_int_eq(set(c, "interval", ".5", err), XB_EINVAL);
+    ck_assert_int_eq(set(c, "interval", "1.-2", err), XB_EINVAL);
+    ck_assert_int_eq(set(c, "rooms", "99999999999999999999999999999999", err),
+                     XB_EINVAL);
     ck_assert_int_eq(set(c, "rooms", "2-3", err), XB_EINVAL);
     ck_assert_int_eq(set(c, "interval", "9-3", err), XB_EINVAL);
     ck_assert_str_eq(err, "a range like 5-15: seconds from 0.001 to 86400, "

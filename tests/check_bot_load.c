@@ -165,6 +165,43 @@ START_TEST(test_bot_load_connection_lost)
 }
 END_TEST
 
+START_TEST(test_bot_load_error_bounce_is_lost)
+{
+    bot = new_load("2", "1");
+    xb_bot_online(bot, ME);
+    /* No such echo bot: the server bounces the message, without body. */
+    fh_deliver(bot, "<message xmlns='jabber:client' from='" ECHO
+                    "' type='error' id='L1'><error type='cancel'>"
+                    "<service-unavailable xmlns='urn:ietf:params:xml:ns:"
+                    "xmpp-stanzas'/></error></message>");
+    ck_assert_uint_eq(fh_counter(bot, "lost"), 1);
+    ck_assert_uint_eq(fh_counter(bot, "corrupt"), 0);
+    ck_assert_int_eq(host.nsamples, 0);
+    ck_assert_int_eq(host.nsent, 2); /* the next went out */
+    /* Even one that carries the body back (RFC 6120 8.3.1 allows it). */
+    fh_deliver(bot, "<message xmlns='jabber:client' from='" ECHO
+                    "' type='error' id='L2'><body>x</body></message>");
+    ck_assert_uint_eq(fh_counter(bot, "lost"), 2);
+    ck_assert_uint_eq(fh_counter(bot, "answered"), 0);
+    ck_assert_int_eq(host.done, 1);
+    ck_assert_int_eq(xb_bot_ok(bot), 0);
+}
+END_TEST
+
+START_TEST(test_bot_load_done_once)
+{
+    bot = new_load("2", "2");
+    xb_bot_online(bot, ME);
+    /* The last messages were in flight when the connection dropped. */
+    xb_bot_offline(bot);
+    ck_assert_uint_eq(fh_counter(bot, "lost"), 2);
+    ck_assert_int_eq(host.done, 1);
+    xb_bot_online(bot, ME);
+    ck_assert_int_eq(host.nsent, 2); /* nothing more to send */
+    ck_assert_int_eq(host.done, 1);  /* and told once */
+}
+END_TEST
+
 START_TEST(test_bot_load_send_refused)
 {
     bot = new_load("3", "3");
@@ -200,6 +237,8 @@ static Suite *bot_load_suite(void)
     tcase_add_test(tc, test_bot_load_corrupt_late_and_foreign);
     tcase_add_test(tc, test_bot_load_lost_on_timeout);
     tcase_add_test(tc, test_bot_load_connection_lost);
+    tcase_add_test(tc, test_bot_load_error_bounce_is_lost);
+    tcase_add_test(tc, test_bot_load_done_once);
     tcase_add_test(tc, test_bot_load_send_refused);
     tcase_add_test(tc, test_bot_load_needs_a_clock);
     suite_add_tcase(s, tc);

@@ -74,6 +74,11 @@ expect 2 "'required' or 'none'" echo --config "$tmp/bad.conf" --jid a@b -p x
 printf 'jid = a@b\npassword = x\ncount = 2\n' > "$tmp/count.conf"
 expect 2 "needs a JID pattern" echo --config "$tmp/count.conf"
 expect 2 "port" echo --config "$tmp/count.conf" --count 1 --port 0
+# Several config files add up, in order (the last word wins).
+printf 'jid = a@b\npassword = x\ntls = none\n' > "$tmp/one.conf"
+printf 'count = 3\n' > "$tmp/two.conf"
+expect 2 "needs a JID pattern" echo --config "$tmp/one.conf" --config "$tmp/two.conf"
+expect 2 "at most 4294967 seconds" echo --jid a@b -p x --keepalive 5000000
 printf 'not an option line\n' > "$tmp/junk.conf"
 expect 2 "is not 'option = value'" echo --config "$tmp/junk.conf"
 

@@ -596,6 +596,16 @@ local r4 = refused("jumper", { room = 3 })
 check("config: an unknown key is named, with no reason", r4 and r4[1] == "room" and r4[2] == nil)
 check("config: a list of strings only", refused("jumper", { phrase_list = { "a", 5 } }) ~= nil)
 check("config: a range of two numbers", refused("jumper", { interval = { 1, 2, 3 } }) ~= nil)
+do
+	local huge = {}
+	for i = 1, 1000001 do huge[i] = "a" end
+	local r = refused("jumper", { phrase_list = huge })
+	check("config: a list of more than 10^6 items is refused", r and r[1] == "phrase_list", r and r[2])
+	-- A table with holes: # may be any border; nothing is read past it.
+	local holes = { [1] = "a", [2] = "b", [4] = "c", [1 << 40] = "d" }
+	check("config: a list with holes is taken up to a border, or refused",
+		pcall(bots.config, "jumper", { phrase_list = holes }))
+end
 check("config: the text form works too", bots.config("jumper", { interval = "1-2", rooms = "4" }) ~= nil)
 check("config: the load kind needs its echo bot", refused("load", {}) ~= nil)
 check("config: unknown kind raises", not pcall(bots.config, "nope", {}))
