@@ -86,7 +86,10 @@ static void dashed(const char *name, char *buf, size_t size)
     buf[i] = '\0';
 }
 
-static void usage(FILE *f, const struct xb_bot_kind *k)
+/* The help; the common defaults are printed from d (set_defaults()), so
+ * that each is written once. */
+static void usage(FILE *f, const struct xb_bot_kind *k,
+                  const struct farm_config *d)
 {
     const struct xb_bot_option *o;
     char name[64], left[96], def[64];
@@ -97,9 +100,9 @@ static void usage(FILE *f, const struct xb_bot_kind *k)
             "\nAccounts and server:\n"
             "  -j, --jid JID           account, or a pattern with %%d for "
             "--count (user_%%d@host)\n"
-            "  -n, --count N           number of bots (default 1)\n"
+            "  -n, --count N           number of bots (default %u)\n"
             "      --first N           first number for the pattern "
-            "(default 0)\n"
+            "(default %u)\n"
             "  -p, --password PW       password (or --password-file FILE, "
             "first line)\n"
             "      --host HOST         server to connect to (default: DNS "
@@ -110,28 +113,34 @@ static void usage(FILE *f, const struct xb_bot_kind *k)
             "      --cafile FILE       trust this CA (default: the system "
             "store)\n"
             "      --insecure          do not verify the server certificate\n"
-            "      --allow-plain       allow SASL PLAIN without TLS\n"
+            "      --allow-plain       allow SASL PLAIN without TLS\n",
+            d->count, d->first);
+    fprintf(f,
             "\nRunning:\n"
             "      --connect-rate N    logins started per second (default "
-            "100)\n"
+            "%g)\n"
             "      --duration S        stop after S seconds (default: run "
             "until SIGINT/SIGTERM)\n"
             "      --retries N         consecutive failures before a bot "
-            "gives up (default 10)\n"
-            "      --connect-timeout S, --login-timeout S  (default 10, 30)\n"
+            "gives up (default %u)\n"
+            "      --connect-timeout S, --login-timeout S  (default %g, %g)\n"
             "      --keepalive S       ping the server after S idle seconds "
-            "(default 60; 0 off)\n"
+            "(default %g; 0 off)\n"
             "      --seed N            random seed, for reproducible runs "
-            "(default 1)\n"
-            "      --log-level L       error, warn (default), info or debug "
-            "(-v: info, -q: error)\n"
+            "(default %llu)\n"
+            "      --log-level L       error, warn, info or debug (default "
+            "%s; -v: info, -q: error)\n"
             "      --xml-trace FILE    append every stanza sent and "
             "received ('-': stderr)\n"
             "      --stats FILE        write JSON stats there every "
-            "--stats-interval S (default 5)\n"
+            "--stats-interval S (default %g)\n"
             "      --no-progress       no live progress line on a terminal\n"
             "      --config FILE       read options from FILE: one "
-            "'option = value' per line\n");
+            "'option = value' per line\n",
+            d->connect_rate, d->retries, d->connect_timeout_ms / 1000.0,
+            d->login_timeout_ms / 1000.0, d->keepalive_ms / 1000.0,
+            (unsigned long long)d->seed, xb_log_level_name(d->log_level),
+            d->stats_interval);
     if (k->options[0].name)
         fprintf(f, "\nOptions of %s bots:\n", k->name);
     for (o = k->options; o->name; o++) {
@@ -671,7 +680,8 @@ int xb_cmd_bots(const struct xb_bot_kind *k, int argc, char **argv)
         if (status)
             goto out;
         if (a.help) {
-            usage(stdout, k);
+            set_defaults(&cfg);
+            usage(stdout, k, &cfg);
             goto out; /* status 0 */
         }
     }
