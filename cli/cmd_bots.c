@@ -34,6 +34,9 @@ enum {
     O_CONNECT_TIMEOUT,
     O_LOGIN_TIMEOUT,
     O_KEEPALIVE,
+    O_SM,
+    O_SM_QUEUE,
+    O_SM_RESUME,
     O_SEED,
     O_LOG_LEVEL,
     O_XML_TRACE,
@@ -62,6 +65,9 @@ static const struct option common_options[] = {
     {"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
     {"login-timeout", required_argument, NULL, O_LOGIN_TIMEOUT},
     {"keepalive", required_argument, NULL, O_KEEPALIVE},
+    {"sm", required_argument, NULL, O_SM},
+    {"sm-queue", required_argument, NULL, O_SM_QUEUE},
+    {"sm-resume", required_argument, NULL, O_SM_RESUME},
     {"seed", required_argument, NULL, O_SEED},
     {"log-level", required_argument, NULL, O_LOG_LEVEL},
     {"xml-trace", required_argument, NULL, O_XML_TRACE},
@@ -124,8 +130,10 @@ static void usage(FILE *f, const struct xb_bot_kind *k,
             "      --retries N         consecutive failures before a bot "
             "gives up (default %u)\n"
             "      --connect-timeout S, --login-timeout S  (default %g, %g)\n"
-            "      --keepalive S       ping the server after S idle seconds "
-            "(default %g; 0 off)\n"
+            "      --keepalive S       ping the server after S idle seconds; "
+            "no answer in S more:\n"
+            "                          the connection is dead (default %g; "
+            "0 off)\n"
             "      --seed N            random seed, for reproducible runs "
             "(default %llu)\n"
             "      --log-level L       error, warn, info or debug (default "
@@ -141,6 +149,25 @@ static void usage(FILE *f, const struct xb_bot_kind *k,
             d->login_timeout_ms / 1000.0, d->keepalive_ms / 1000.0,
             (unsigned long long)d->seed, xb_log_level_name(d->log_level),
             d->stats_interval);
+    fprintf(f,
+            "\nStream management (XEP-0198, when the server offers it):\n"
+            "      --sm MODE           resume: acks, and after a dropped "
+            "connection the\n"
+            "                          stream resumes and what the server "
+            "missed is sent\n"
+            "                          again, once; ack: acks only (after "
+            "a drop, what was not\n"
+            "                          acknowledged is counted lost, chat "
+            "messages sent again);\n"
+            "                          off (default %s)\n"
+            "      --sm-queue N        unacknowledged stanzas kept per bot; "
+            "when full, the bot\n"
+            "                          cannot send until acks arrive "
+            "(default %u)\n"
+            "      --sm-resume S       ask the server to keep a cut stream S "
+            "seconds\n"
+            "                          (default: the server's choice)\n",
+            xb_sm_mode_name(d->sm), (unsigned)d->sm_queue);
     if (k->options[0].name)
         fprintf(f, "\nOptions of %s bots:\n", k->name);
     for (o = k->options; o->name; o++) {
@@ -393,6 +420,18 @@ static int common_option(struct args *a, struct farm_config *cfg, int opt,
     case O_KEEPALIVE:
         rc = ms_arg(cmd, "--keepalive", arg, &cfg->keepalive_ms);
         break;
+    case O_SM:
+        if (xb_sm_mode_parse(arg, &cfg->sm))
+            rc = bad(cmd, "--sm", arg, "resume, ack or off");
+        break;
+    case O_SM_QUEUE:
+        rc = uint_arg(cmd, "--sm-queue", arg, 1, 1000000, &u);
+        cfg->sm_queue = u;
+        break;
+    case O_SM_RESUME:
+        rc = uint_arg(cmd, "--sm-resume", arg, 1, 86400, &u);
+        cfg->sm_resume_s = u;
+        break;
     case O_SEED:
         rc = uint_arg(cmd, "--seed", arg, 0, UINT_MAX, &u);
         cfg->seed = u;
@@ -537,6 +576,8 @@ static void set_defaults(struct farm_config *cfg)
     cfg->connect_timeout_ms = 10000;
     cfg->login_timeout_ms = 30000;
     cfg->keepalive_ms = 60000;
+    cfg->sm = XB_SM_RESUME;
+    cfg->sm_queue = XB_SM_QUEUE_DEFAULT;
     cfg->retries = 10;
     cfg->backoff_min_ms = 1000;
     cfg->backoff_max_ms = 60000;

@@ -189,7 +189,8 @@ static void s_starttls(void *ud)
     tls_step(c);
 }
 
-static void s_ready(void *ud, const char *full_jid)
+/* Post-connect (a fresh session) or post-resume. */
+static void s_ready(void *ud, const char *full_jid, int resumed)
 {
     struct client *c = ud;
     struct farm *f = c->farm;
@@ -203,14 +204,33 @@ static void s_ready(void *ud, const char *full_jid)
         f->ever_online++;
     c->failures = 0;
     c->backoff_ms = 0;
-    flog(f, XB_LOG_DEBUG, c->jid, "online as %s (%s%s)", full_jid,
+    flog(f, XB_LOG_DEBUG, c->jid, "%s as %s (%s%s)",
+         resumed ? "resumed" : "online", full_jid,
          xb_sasl_mech_name(xb_session_mech(c->session)),
          xb_session_secure(c->session) ? ", TLS" : "");
     if (f->stopping) {
         xb_session_close(c->session);
         return;
     }
+    if (resumed) {
+        xb_bot_resumed(c->bot);
+        return;
+    }
+    /* The bot waited for a resumption that failed: it starts afresh. */
+    if (c->bot_live)
+        xb_bot_offline(c->bot);
+    c->bot_live = 1;
     xb_bot_online(c->bot, full_jid);
+}
+
+/* The bot's stream is gone for good. */
+static void bot_down(struct client *c)
+{
+    if (c->bot_live) {
+        c->bot_live = 0;
+        xb_bot_offline(c->bot);
+    }
+    xb_session_sm_drop(c->session);
 }
 
 static void s_stanza(void *ud, const struct xb_stanza *st)
@@ -254,10 +274,12 @@ static void s_closed(void *ud, int err, const char *msg)
     struct client *c = ud;
     struct farm *f = c->farm;
 
-    if (c->state == C_ONLINE) {
+    if (c->state == C_ONLINE)
         f->online--;
-        xb_bot_offline(c->bot);
-    }
+    /* A resumable stream keeps its bot as it is (in its room, its timer
+     * running, its stanzas queued) until it resumes or cannot. */
+    if (f->stopping || c->done || !xb_session_resumable(c->session))
+        bot_down(c);
     if (err == 0 || (f->stopping && c->fail == F_NONE)) {
         c->fail = F_NONE;
         flog(f, XB_LOG_DEBUG, c->jid, "%s", msg);
@@ -277,6 +299,11 @@ static void s_set_timer(void *ud, int64_t ms)
         farm_disarm(c->farm, &c->session_timer);
     else
         farm_arm(c->farm, &c->session_timer, (uint64_t)ms);
+}
+
+static void s_note(void *ud, const char *msg)
+{
+    log_failure(ud, msg);
 }
 
 static uint64_t s_now(void *ud)
@@ -382,19 +409,26 @@ static void schedule_next(struct client *c)
     uint32_t lo, hi;
 
     if (f->stopping || c->done || c->fail == F_NONE) {
+        bot_down(c);
         c->state = C_DONE;
         farm_check_all_done(f);
         return;
     }
     /* Bad credentials will not fix themselves: never hammer the server. */
-    if (c->fail == F_AUTH || c->fail == F_CERT ||
-        ++c->failures > cfg->retries) {
+    if (c->fail == F_AUTH || c->fail == F_CERT || ++c->failures > cfg->retries) {
         if (c->fail != F_AUTH && c->fail != F_CERT)
             flog(f, XB_LOG_WARN, c->jid, "giving up after %u attempt%s",
                  c->failures, c->failures == 1 ? "" : "s");
+        bot_down(c);
         c->state = C_DONE;
         f->gaveup++;
         farm_check_all_done(f);
+        return;
+    }
+    /* The server keeps a cut stream only so long: the first attempt to
+     * resume goes at once (at the pacer's rate). */
+    if (c->failures == 1 && xb_session_resumable(c->session)) {
+        conn_enqueue(c);
         return;
     }
     hi = c->backoff_ms ? c->backoff_ms * 2 : cfg->backoff_min_ms;
@@ -577,6 +611,7 @@ void conn_stop(struct client *c, int abort)
         if (abort)
             break;
         farm_disarm(c->farm, &c->conn_timer);
+        bot_down(c);
         c->state = C_DONE;
         break;
     default:
@@ -604,7 +639,7 @@ void conn_setup(struct farm *f)
 {
     static const struct xb_session_hooks hooks = {
         s_write,  s_starttls,  s_ready, s_stanza,
-        s_closed, s_set_timer, s_now,   NULL};
+        s_closed, s_set_timer, s_now,   NULL, s_note};
     static const struct xb_bot_host bot_host = {
         b_send, b_set_timer, b_log, b_now_us, b_done, b_sample};
 
@@ -632,6 +667,9 @@ int conn_init(struct farm *f, struct client *c, unsigned i)
     sc.engine = f->engine;
     sc.login_timeout_ms = cfg->login_timeout_ms;
     sc.keepalive_ms = cfg->keepalive_ms;
+    sc.sm = cfg->sm;
+    sc.sm_queue_max = cfg->sm_queue;
+    sc.sm_resume_s = cfg->sm_resume_s;
     c->session = xb_session_new(&sc, &f->session_hooks, c);
     if (!c->session) {
         xb_cli_error("cannot set up %s (invalid JID or out of memory)", c->jid);

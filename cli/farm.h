@@ -36,6 +36,9 @@ struct farm_config {
     uint32_t connect_timeout_ms;
     uint32_t login_timeout_ms;
     uint32_t keepalive_ms;
+    enum xb_sm_mode sm;   /* stream management when offered */
+    uint32_t sm_queue;    /* unacknowledged stanzas kept per bot */
+    uint32_t sm_resume_s; /* resumption time to ask for; 0: the server's */
     unsigned retries;        /* consecutive failures before giving up */
     uint32_t backoff_min_ms; /* reconnect backoff: first delay */
     uint32_t backoff_max_ms; /* and its cap */

@@ -69,6 +69,8 @@ struct client {
     unsigned logins;
     uint32_t backoff_ms;
     unsigned char handshaking, tcp_open, done;
+    unsigned char bot_live; /* the bot is online, or waits for its stream
+                               to resume (stream management) */
     struct xb_rand rng;
 };
 

@@ -27,6 +27,32 @@ static uint64_t *sum_counters(struct farm *f)
     return sum;
 }
 
+/* Every session's stream management stats added up, and what their
+ * queues hold now. */
+struct sm_sum {
+    uint64_t v[XB_SM_NCOUNTERS];
+    uint64_t queued, bytes;
+};
+
+static void sum_sm(struct farm *f, struct sm_sum *out)
+{
+    const struct xb_sm_counter *k;
+    unsigned i, j;
+
+    memset(out, 0, sizeof *out);
+    for (i = 0; i < f->cfg->count; i++) {
+        const struct xb_sm *sm;
+
+        if (!f->clients[i].session)
+            continue;
+        sm = xb_session_sm(f->clients[i].session);
+        for (j = 0, k = xb_sm_counters; k->name; j++, k++)
+            out->v[j] += xb_sm_stat(&sm->stats, k);
+        out->queued += sm->qlen;
+        out->bytes += sm->qbytes;
+    }
+}
+
 static unsigned count_state(struct farm *f, enum cstate st)
 {
     unsigned i, n = 0;
@@ -124,6 +150,17 @@ static void write_json(struct farm *f, FILE *out)
                 f->kind->series[i].name, f->series[i].n, sm.p50, sm.p90, sm.p99,
                 sm.max, sm.rate);
     }
+    if (f->cfg->sm != XB_SM_OFF) {
+        struct sm_sum ss;
+        const struct xb_sm_counter *c;
+
+        sum_sm(f, &ss);
+        for (i = 0, c = xb_sm_counters; c->name; i++, c++)
+            fprintf(out, "  \"sm_%s\": %llu,\n", c->name,
+                    (unsigned long long)ss.v[i]);
+        fprintf(out, "  \"sm_queued\": %llu,\n  \"sm_queue_bytes\": %llu,\n",
+                (unsigned long long)ss.queued, (unsigned long long)ss.bytes);
+    }
     fprintf(out, "  \"errors\": {");
     for (k = F_NONE + 1; k < F_KINDS; k++)
         fprintf(out, "\"%s\": %lu%s", fail_names[k], f->failures[k],
@@ -171,6 +208,18 @@ void report_summary(struct farm *f)
                    "over %.2f s\n",
                    f->kind->series[i].name, sm.p50, sm.p90, sm.p99, sm.max,
                    sm.rate, sm.secs);
+    if (cfg->sm != XB_SM_OFF) {
+        struct sm_sum ss;
+        const struct xb_sm_counter *c;
+
+        sum_sm(f, &ss);
+        printf("stream management:");
+        for (i = 0, c = xb_sm_counters; c->name; i++, c++)
+            printf("%s %s %llu", i ? "," : "", c->label,
+                   (unsigned long long)ss.v[i]);
+        printf("; queued %llu (%llu bytes)\n", (unsigned long long)ss.queued,
+               (unsigned long long)ss.bytes);
+    }
     printf("errors:");
     for (k = F_NONE + 1; k < F_KINDS; k++) {
         if (f->failures[k]) {

@@ -259,6 +259,12 @@ void xb_bot_timer(struct xb_bot *b)
         b->kind->timer(b);
 }
 
+void xb_bot_resumed(struct xb_bot *b)
+{
+    if (b->kind->resumed)
+        b->kind->resumed(b);
+}
+
 void xb_bot_offline(struct xb_bot *b)
 {
     b->online = 0;

@@ -138,6 +138,7 @@ struct xb_bot_kind {
     /* Sets up a new bot from its config (borrowed for the bot's life).
      * 0, or XB_EINVAL with a reason logged (the bot is then freed). */
     int (*init)(struct xb_bot *b, const void *cfg);
+    /* Post-connect: a fresh session (bound, initial presence sent). */
     void (*online)(struct xb_bot *b);
     /* A message or presence (IQs go to iq). Borrowed. */
     void (*stanza)(struct xb_bot *b, const struct xb_stanza *st);
@@ -147,6 +148,10 @@ struct xb_bot_kind {
     int (*iq)(struct xb_bot *b, const struct xb_stanza *iq);
     void (*timer)(struct xb_bot *b);
     void (*offline)(struct xb_bot *b);
+    /* Post-resume: the stream came back after a drop with everything in
+     * place (JID, presence, rooms) and what the server missed delivered;
+     * the bot was never offline and its timer kept running. Optional. */
+    void (*resumed)(struct xb_bot *b);
     void (*stop)(struct xb_bot *b);
     /* What the bot is doing, for listings: a state name ("in-room"), and
      * where, if anywhere (a room JID written to buf, else buf[0] = 0).
@@ -256,6 +261,10 @@ void xb_bot_stanza(struct xb_bot *b, const struct xb_stanza *st);
 
 /* The timer armed with set_timer fired. */
 void xb_bot_timer(struct xb_bot *b);
+
+/* The stream resumed after a drop (stream management): the bot stays as
+ * it was; see xb_bot_kind.resumed. */
+void xb_bot_resumed(struct xb_bot *b);
 
 /* The session went away (connection lost). The bot forgets its room and
  * disarms its timer; it sends nothing. */

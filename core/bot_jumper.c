@@ -635,6 +635,16 @@ static const char *jumper_state(const struct xb_bot *b, char *buf, size_t size)
     return names[j->state];
 }
 
+/* Post-resume: still where it was (the server kept its presence in the
+ * room), so no rejoin and no presence; its timer never stopped. */
+static void jumper_resumed(struct xb_bot *b)
+{
+    char where[ROOM_JID_MAX];
+
+    xb_bot_logf(b, XB_LOG_DEBUG, "%s: stream resumed, still %s %s", b->jid,
+                jumper_state(b, where, sizeof where), where);
+}
+
 #define COUNT(field) offsetof(struct jumper, field)
 static const struct xb_bot_counter jumper_counters[] = {
     {"joins", "rooms joined", "rooms joined (the room's self-presence seen)",
@@ -666,6 +676,7 @@ const struct xb_bot_kind xb_bot_jumper = {
     .stanza = jumper_stanza,
     .timer = jumper_timer,
     .offline = jumper_offline,
+    .resumed = jumper_resumed,
     .stop = jumper_stop,
     .state = jumper_state,
 };

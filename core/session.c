@@ -6,6 +6,7 @@
  */
 #include "session.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@
 #define DEFAULT_LOGIN_TIMEOUT 30000
 #define DEFAULT_IQ_TIMEOUT 30000
 #define DEFAULT_CLOSE_TIMEOUT 2000
+#define DEFAULT_SM_ACK_EVERY 10
+#define DEFAULT_SM_ACK_MS 1000
 /* A serialization buffer bigger than this is released after use, so idle
  * sessions do not each hold on to the largest stanza they ever sent. */
 #define KEEP_BUF 4096
@@ -32,6 +35,8 @@ enum phase {
     P_SASL,        /* <auth/> sent */
     P_BIND,        /* bind IQ sent */
     P_LEGACY,      /* legacy session IQ sent */
+    P_SM_ENABLE,   /* <enable/> sent */
+    P_SM_RESUME,   /* <resume/> sent */
     P_READY,
     P_CLOSING, /* our </stream:stream> is out */
     P_CLOSED
@@ -70,9 +75,17 @@ struct xb_session {
     uint64_t last_rx;
     uint32_t ping_id; /* pending keepalive ping, 0 if none */
     struct iq_slot iqs[XB_SESSION_MAX_IQS];
+    struct xb_sm sm;
+    int sm_offered;   /* the features after SASL listed <sm/> */
+    int sm_known;     /* a <failed h/> said what the server had */
+    int sm_closing;   /* our clean close: nothing to resume */
+    int sm_full;      /* a full queue was noted */
+    uint64_t sm_cut;  /* when a resumable stream was cut */
+    uint64_t last_tx; /* when the last counted stanza went out */
 };
 
 static void arm_timer(struct xb_session *s);
+static void sm_drop(struct xb_session *s);
 
 static uint64_t now(struct xb_session *s)
 {
@@ -131,6 +144,18 @@ static void finish(struct xb_session *s, int err, const char *msg)
             slot.cb(slot.cb_ud, NULL);
     }
     s->ping_id = 0;
+    if (s->sm.on)
+        s->sm_cut = now(s); /* the server's resumption time starts */
+    if (s->sm_closing && err == 0) {
+        /* After our clean close the server handled everything it got
+         * before our </stream:stream>: nothing is left to resume. A close
+         * before the stream resumed leaves its queue unsent: lost. */
+        if (s->sm.on)
+            xb_sm_clear(&s->sm);
+        else
+            sm_drop(s);
+    }
+    s->sm.on = 0;
     s->hooks.set_timer(s->ud, -1);
     s->hooks.closed(s->ud, err, msg);
 }
@@ -167,6 +192,204 @@ static void fail(struct xb_session *s, int err, enum xb_cond cond,
     if (s->phase != P_IDLE && s->phase != P_TLS && s->phase != P_CLOSING)
         emit_str(s, "</stream:stream>");
     finish(s, err, msg);
+}
+
+/* --- stream management (XEP-0198) ----------------------------------------- */
+
+static void note(struct xb_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void note(struct xb_session *s, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    if (!s->hooks.note)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    s->hooks.note(s->ud, msg);
+}
+
+/* Only stanzas count (XEP-0198 4), not nonzas such as <r/>. */
+static int sm_counts(const struct xb_stanza *st)
+{
+    return xb_stanza_is(st, XB_NS_CLIENT, "message") ||
+           xb_stanza_is(st, XB_NS_CLIENT, "presence") ||
+           xb_stanza_is(st, XB_NS_CLIENT, "iq");
+}
+
+/* A message other than groupchat means the same on a fresh stream; the
+ * rest belongs to the session it was sent in (sm.h). */
+static int sm_flags(const struct xb_stanza *st)
+{
+    const char *type = xb_stanza_attr(st, NULL, "type");
+
+    if (xb_stanza_is(st, XB_NS_CLIENT, "message") &&
+        !(type && !strcmp(type, "groupchat")))
+        return XB_SM_RESENDABLE;
+    return XB_SM_KEEP;
+}
+
+static void sm_request(struct xb_session *s)
+{
+    s->sm.requested = xb_sm_out(&s->sm);
+    s->sm.stats.requests++;
+    emit_str(s, "<r xmlns='" XB_NS_SM "'/>");
+}
+
+static void sm_answer(struct xb_session *s)
+{
+    char a[80];
+
+    snprintf(a, sizeof a, "<a xmlns='" XB_NS_SM "' h='%" PRIu32 "'/>",
+             s->sm.in);
+    emit_str(s, a);
+}
+
+/* Attribute name of st: a decimal 32-bit number, nothing else. 0 or -1. */
+static int parse_u32(const struct xb_stanza *st, const char *name,
+                     uint32_t *h)
+{
+    const char *p = xb_stanza_attr(st, NULL, name);
+    uint64_t v = 0;
+
+    if (!p || !*p)
+        return -1;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || (v = v * 10 + (uint64_t)(*p - '0')) >
+                                        UINT32_MAX)
+            return -1;
+    }
+    *h = (uint32_t)v;
+    return 0;
+}
+
+/* The server acknowledged up to h. 0, or -1 if h is more than was sent:
+ * the stream then fails (XEP-0198 4, handled-count-too-high). */
+static int sm_ack(struct xb_session *s, uint32_t h)
+{
+    char e[300];
+    uint32_t out = xb_sm_out(&s->sm), lost;
+
+    if (xb_sm_ack(&s->sm, h) == 0) {
+        s->sm_full = 0;
+        return 0;
+    }
+    snprintf(e, sizeof e,
+             "<stream:error><undefined-condition xmlns='" XB_NS_STREAM_ERRORS
+             "'/><handled-count-too-high xmlns='" XB_NS_SM "' h='%" PRIu32
+             "' send-count='%" PRIu32 "'/></stream:error>",
+             h, out);
+    emit_str(s, e);
+    s->stream_cond = XB_COND_UNDEFINED_CONDITION;
+    /* The counts no longer agree: nothing can be resumed or trusted. */
+    lost = xb_sm_fail(&s->sm, 0, NULL, NULL);
+    fail(s, XB_EPROTO, XB_COND_NONE,
+         "the server acknowledged %" PRIu32 " stanzas but was sent %" PRIu32
+         " (handled-count-too-high); %" PRIu32 " unacknowledged counted lost",
+         h, out, lost);
+    return -1;
+}
+
+/* Writes a serialized stanza; on a managed stream it is queued first and
+ * an ack is asked for by policy. 0, XB_ELIMIT or XB_ENOMEM. */
+static int emit_counted(struct xb_session *s, const char *data, size_t len,
+                        int flags)
+{
+    int rc;
+
+    if (s->sm.on) {
+        rc = xb_sm_push(&s->sm, data, len, flags, 1);
+        if (rc)
+            return rc;
+        s->last_tx = now(s);
+    }
+    emit(s, data, len);
+    if (s->sm.on &&
+        xb_sm_out(&s->sm) - s->sm.requested >= s->cfg.sm_ack_every)
+        sm_request(s);
+    return 0;
+}
+
+/* Sends st once ready; while a resumable stream is down, queues it. */
+static int send_stanza(struct xb_session *s, const struct xb_stanza *st)
+{
+    int rc;
+
+    xb_buf_reset(&s->out);
+    rc = xb_serialize(&s->out, st, XB_NS_CLIENT);
+    if (!rc && s->phase == P_READY) {
+        rc = emit_counted(s, s->out.data, s->out.len, sm_flags(st));
+        if (!rc && !s->in_feed)
+            arm_timer(s); /* the ack policy's quiet time starts now */
+    } else if (!rc)
+        rc = xb_sm_push(&s->sm, s->out.data, s->out.len, sm_flags(st), 0);
+    release_out(s);
+    if (rc == XB_ELIMIT && !s->sm_full) {
+        s->sm_full = 1;
+        note(s,
+             "stream management queue full (%" PRIu32 " stanzas "
+             "unacknowledged): not sending until the server acknowledges",
+             s->sm.qlen);
+    }
+    return rc;
+}
+
+static void resend(void *ud, const char *data, size_t len)
+{
+    struct xb_session *s = ud;
+
+    if (emit_counted(s, data, len, XB_SM_RESENDABLE))
+        s->sm.stats.lost++; /* out of memory */
+}
+
+static void replay(void *ud, const char *data, size_t len)
+{
+    emit(ud, data, len);
+}
+
+/* A fresh stream is bound (and counting if stream management is on):
+ * what an earlier stream left unacknowledged is settled and said. */
+static void sm_settle(struct xb_session *s)
+{
+    uint64_t resent = s->sm.stats.resent, dup = s->sm.stats.duplicated;
+    uint32_t lost;
+
+    if (!s->sm.head && !s->sm.id)
+        return;
+    lost = xb_sm_fail(&s->sm, s->sm_known, resend, s);
+    resent = s->sm.stats.resent - resent;
+    dup = s->sm.stats.duplicated - dup;
+    if (lost || resent)
+        note(s,
+             "the old stream could not be resumed: %" PRIu32
+             " stanzas lost, %" PRIu64 " messages sent again (%" PRIu64
+             " possibly duplicated)",
+             lost, resent, dup);
+}
+
+/* The stream will not resume: what it held is lost (counted, noted). */
+static void sm_drop(struct xb_session *s)
+{
+    uint32_t lost;
+
+    if (!s->sm.head && !s->sm.id)
+        return;
+    lost = xb_sm_fail(&s->sm, 0, NULL, NULL);
+    if (lost)
+        note(s,
+             "%" PRIu32 " stanzas the server had not acknowledged are lost "
+             "with the stream",
+             lost);
+}
+
+/* Whether a cut stream may be resumed now. */
+static int sm_can_resume(const struct xb_session *s, uint64_t t)
+{
+    return s->sm.id && s->cfg.sm == XB_SM_RESUME &&
+           !(s->sm.max_s && t - s->sm_cut >= (uint64_t)s->sm.max_s * 1000);
 }
 
 static void open_stream(struct xb_session *s)
@@ -361,6 +584,37 @@ static void send_bind(struct xb_session *s)
         s->phase = P_BIND;
 }
 
+/* After SASL, a stream with a resumption id left: <resume/> instead of
+ * binding. 1 if sent; 0 if resumption is impossible (said and counted;
+ * the stream binds afresh and settles the old queue). */
+static int try_resume(struct xb_session *s)
+{
+    struct xb_stanza *r;
+    char h[16];
+    int rc = XB_ENOMEM;
+
+    if (!s->sm_offered || !sm_can_resume(s, now(s))) {
+        s->sm.stats.resume_failures++;
+        note(s, "cannot resume the stream: %s",
+             s->cfg.sm != XB_SM_RESUME ? "resumption is off"
+             : s->sm_offered ? "the server's resumption time is up"
+                             : "the server no longer offers stream management");
+        xb_sm_set_id(&s->sm, NULL);
+        return 0;
+    }
+    snprintf(h, sizeof h, "%" PRIu32, s->sm.in);
+    r = xb_stanza_new(XB_NS_SM, "resume");
+    if (r && !xb_stanza_set_attr(r, NULL, "previd", s->sm.id) &&
+        !xb_stanza_set_attr(r, NULL, "h", h))
+        rc = emit_stanza(s, r);
+    xb_stanza_free(r);
+    if (rc)
+        fail(s, rc, XB_COND_NONE, "out of memory");
+    else
+        s->phase = P_SM_RESUME;
+    return 1;
+}
+
 static void on_features(struct xb_session *s, const struct xb_stanza *f)
 {
     const struct xb_stanza *mechs, *sess;
@@ -386,6 +640,9 @@ static void on_features(struct xb_session *s, const struct xb_stanza *f)
         start_sasl(s, mechs);
         return;
     }
+    s->sm_offered = xb_stanza_child(f, XB_NS_SM, "sm") != NULL;
+    if (s->sm.id && try_resume(s))
+        return;
     if (!xb_stanza_child(f, XB_NS_BIND, "bind")) {
         fail(s, XB_EPROTO, XB_COND_NONE,
              "the server offers no resource binding");
@@ -461,14 +718,126 @@ static void on_sasl(struct xb_session *s, const struct xb_stanza *st)
     }
 }
 
+/* A fresh session is bound, with or without stream management, and what
+ * an earlier stream left is settled (sm_settle). */
 static void became_ready(struct xb_session *s)
 {
     s->phase = P_READY;
     s->last_rx = now(s);
     if (!s->cfg.no_presence)
-        emit_str(s, "<presence/>");
+        emit_counted(s, "<presence/>", 11, XB_SM_KEEP);
     arm_timer(s);
-    s->hooks.ready(s->ud, s->full_jid);
+    s->hooks.ready(s->ud, s->full_jid, 0);
+}
+
+/* Bound: enable stream management if the server offers it. */
+static void after_bind(struct xb_session *s)
+{
+    char e[120];
+
+    if (s->cfg.sm == XB_SM_OFF || !s->sm_offered) {
+        sm_settle(s);
+        became_ready(s);
+        return;
+    }
+    if (s->cfg.sm == XB_SM_ACK)
+        snprintf(e, sizeof e, "<enable xmlns='" XB_NS_SM "'/>");
+    else if (s->cfg.sm_resume_s)
+        snprintf(e, sizeof e,
+                 "<enable xmlns='" XB_NS_SM "' resume='true' max='%" PRIu32
+                 "'/>",
+                 s->cfg.sm_resume_s);
+    else
+        snprintf(e, sizeof e, "<enable xmlns='" XB_NS_SM "' resume='true'/>");
+    emit_str(s, e);
+    s->phase = P_SM_ENABLE;
+}
+
+static void on_enabled(struct xb_session *s, const struct xb_stanza *st)
+{
+    const char *resume = xb_stanza_attr(st, NULL, "resume");
+    const char *id = xb_stanza_attr(st, NULL, "id");
+
+    xb_sm_start(&s->sm);
+    sm_settle(s); /* before the new id: settling drops the old one */
+    if (s->cfg.sm == XB_SM_RESUME && id && *id && resume &&
+        (!strcmp(resume, "true") || !strcmp(resume, "1"))) {
+        if (xb_sm_set_id(&s->sm, id)) {
+            fail(s, XB_ENOMEM, XB_COND_NONE, "out of memory");
+            return;
+        }
+        if (parse_u32(st, "max", &s->sm.max_s))
+            s->sm.max_s = 0; /* none, or not a number: not known */
+    }
+    became_ready(s);
+}
+
+static void on_resumed(struct xb_session *s, const struct xb_stanza *st)
+{
+    uint32_t h;
+
+    if (parse_u32(st, "h", &h)) {
+        fail(s, XB_EPROTO, XB_COND_BAD_FORMAT, "<resumed/> without a valid h");
+        return;
+    }
+    if (sm_ack(s, h))
+        return;
+    s->sm.on = 1;
+    s->sm.stats.resumes++;
+    s->phase = P_READY;
+    s->last_rx = s->last_tx = now(s);
+    /* What the server missed, in order, exactly once; then ask whether it
+     * has it all. */
+    xb_sm_replay(&s->sm, replay, s);
+    if (s->sm.qlen)
+        sm_request(s);
+    else
+        s->sm.requested = xb_sm_out(&s->sm);
+    arm_timer(s);
+    s->hooks.ready(s->ud, s->full_jid, 1);
+}
+
+static void on_resume_failed(struct xb_session *s, const struct xb_stanza *st)
+{
+    uint32_t h;
+
+    s->sm.stats.resume_failures++;
+    /* With h the server says what it had: the rest it never handled. */
+    s->sm_known = !parse_u32(st, "h", &h) && xb_sm_ack(&s->sm, h) == 0;
+    xb_sm_set_id(&s->sm, NULL);
+    note(s, "the server could not resume the stream%s: binding afresh",
+         s->sm_known ? "" : " (and did not say what it had)");
+    send_bind(s);
+}
+
+static void on_sm(struct xb_session *s, const struct xb_stanza *st)
+{
+    const char *name = xb_stanza_name(st);
+    uint32_t h;
+
+    if (s->phase == P_READY && s->sm.on && !strcmp(name, "r")) {
+        s->sm.stats.answers++;
+        sm_answer(s);
+    } else if ((s->phase == P_READY || s->phase == P_CLOSING) && s->sm.on &&
+               !strcmp(name, "a")) {
+        if (parse_u32(st, "h", &h))
+            fail(s, XB_EPROTO, XB_COND_BAD_FORMAT, "<a/> without a valid h");
+        else if (!sm_ack(s, h))
+            s->sm.stats.acks++;
+    } else if (s->phase == P_SM_ENABLE && !strcmp(name, "enabled")) {
+        on_enabled(s, st);
+    } else if (s->phase == P_SM_ENABLE && !strcmp(name, "failed")) {
+        s->sm.stats.refused++;
+        note(s, "the server refused stream management");
+        sm_settle(s);
+        became_ready(s);
+    } else if (s->phase == P_SM_RESUME && !strcmp(name, "resumed")) {
+        on_resumed(s, st);
+    } else if (s->phase == P_SM_RESUME && !strcmp(name, "failed")) {
+        on_resume_failed(s, st);
+    }
+    /* Anything else (an <r/> on a stream that never enabled stream
+     * management) is ignored, as before XEP-0198. */
 }
 
 static int is_iq_error(const struct xb_stanza *st)
@@ -513,12 +882,12 @@ static void on_negotiation_iq(struct xb_session *s, const struct xb_stanza *st)
             s->phase = P_LEGACY;
             return;
         }
-        became_ready(s);
+        after_bind(s);
     } else if (s->phase == P_LEGACY && id && !strcmp(id, "sess_1")) {
         if (is_iq_error(st))
             fail(s, XB_EPROTO, XB_COND_NONE, "session establishment refused");
         else
-            became_ready(s);
+            after_bind(s);
     }
 }
 
@@ -619,10 +988,14 @@ static void on_stanza(void *ud, struct xb_stanza *st)
     struct xb_session *s = ud;
 
     trace_in(s, st);
+    if (s->sm.on && sm_counts(st))
+        s->sm.in++; /* modulo 2^32 */
     if (s->phase == P_CLOSED) {
         /* nothing: the session is over */
     } else if (xb_stanza_is(st, XB_NS_STREAMS, "error")) {
         on_stream_error(s, st);
+    } else if (xb_stanza_is(st, XB_NS_SM, NULL)) {
+        on_sm(s, st);
     } else if (s->phase == P_CLOSING) {
         /* Our </stream:stream> is out: deliver what still arrives, answer
          * nothing, negotiate nothing, and wait for the peer's close. */
@@ -664,6 +1037,13 @@ static uint64_t earliest(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
+/* Stanzas wait for an ack nobody asked for yet: ask after sm_ack_ms. */
+static int ack_due(const struct xb_session *s)
+{
+    return s->phase == P_READY && s->sm.on && s->sm.qlen &&
+           s->sm.requested != xb_sm_out(&s->sm);
+}
+
 static void arm_timer(struct xb_session *s)
 {
     uint64_t t = 0, n;
@@ -679,6 +1059,8 @@ static void arm_timer(struct xb_session *s)
         t = earliest(t, s->close_deadline);
     if (s->phase == P_READY && s->cfg.keepalive_ms && !s->ping_id)
         t = earliest(t, s->last_rx + s->cfg.keepalive_ms);
+    if (ack_due(s))
+        t = earliest(t, s->last_tx + s->cfg.sm_ack_ms);
     for (i = 0; i < XB_SESSION_MAX_IQS; i++)
         if (s->iqs[i].id)
             t = earliest(t, s->iqs[i].deadline);
@@ -709,8 +1091,18 @@ static void send_keepalive(struct xb_session *s)
         !xb_stanza_set_attr(iq, NULL, "to", s->jid.domain) &&
         xb_stanza_add_child(iq, XB_NS_PING, "ping"))
         rc = xb_session_send_iq(s, iq, on_ping_answer, s);
-    if (!rc)
+    if (!rc) {
+        unsigned i;
+
         s->ping_id = s->next_id;
+        /* A silent link (a blackhole) is noticed after twice the keepalive
+         * time, not after the IQ timeout. */
+        for (i = 0; i < XB_SESSION_MAX_IQS; i++)
+            if (s->iqs[i].id == s->ping_id &&
+                s->cfg.keepalive_ms < s->cfg.iq_timeout_ms)
+                s->iqs[i].deadline = now(s) + s->cfg.keepalive_ms;
+        arm_timer(s);
+    }
     xb_stanza_free(iq);
     if (rc == XB_ELIMIT)
         s->last_rx = now(s); /* all IQ slots busy: try again later */
@@ -750,6 +1142,8 @@ void xb_session_timer(struct xb_session *s)
     if (s->phase == P_READY && s->cfg.keepalive_ms && !s->ping_id &&
         t >= s->last_rx + s->cfg.keepalive_ms)
         send_keepalive(s);
+    if (ack_due(s) && t >= s->last_tx + s->cfg.sm_ack_ms)
+        sm_request(s);
     arm_timer(s);
 }
 
@@ -775,6 +1169,11 @@ struct xb_session *xb_session_new(const struct xb_session_config *cfg,
         s->cfg.iq_timeout_ms = DEFAULT_IQ_TIMEOUT;
     if (!s->cfg.close_timeout_ms)
         s->cfg.close_timeout_ms = DEFAULT_CLOSE_TIMEOUT;
+    if (!s->cfg.sm_ack_every)
+        s->cfg.sm_ack_every = DEFAULT_SM_ACK_EVERY;
+    if (!s->cfg.sm_ack_ms)
+        s->cfg.sm_ack_ms = DEFAULT_SM_ACK_MS;
+    s->sm.queue_max = cfg->sm_queue_max;
     s->cfg.jid = s->cfg.password = NULL;
     xb_buf_init(&s->out);
     if (xb_jid_parse(&s->jid, cfg->jid, strlen(cfg->jid), NULL)) {
@@ -810,6 +1209,7 @@ void xb_session_free(struct xb_session *s)
     }
     free(s->full_jid);
     xb_buf_free(&s->out);
+    xb_sm_clear(&s->sm);
     free(s);
 }
 
@@ -828,6 +1228,7 @@ int xb_session_start(struct xb_session *s)
     s->sasl_failure[0] = '\0';
     s->ping_id = 0;
     memset(s->iqs, 0, sizeof s->iqs);
+    s->sm_offered = s->sm_known = s->sm_closing = s->sm_full = 0;
     s->login_deadline = now(s) + s->cfg.login_timeout_ms;
     open_stream(s);
     arm_timer(s);
@@ -900,6 +1301,9 @@ void xb_session_close(struct xb_session *s)
         finish(s, 0, "closed");
         return;
     }
+    if (s->sm.on)
+        sm_answer(s); /* what we handled, before the close (XEP-0198 4) */
+    s->sm_closing = 1;
     emit_str(s, "</stream:stream>");
     s->phase = P_CLOSING;
     s->close_deadline = now(s) + s->cfg.close_timeout_ms;
@@ -908,9 +1312,13 @@ void xb_session_close(struct xb_session *s)
 
 int xb_session_send(struct xb_session *s, const struct xb_stanza *st)
 {
-    if (s->phase != P_READY)
-        return XB_ESTATE;
-    return emit_stanza(s, st);
+    /* While a resumable stream is down, or being resumed, stanzas wait in
+     * the queue and go out on resumption. */
+    if (s->phase == P_READY ||
+        (s->sm.id && s->cfg.sm == XB_SM_RESUME && s->phase != P_CLOSING &&
+         s->phase != P_IDLE))
+        return send_stanza(s, st);
+    return XB_ESTATE;
 }
 
 int xb_session_send_iq(struct xb_session *s, struct xb_stanza *st, xb_iq_cb cb,
@@ -933,7 +1341,7 @@ int xb_session_send_iq(struct xb_session *s, struct xb_stanza *st, xb_iq_cb cb,
     format_id(id, sizeof id, s->next_id);
     rc = xb_stanza_set_attr(st, NULL, "id", id);
     if (!rc)
-        rc = emit_stanza(s, st);
+        rc = send_stanza(s, st);
     if (rc)
         return rc;
     slot->id = s->next_id;
@@ -978,4 +1386,19 @@ enum xb_sasl_mech xb_session_mech(const struct xb_session *s)
 int xb_session_secure(const struct xb_session *s)
 {
     return s->secure;
+}
+
+int xb_session_resumable(const struct xb_session *s)
+{
+    return s->phase == P_CLOSED && sm_can_resume(s, s->hooks.now(s->ud));
+}
+
+struct xb_sm *xb_session_sm(struct xb_session *s)
+{
+    return &s->sm;
+}
+
+void xb_session_sm_drop(struct xb_session *s)
+{
+    sm_drop(s);
 }

@@ -5,6 +5,16 @@
  * SASL, resource binding and the legacy session if mandatory, then routes
  * stanzas to the host (whose bot answers IQ requests: core/bot.h) and
  * tracks its own IQs.
+ *
+ * Stream management (XEP-0198, sm.h): when the server offers it the
+ * session enables it after binding, answers every <r/>, asks for acks by
+ * policy and keeps what the server has not acknowledged. When the
+ * connection drops, the host reconnects and calls xb_session_start()
+ * again: the session resumes the stream (before binding), sends what the
+ * server missed, in order, exactly once, and tells the host through the
+ * ready hook that it resumed; meanwhile stanzas the bot sends are queued.
+ * If resumption fails, the session binds afresh and counts (and notes)
+ * every stanza then known lost or possibly duplicated.
  */
 #ifndef XB_SESSION_H
 #define XB_SESSION_H
@@ -14,6 +24,7 @@
 
 #include "parser.h"
 #include "sasl.h"
+#include "sm.h"
 #include "stanza.h"
 #include "xmpp.h"
 
@@ -34,11 +45,20 @@ struct xb_session_config {
     struct xb_parser_limits limits;     /* zeros: parser defaults */
     uint32_t login_timeout_ms;          /* start to ready; 0: 30000 */
     uint32_t iq_timeout_ms;             /* for tracked IQs; 0: 30000 */
-    uint32_t keepalive_ms;     /* ping the server after this much silence;
-                                  0: off */
+    uint32_t keepalive_ms;     /* ping the server after this much silence,
+                                  and fail if the ping is not answered
+                                  within as long again; 0: off */
     uint32_t close_timeout_ms; /* wait for the peer's </stream:stream>;
                                   0: 2000 */
     int no_presence;           /* do not send initial presence when ready */
+    enum xb_sm_mode sm;        /* stream management; 0: resume */
+    uint32_t sm_queue_max;     /* unacknowledged stanzas kept; over it,
+                                  sends fail; 0: XB_SM_QUEUE_DEFAULT */
+    uint32_t sm_ack_every;     /* ask for an ack after this many; 0: 10 */
+    uint32_t sm_ack_ms;        /* or after this much time with stanzas
+                                  unacknowledged; 0: 1000 */
+    uint32_t sm_resume_s;      /* how long to ask the server to keep a cut
+                                  stream (<enable max/>); 0: its default */
 };
 
 struct xb_session_hooks {
@@ -47,8 +67,11 @@ struct xb_session_hooks {
     /* <proceed/> arrived: start TLS on the transport, then call
      * xb_session_tls_ready() (or xb_session_abort() on failure). */
     void (*starttls)(void *ud);
-    /* Bound and (unless no_presence) present: the stanza API is open. */
-    void (*ready)(void *ud, const char *full_jid);
+    /* The stanza API is open. resumed 0: a fresh session, bound and
+     * (unless no_presence) present: post-connect. resumed 1: the stream
+     * resumed with its JID, presence and rooms intact, and what the
+     * server missed sent again: post-resume. */
+    void (*ready)(void *ud, const char *full_jid, int resumed);
     /* A message, a presence, an IQ request (the host must answer it: a bot
      * does, see xb_bot_stanza), or an IQ result or error the session did
      * not track. Borrowed until return. */
@@ -65,6 +88,10 @@ struct xb_session_hooks {
      * element re-serialized, with SASL payloads replaced by "[redacted]".
      * dir is '>' for sent, '<' for received. Borrowed. */
     void (*trace)(void *ud, char dir, const char *data, size_t len);
+    /* Optional: one line about something the host should tell the user
+     * (stanzas lost or possibly duplicated after a failed resumption,
+     * stream management refused, a full queue). Borrowed. */
+    void (*note)(void *ud, const char *msg);
 };
 
 struct xb_session;
@@ -118,7 +145,9 @@ void xb_session_abort(struct xb_session *s, const char *msg);
  * by close_timeout_ms); then the closed hook runs with err 0. */
 void xb_session_close(struct xb_session *s);
 
-/* Sends a stanza (borrowed) once ready. 0, XB_ESTATE or XB_ENOMEM. */
+/* Sends a stanza (borrowed) once ready, or queues it for resumption while
+ * a resumable stream is down. 0, XB_ESTATE, XB_ENOMEM or XB_ELIMIT (the
+ * stream management queue is full: nothing was sent). */
 int xb_session_send(struct xb_session *s, const struct xb_stanza *st);
 
 /*
@@ -145,5 +174,17 @@ enum xb_sasl_mech xb_session_mech(const struct xb_session *s);
 
 /* Whether the stream is encrypted (STARTTLS done). */
 int xb_session_secure(const struct xb_session *s);
+
+/* Whether a cut stream can be resumed: the host should reconnect now
+ * (the bot stays as it is) rather than treat the bot as offline. */
+int xb_session_resumable(const struct xb_session *s);
+
+/* Stream management state and stats (queue length and bytes, counters).
+ * Tests may set the counters. */
+struct xb_sm *xb_session_sm(struct xb_session *s);
+
+/* The host gives up on a cut stream: what it had not acknowledged is
+ * counted lost (and noted); the session will not resume. */
+void xb_session_sm_drop(struct xb_session *s);
 
 #endif

@@ -61,7 +61,7 @@ struct host {
     struct xb_buf sent; /* every byte written */
     size_t seen;        /* bytes of sent that take() has consumed */
     int starttls;
-    int nready;
+    int nready, nresumed;
     char ready_jid[128];
     struct xb_stanza *kept[MAX_KEPT]; /* copies of routed stanzas */
     int nkept;
@@ -75,6 +75,8 @@ struct host {
     int ntrace;
     int restart_in_closed; /* call xb_session_start() from closed */
     int restart_rc;
+    int nnotes;
+    char note[256]; /* the last note */
 };
 
 /* What the session wrote since the last take(), parsed. */
@@ -126,11 +128,12 @@ static void h_starttls(void *ud)
     ((struct host *)ud)->starttls++;
 }
 
-static void h_ready(void *ud, const char *full_jid)
+static void h_ready(void *ud, const char *full_jid, int resumed)
 {
     struct host *h = ud;
 
     h->nready++;
+    h->nresumed += resumed;
     snprintf(h->ready_jid, sizeof h->ready_jid, "%s", full_jid);
     ck_assert_int_eq(xb_session_state(sess), XB_SESSION_READY);
 }
@@ -184,9 +187,17 @@ static void h_trace(void *ud, char dir, const char *data, size_t len)
     h->ntrace++;
 }
 
+static void h_note(void *ud, const char *msg)
+{
+    struct host *h = ud;
+
+    h->nnotes++;
+    snprintf(h->note, sizeof h->note, "%s", msg);
+}
+
 static const struct xb_session_hooks hooks = {
     h_write,  h_starttls,  h_ready, h_stanza,
-    h_closed, h_set_timer, h_now,   h_trace,
+    h_closed, h_set_timer, h_now,   h_trace, h_note,
 };
 
 static void out_open(void *ud, const struct xb_stream_header *h)
@@ -285,11 +296,14 @@ static void assert_lacks(const char *hay, const char *needle)
 static void assert_xml(const struct xb_stanza *st, const char *want)
 {
     struct xb_buf b;
+    char got[1024];
 
     xb_buf_init(&b);
     ck_assert_int_eq(xb_serialize(&b, st, XB_NS_CLIENT), 0);
-    ck_assert_str_eq(b.data, want);
+    snprintf(got, sizeof got, "%s", b.data);
+    /* Freed before asserting: under CK_FORK=no a failure must not leak. */
     xb_buf_free(&b);
+    ck_assert_str_eq(got, want);
 }
 
 static void assert_attr(const struct xb_stanza *st, const char *name,
@@ -2128,6 +2142,1212 @@ START_TEST(test_session_bind_result_early)
 }
 END_TEST
 
+/* --- stream management (XEP-0198) ----------------------------------------- */
+
+#define F_SM "<sm xmlns='" XB_NS_SM "'/>"
+#define SM_FEATURES SERVER_HEADER FEATURES(F_BIND F_SM)
+#define ENABLE_RESUME "<enable xmlns='" XB_NS_SM "' resume='true'/>"
+#define ENABLED_ABC "<enabled xmlns='" XB_NS_SM "' id='abc' resume='true'/>"
+#define R_OUT "<r xmlns='" XB_NS_SM "'/>"
+#define SERVER_R "<r xmlns='" XB_NS_SM "'/>"
+#define HANDLED_TOO_HIGH(h, sent)                                              \
+    "<stream:error><undefined-condition xmlns='" XB_NS_STREAM_ERRORS           \
+    "'/><handled-count-too-high xmlns='" XB_NS_SM "' h='" h                    \
+    "' send-count='" sent "'/></stream:error></stream:stream>"
+#define INBOUND_CHAT                                                           \
+    "<message from='alice@localhost/x' type='chat'><body>in</body></message>"
+
+/* A message to alice with a numbered body; type NULL: none. */
+static struct xb_stanza *sm_message(const char *type, const char *body)
+{
+    struct xb_stanza *m = xb_stanza_new(XB_NS_CLIENT, "message"), *b;
+
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(xb_stanza_set_attr(m, NULL, "to", "alice@localhost"), 0);
+    if (type)
+        ck_assert_int_eq(xb_stanza_set_attr(m, NULL, "type", type), 0);
+    b = xb_stanza_add_child(m, NULL, "body");
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(xb_stanza_add_text(b, body, strlen(body)), 0);
+    return m;
+}
+
+/* xb_session_send of a message; its result. */
+static int sm_send(const char *type, const char *body)
+{
+    struct xb_stanza *m = sm_message(type, body);
+    int rc = xb_session_send(sess, m);
+
+    xb_stanza_free(m);
+    return rc;
+}
+
+static int sm_send_chat(const char *body)
+{
+    return sm_send("chat", body);
+}
+
+/* What a chat message numbered body looks like on the wire. */
+static const char *chat_xml(const char *body)
+{
+    static char xml[160];
+
+    snprintf(xml, sizeof xml,
+             "<message to='alice@localhost' type='chat'><body>%s</body>"
+             "</message>",
+             body);
+    return xml;
+}
+
+/* el is the chat message numbered body. */
+static void assert_chat(const struct xb_stanza *el, const char *body)
+{
+    assert_xml(el, chat_xml(body));
+}
+
+/* The client wrote exactly xml since the last take. */
+static void assert_wrote(const char *xml)
+{
+    ck_assert_str_eq(take_raw(), xml);
+}
+
+/* SASL PLAIN on a stream without TLS, up to the restarted stream header. */
+static void auth_plain(void)
+{
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("PLAIN"))));
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_xml(out.el[0], "<auth xmlns='" XB_NS_SASL
+                          "' mechanism='PLAIN'>AHVzZXIAcHc=</auth>");
+    server_says(SUCCESS);
+    expect_header();
+}
+
+/* A new session logs in and binds on a server offering SM; the client's
+ * only words after binding are exactly enable, and it is not ready yet. */
+static void sm_bound(const char *enable)
+{
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session();
+    auth_plain();
+    step_bind(SM_FEATURES, "res", "user@localhost/res");
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_xml(out.el[0], enable);
+    ck_assert_int_eq(host.nready, 0);
+    ck_assert_int_eq(xb_session_state(sess), XB_SESSION_CONNECTING);
+}
+
+/* SM enabled and resumable (id 'abc'); initial presence is stanza #1. */
+static struct xb_sm *sm_ready(void)
+{
+    struct xb_sm *sm;
+
+    sm_bound(ENABLE_RESUME);
+    server_says(ENABLED_ABC);
+    step_ready("user@localhost/res", 1);
+    ck_assert_int_eq(host.nresumed, 0);
+    sm = xb_session_sm(sess);
+    ck_assert_uint_eq(xb_sm_out(sm), 1);
+    ck_assert_uint_eq(sm->in, 0);
+    return sm;
+}
+
+/* The server asks for an ack; the client answers exactly h. */
+static void expect_answer(const char *h)
+{
+    char want[64];
+
+    snprintf(want, sizeof want, "<a xmlns='" XB_NS_SM "' h='%s'/>", h);
+    server_says(SERVER_R);
+    assert_wrote(want);
+}
+
+/* After a cut, the host reconnects: a new stream, SASL, and the features
+ * after SASL (f). */
+static void sm_reconnect(const char *f)
+{
+    ck_assert_int_eq(xb_session_start(sess), 0);
+    auth_plain();
+    server_says(f);
+}
+
+/* The bind IQ went out (and nothing else); the server binds the same JID. */
+static void answer_bind(void)
+{
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    ck_assert(xb_stanza_is(out.el[0], XB_NS_CLIENT, "iq"));
+    assert_attr(out.el[0], "type", "set");
+    assert_xml(xb_stanza_first(out.el[0]),
+               "<bind xmlns='" XB_NS_BIND "'><resource>res</resource></bind>");
+    server_says("<iq type='result' id='bind_1'><bind xmlns='" XB_NS_BIND
+                "'><jid>user@localhost/res</jid></bind></iq>");
+}
+
+/*
+ * The scene for the resumption tests: SM enabled with id 'abc'; the server
+ * sent 2 chat messages (our h is 2); the client sent presence (#1) and chat
+ * messages 1..5 (#2..#6); the server acknowledged 3 (presence, 1, 2); the
+ * connection was cut; while down the bot sent chat message 6 (queued).
+ */
+static struct xb_sm *sm_cut_scene(void)
+{
+    struct xb_sm *sm = sm_ready();
+    char body[4];
+    int i;
+
+    server_says(INBOUND_CHAT INBOUND_CHAT);
+    ck_assert_int_eq(host.nkept, 2);
+    for (i = 1; i <= 5; i++) {
+        snprintf(body, sizeof body, "%d", i);
+        ck_assert_int_eq(sm_send_chat(body), 0);
+        assert_wrote(chat_xml(body));
+    }
+    server_says("<a xmlns='" XB_NS_SM "' h='3'/>");
+    ck_assert_uint_eq(sm->qlen, 3);
+    ck_assert_str_eq(take_raw(), "");
+    xb_session_abort(sess, "connection reset by peer");
+    assert_closed(XB_ECLOSED);
+    ck_assert_int_eq(xb_session_resumable(sess), 1);
+    ck_assert_int_eq(sm_send_chat("6"), 0);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_uint_eq(sm->qlen, 4);
+    ck_assert_uint_eq(xb_sm_out(sm), 7);
+    return sm;
+}
+
+START_TEST(test_session_sm_enable_enabled)
+{
+    struct xb_sm *sm;
+
+    sm_bound(ENABLE_RESUME);
+    sm = xb_session_sm(sess);
+    ck_assert_uint_eq(sm->stats.enabled, 0);
+    /* No stanza API before <enabled/>. */
+    ck_assert_int_eq(sm_send_chat("early"), XB_ESTATE);
+    ck_assert_str_eq(take_raw(), "");
+    server_says("<enabled xmlns='" XB_NS_SM "' id='abc' resume='true' "
+                "max='120'/>");
+    step_ready("user@localhost/res", 1);
+    ck_assert_int_eq(host.nresumed, 0);
+    ck_assert_uint_eq(sm->stats.enabled, 1);
+    ck_assert_uint_eq(sm->on, 1);
+    ck_assert_pstr_eq(sm->id, "abc");
+    ck_assert_uint_eq(sm->max_s, 120);
+    ck_assert_uint_eq(sm->qlen, 1);
+    ck_assert_uint_eq(xb_sm_out(sm), 1);
+    ck_assert_int_eq(host.nnotes, 0);
+}
+END_TEST
+
+START_TEST(test_session_sm_enable_max)
+{
+    cfg.sm_resume_s = 300;
+    sm_bound("<enable xmlns='" XB_NS_SM "' resume='true' max='300'/>");
+    server_says(ENABLED_ABC);
+    step_ready("user@localhost/res", 1);
+    ck_assert_pstr_eq(xb_session_sm(sess)->id, "abc");
+}
+END_TEST
+
+/* Acks only: no resume asked, and an id offered anyway is not kept. */
+START_TEST(test_session_sm_enable_ack_only)
+{
+    struct xb_sm *sm;
+
+    cfg.sm = XB_SM_ACK;
+    sm_bound("<enable xmlns='" XB_NS_SM "'/>");
+    server_says(ENABLED_ABC);
+    step_ready("user@localhost/res", 1);
+    sm = xb_session_sm(sess);
+    ck_assert_uint_eq(sm->stats.enabled, 1);
+    ck_assert_ptr_null(sm->id);
+    ck_assert_uint_eq(sm->qlen, 1);
+    expect_answer("0");
+    xb_session_abort(sess, "reset");
+    ck_assert_int_eq(xb_session_resumable(sess), 0);
+    ck_assert_int_eq(sm_send_chat("1"), XB_ESTATE);
+}
+END_TEST
+
+START_TEST(test_session_sm_not_offered)
+{
+    struct xb_sm *sm;
+
+    make_ready();
+    sm = xb_session_sm(sess);
+    ck_assert_uint_eq(sm->stats.enabled, 0);
+    ck_assert_uint_eq(sm->on, 0);
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    assert_wrote(chat_xml("1"));
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_uint_eq(sm->qbytes, 0);
+    xb_session_abort(sess, "reset");
+    ck_assert_int_eq(xb_session_resumable(sess), 0);
+    ck_assert_int_eq(host.nnotes, 0);
+}
+END_TEST
+
+START_TEST(test_session_sm_off)
+{
+    struct xb_sm *sm;
+
+    cfg.sm = XB_SM_OFF;
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session();
+    auth_plain();
+    step_bind(SM_FEATURES, "res", "user@localhost/res");
+    step_ready("user@localhost/res", 1);
+    sm = xb_session_sm(sess);
+    ck_assert_uint_eq(sm->stats.enabled, 0);
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    assert_wrote(chat_xml("1"));
+    ck_assert_uint_eq(sm->qlen, 0);
+    /* An <r/> on a stream without SM is ignored, as before XEP-0198. */
+    server_says(SERVER_R);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(host.nclosed, 0);
+}
+END_TEST
+
+START_TEST(test_session_sm_enable_refused)
+{
+    struct xb_sm *sm;
+
+    sm_bound(ENABLE_RESUME);
+    server_says("<failed xmlns='" XB_NS_SM "'><feature-not-implemented "
+                "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
+    step_ready("user@localhost/res", 1);
+    ck_assert_int_eq(host.nresumed, 0);
+    sm = xb_session_sm(sess);
+    ck_assert_uint_eq(sm->stats.refused, 1);
+    ck_assert_uint_eq(sm->stats.enabled, 0);
+    ck_assert_uint_eq(sm->on, 0);
+    ck_assert_ptr_null(sm->id);
+    ck_assert_int_eq(host.nnotes, 1);
+    assert_has(host.note, "refused stream management");
+    /* Nothing counted either way afterwards. */
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    assert_wrote(chat_xml("1"));
+    server_says(INBOUND_CHAT SERVER_R);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_uint_eq(sm->in, 0);
+    ck_assert_uint_eq(xb_sm_out(sm), 0);
+    xb_session_abort(sess, "reset");
+    ck_assert_int_eq(xb_session_resumable(sess), 0);
+}
+END_TEST
+
+/* Only <iq/>, <message/> and <presence/> count, both ways; inbound from
+ * <enabled/>, outbound from <enable/>; nonzas never. */
+START_TEST(test_session_sm_counting)
+{
+    struct xb_sm *sm;
+
+    sm_bound(ENABLE_RESUME);
+    sm = xb_session_sm(sess);
+    /* Before <enabled/>: not counted. */
+    server_says(INBOUND_CHAT);
+    ck_assert_uint_eq(sm->in, 0);
+    server_says(ENABLED_ABC);
+    step_ready("user@localhost/res", 1);
+    ck_assert_uint_eq(sm->in, 0);
+    expect_answer("0");
+    server_says(INBOUND_CHAT);
+    expect_answer("1");
+    server_says("<presence from='alice@localhost/x'/>"
+                "<iq type='get' id='v1' from='alice@localhost/x'>"
+                "<query xmlns='jabber:iq:version'/></iq>");
+    /* A stanza in another namespace and SM's own nonzas do not count. */
+    server_says("<a xmlns='" XB_NS_SM "' h='0'/>"
+                "<foo xmlns='urn:example:nonza'/>");
+    expect_answer("3");
+    ck_assert_uint_eq(sm->in, 3);
+    ck_assert_uint_eq(sm->stats.answers, 3);
+    /* The presence after <enabled/> is #1; <r/> and <a/> did not count. */
+    ck_assert_uint_eq(xb_sm_out(sm), 1);
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    assert_wrote(chat_xml("1"));
+    ck_assert_int_eq(send_tracked(0), 0);
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    ck_assert(xb_stanza_is(out.el[0], XB_NS_CLIENT, "iq"));
+    ck_assert_uint_eq(xb_sm_out(sm), 3);
+    ck_assert_uint_eq(sm->qlen, 3);
+    server_says("<a xmlns='" XB_NS_SM "' h='3'/>");
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_uint_eq(sm->qbytes, 0);
+    ck_assert_uint_eq(sm->stats.acks, 2);
+    ck_assert_uint_eq(sm->stats.acked, 3);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(host.nclosed, 0);
+}
+END_TEST
+
+/* After sm_ack_every stanzas since the last request, an <r/> follows. */
+START_TEST(test_session_sm_request_every_n)
+{
+    struct xb_sm *sm = sm_ready();
+    char body[4];
+    int i;
+
+    /* Presence is #1: messages 1..8 make 9. */
+    for (i = 1; i <= 8; i++) {
+        snprintf(body, sizeof body, "%d", i);
+        ck_assert_int_eq(sm_send_chat(body), 0);
+        assert_wrote(chat_xml(body));
+    }
+    ck_assert_uint_eq(sm->stats.requests, 0);
+    ck_assert_int_eq(sm_send_chat("9"), 0);
+    take();
+    ck_assert_int_eq(out.nel, 2);
+    assert_chat(out.el[0], "9");
+    assert_xml(out.el[1], R_OUT);
+    ck_assert_uint_eq(sm->stats.requests, 1);
+    ck_assert_uint_eq(sm->requested, 10);
+    /* The next request comes 10 stanzas after that one, acked or not. */
+    server_says("<a xmlns='" XB_NS_SM "' h='10'/>");
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_uint_eq(sm->qbytes, 0);
+    for (i = 10; i <= 18; i++) {
+        snprintf(body, sizeof body, "%d", i);
+        ck_assert_int_eq(sm_send_chat(body), 0);
+        assert_wrote(chat_xml(body));
+    }
+    ck_assert_int_eq(sm_send_chat("19"), 0);
+    take();
+    ck_assert_int_eq(out.nel, 2);
+    assert_chat(out.el[0], "19");
+    assert_xml(out.el[1], R_OUT);
+    ck_assert_uint_eq(sm->stats.requests, 2);
+}
+END_TEST
+
+START_TEST(test_session_sm_request_every_configured)
+{
+    struct xb_sm *sm;
+
+    cfg.sm_ack_every = 2;
+    sm = sm_ready();
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    take();
+    ck_assert_int_eq(out.nel, 2);
+    assert_chat(out.el[0], "1");
+    assert_xml(out.el[1], R_OUT);
+    ck_assert_uint_eq(sm->requested, 2);
+    ck_assert_int_eq(sm_send_chat("2"), 0);
+    assert_wrote(chat_xml("2"));
+}
+END_TEST
+
+/* Fewer than sm_ack_every unacked: the timer asks after sm_ack_ms. */
+START_TEST(test_session_sm_request_after_quiet)
+{
+    struct xb_sm *sm = sm_ready();
+
+    /* The presence waits for an ack. */
+    ck_assert_int_eq(host.timer, 1000);
+    host.clock += 999;
+    xb_session_timer(sess);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(host.timer, 1);
+    host.clock += 1;
+    xb_session_timer(sess);
+    assert_wrote(R_OUT);
+    ck_assert_uint_eq(sm->stats.requests, 1);
+    /* Asked already: nothing more to wait for. */
+    ck_assert_int_eq(host.timer, -1);
+    host.clock += 5000;
+    xb_session_timer(sess);
+    ck_assert_str_eq(take_raw(), "");
+    server_says("<a xmlns='" XB_NS_SM "' h='1'/>");
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_uint_eq(sm->qbytes, 0);
+    ck_assert_int_eq(host.timer, -1);
+}
+END_TEST
+
+START_TEST(test_session_sm_request_after_quiet_configured)
+{
+    cfg.sm_ack_ms = 250;
+    sm_ready();
+    ck_assert_int_eq(host.timer, 250);
+    host.clock += 250;
+    xb_session_timer(sess);
+    assert_wrote(R_OUT);
+}
+END_TEST
+
+/* Nothing unacknowledged: no <r/>, however long the quiet. */
+START_TEST(test_session_sm_no_request_when_acked)
+{
+    struct xb_sm *sm = sm_ready();
+
+    server_says("<a xmlns='" XB_NS_SM "' h='1'/>");
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_int_eq(host.timer, -1);
+    host.clock += 60000;
+    xb_session_timer(sess);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_uint_eq(sm->stats.requests, 0);
+}
+END_TEST
+
+/* A stanza the bot sends on a quiet, fully acked stream still gets its
+ * ack asked for after sm_ack_ms: the send arms the timer. */
+START_TEST(test_session_sm_request_after_send)
+{
+    struct xb_sm *sm = sm_ready();
+
+    server_says("<a xmlns='" XB_NS_SM "' h='1'/>");
+    ck_assert_int_eq(host.timer, -1);
+    host.clock += 5000;
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    assert_wrote(chat_xml("1"));
+    ck_assert_int_eq(host.timer, 1000);
+    host.clock += 1000;
+    xb_session_timer(sess);
+    assert_wrote(R_OUT);
+    ck_assert_uint_eq(sm->requested, 2);
+}
+END_TEST
+
+/* The timer measures quiet from the last stanza sent. */
+START_TEST(test_session_sm_request_quiet_from_last)
+{
+    sm_ready();
+    ck_assert_int_eq(host.timer, 1000);
+    host.clock += 600;
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    assert_wrote(chat_xml("1"));
+    host.clock += 400;
+    xb_session_timer(sess);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(host.timer, 600);
+    host.clock += 600;
+    xb_session_timer(sess);
+    assert_wrote(R_OUT);
+}
+END_TEST
+
+START_TEST(test_session_sm_ack_frees)
+{
+    struct xb_sm *sm = sm_ready();
+    size_t one;
+
+    one = sm->qbytes;
+    ck_assert_uint_gt(one, strlen("<presence/>"));
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    ck_assert_int_eq(sm_send_chat("2"), 0);
+    take();
+    ck_assert_uint_eq(sm->qlen, 3);
+    ck_assert_uint_gt(sm->qbytes, one + 2 * strlen(chat_xml("1")));
+    server_says("<a xmlns='" XB_NS_SM "' h='2'/>");
+    ck_assert_uint_eq(sm->qlen, 1);
+    ck_assert_uint_eq(sm->acked, 2);
+    /* The same h again acknowledges nothing more. */
+    server_says("<a xmlns='" XB_NS_SM "' h='2'/>");
+    ck_assert_uint_eq(sm->qlen, 1);
+    server_says("<a xmlns='" XB_NS_SM "' h='3'/>");
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_uint_eq(sm->qbytes, 0);
+    ck_assert_uint_eq(sm->stats.acked, 3);
+    ck_assert_uint_eq(sm->stats.acks, 3);
+    ck_assert_str_eq(take_raw(), "");
+}
+END_TEST
+
+/* A clean close tells the server what we handled first. */
+START_TEST(test_session_sm_close_acks)
+{
+    struct xb_sm *sm = sm_ready();
+
+    server_says(INBOUND_CHAT INBOUND_CHAT);
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    take();
+    xb_session_close(sess);
+    assert_wrote("<a xmlns='" XB_NS_SM "' h='2'/></stream:stream>");
+    /* The server's last ack still counts; nothing is answered any more. */
+    server_says("<a xmlns='" XB_NS_SM "' h='2'/>" SERVER_R);
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(feed("</stream:stream>"), XB_ECLOSED);
+    assert_closed(0);
+    ck_assert_int_eq(xb_session_resumable(sess), 0);
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_ptr_null(sm->id);
+}
+END_TEST
+
+/* Without SM, a close is only the close. */
+START_TEST(test_session_sm_close_without_sm)
+{
+    make_ready();
+    xb_session_close(sess);
+    assert_sent_close_only();
+}
+END_TEST
+
+START_TEST(test_session_sm_h_too_high)
+{
+    struct xb_sm *sm = sm_ready();
+
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    take();
+    ck_assert_int_eq(feed("<a xmlns='" XB_NS_SM "' h='3'/>"), XB_ECLOSED);
+    assert_wrote(HANDLED_TOO_HIGH("3", "2"));
+    ck_assert_int_eq(xb_session_stream_cond(sess), XB_COND_UNDEFINED_CONDITION);
+    assert_closed(XB_EPROTO);
+    assert_has(host.closed_msg, "handled-count-too-high");
+    ck_assert_int_eq(xb_session_resumable(sess), 0);
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_uint_eq(sm->stats.lost, 2);
+}
+END_TEST
+
+/* Counters are modulo 2^32 (XEP-0198 4): out wraps 0xFFFFFFFE -> 1. */
+START_TEST(test_session_sm_wrap_out)
+{
+    struct xb_sm *sm;
+
+    cfg.sm_ack_every = 3;
+    sm = sm_ready();
+    server_says("<a xmlns='" XB_NS_SM "' h='1'/>");
+    ck_assert_uint_eq(sm->qlen, 0);
+    sm->acked = sm->in = sm->requested = 0xFFFFFFFEu;
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    assert_wrote(chat_xml("1"));
+    ck_assert_int_eq(sm_send_chat("2"), 0);
+    assert_wrote(chat_xml("2"));
+    ck_assert_int_eq(sm_send_chat("3"), 0);
+    take();
+    ck_assert_int_eq(out.nel, 2);
+    assert_chat(out.el[0], "3");
+    assert_xml(out.el[1], R_OUT);
+    ck_assert_uint_eq(xb_sm_out(sm), 1);
+    ck_assert_uint_eq(sm->requested, 1);
+    server_says("<a xmlns='" XB_NS_SM "' h='1'/>");
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_uint_eq(sm->qbytes, 0);
+    ck_assert_uint_eq(sm->acked, 1);
+    ck_assert_uint_eq(sm->stats.acked, 4);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(host.nclosed, 0);
+}
+END_TEST
+
+START_TEST(test_session_sm_wrap_in)
+{
+    struct xb_sm *sm = sm_ready();
+
+    sm->in = 0xFFFFFFFEu;
+    server_says(INBOUND_CHAT);
+    expect_answer("4294967295");
+    server_says(INBOUND_CHAT INBOUND_CHAT);
+    expect_answer("1");
+    ck_assert_uint_eq(sm->in, 1);
+}
+END_TEST
+
+/* Just below the wrap, an h past what was sent is still too high. */
+START_TEST(test_session_sm_wrap_h_too_high)
+{
+    struct xb_sm *sm = sm_ready();
+
+    server_says("<a xmlns='" XB_NS_SM "' h='1'/>");
+    sm->acked = sm->in = sm->requested = 0xFFFFFFFEu;
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    ck_assert_int_eq(sm_send_chat("2"), 0);
+    ck_assert_int_eq(sm_send_chat("3"), 0);
+    take();
+    ck_assert_int_eq(feed("<a xmlns='" XB_NS_SM "' h='2'/>"), XB_ECLOSED);
+    assert_wrote(HANDLED_TOO_HIGH("2", "1"));
+    assert_closed(XB_EPROTO);
+}
+END_TEST
+
+/* Resume with partial acks: what the server missed goes out again, in
+ * order, exactly once; presence and binding are not repeated. */
+START_TEST(test_session_sm_resume)
+{
+    struct xb_sm *sm = sm_cut_scene();
+
+    ck_assert_uint_eq(sm->qsent, 3);
+    sm_reconnect(SM_FEATURES);
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_xml(out.el[0], "<resume xmlns='" XB_NS_SM "' previd='abc' h='2'/>");
+    ck_assert_int_eq(host.nready, 1);
+    /* While resuming, the bot's stanzas still wait in the queue. */
+    ck_assert_int_eq(sm_send_chat("7"), 0);
+    ck_assert_str_eq(take_raw(), "");
+    server_says("<resumed xmlns='" XB_NS_SM "' previd='abc' h='4'/>");
+    take();
+    ck_assert_int_eq(out.nel, 5);
+    assert_chat(out.el[0], "4");
+    assert_chat(out.el[1], "5");
+    assert_chat(out.el[2], "6");
+    assert_chat(out.el[3], "7");
+    assert_xml(out.el[4], R_OUT);
+    ck_assert_int_eq(host.nready, 2);
+    ck_assert_int_eq(host.nresumed, 1);
+    ck_assert_str_eq(host.ready_jid, "user@localhost/res");
+    ck_assert_int_eq(xb_session_state(sess), XB_SESSION_READY);
+    ck_assert_uint_eq(sm->stats.resumes, 1);
+    ck_assert_uint_eq(sm->stats.resent, 2);
+    ck_assert_uint_eq(sm->stats.lost, 0);
+    ck_assert_uint_eq(sm->stats.duplicated, 0);
+    ck_assert_uint_eq(sm->stats.resume_failures, 0);
+    ck_assert_uint_eq(sm->stats.enabled, 1);
+    ck_assert_uint_eq(sm->on, 1);
+    ck_assert_uint_eq(sm->qlen, 4);
+    ck_assert_uint_eq(sm->qsent, 4);
+    ck_assert_uint_eq(sm->requested, 8);
+    ck_assert_pstr_eq(sm->id, "abc");
+    ck_assert_int_eq(host.nnotes, 0);
+    /* Counters carry over, both ways. */
+    server_says(INBOUND_CHAT);
+    expect_answer("3");
+    server_says("<a xmlns='" XB_NS_SM "' h='8'/>");
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_uint_eq(sm->qbytes, 0);
+    ck_assert_int_eq(sm_send_chat("8"), 0);
+    assert_wrote(chat_xml("8"));
+    ck_assert_uint_eq(xb_sm_out(sm), 9);
+    ck_assert_int_eq(host.nclosed, 1);
+}
+END_TEST
+
+/* The server had everything: nothing resent, no <r/>. */
+START_TEST(test_session_sm_resume_all_acked)
+{
+    struct xb_sm *sm = sm_ready();
+
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    take();
+    xb_session_abort(sess, "reset");
+    sm_reconnect(SM_FEATURES);
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_xml(out.el[0], "<resume xmlns='" XB_NS_SM "' previd='abc' h='0'/>");
+    server_says("<resumed xmlns='" XB_NS_SM "' previd='abc' h='2'/>");
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(host.nresumed, 1);
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_uint_eq(sm->stats.resent, 0);
+    ck_assert_int_eq(host.timer, -1);
+}
+END_TEST
+
+/* A second cut after a resumption resumes again from where it was. */
+START_TEST(test_session_sm_resume_twice)
+{
+    struct xb_sm *sm = sm_cut_scene();
+
+    sm_reconnect(SM_FEATURES);
+    take();
+    server_says("<resumed xmlns='" XB_NS_SM "' previd='abc' h='4'/>");
+    take();
+    ck_assert_int_eq(out.nel, 4);
+    xb_session_abort(sess, "reset again");
+    ck_assert_int_eq(host.nclosed, 2);
+    ck_assert_int_eq(xb_session_resumable(sess), 1);
+    sm_reconnect(SM_FEATURES);
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_xml(out.el[0], "<resume xmlns='" XB_NS_SM "' previd='abc' h='2'/>");
+    server_says("<resumed xmlns='" XB_NS_SM "' previd='abc' h='6'/>");
+    take();
+    ck_assert_int_eq(out.nel, 2);
+    assert_chat(out.el[0], "6");
+    assert_xml(out.el[1], R_OUT);
+    ck_assert_uint_eq(sm->stats.resumes, 2);
+    ck_assert_uint_eq(sm->stats.resent, 2 + 1);
+    ck_assert_int_eq(host.nresumed, 2);
+    ck_assert_int_eq(host.nready, 3);
+}
+END_TEST
+
+/* The scene of sm_cut_scene, plus a groupchat message sent before the cut
+ * (#7) and a presence queued while down: queue 3, 4, 5, g, 6, p. */
+static struct xb_sm *sm_cut_scene_mixed(void)
+{
+    struct xb_sm *sm = sm_ready();
+    struct xb_stanza *p;
+    char body[4];
+    int i, rc;
+
+    server_says(INBOUND_CHAT INBOUND_CHAT);
+    for (i = 1; i <= 5; i++) {
+        snprintf(body, sizeof body, "%d", i);
+        ck_assert_int_eq(sm_send_chat(body), 0);
+    }
+    ck_assert_int_eq(sm_send("groupchat", "g"), 0);
+    take();
+    ck_assert_int_eq(out.nel, 6);
+    server_says("<a xmlns='" XB_NS_SM "' h='3'/>");
+    xb_session_abort(sess, "connection reset by peer");
+    ck_assert_int_eq(sm_send_chat("6"), 0);
+    p = xb_stanza_new(XB_NS_CLIENT, "presence");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(xb_stanza_set_attr(p, NULL, "type", "unavailable"), 0);
+    rc = xb_session_send(sess, p);
+    xb_stanza_free(p);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_uint_eq(sm->qlen, 6);
+    ck_assert_uint_eq(sm->qsent, 4);
+    sm_reconnect(SM_FEATURES);
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_xml(out.el[0], "<resume xmlns='" XB_NS_SM "' previd='abc' h='2'/>");
+    return sm;
+}
+
+/* After binding afresh: <enable/>, <enabled id='def'/>, then the chat
+ * messages wanted (in order, once each) and one initial presence. */
+static void expect_fresh_stream(const char *const *bodies, int n)
+{
+    int i, m = 0, presences = 0;
+
+    answer_bind();
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_xml(out.el[0], ENABLE_RESUME);
+    ck_assert_int_eq(host.nready, 1);
+    server_says("<enabled xmlns='" XB_NS_SM "' id='def' resume='true'/>");
+    take();
+    ck_assert_int_eq(out.nel, n + 1);
+    for (i = 0; i < out.nel; i++) {
+        if (xb_stanza_is(out.el[i], XB_NS_CLIENT, "presence")) {
+            assert_xml(out.el[i], "<presence/>");
+            presences++;
+        } else {
+            ck_assert_int_lt(m, n);
+            assert_chat(out.el[i], bodies[m++]);
+        }
+    }
+    ck_assert_int_eq(presences, 1);
+    ck_assert_int_eq(m, n);
+    ck_assert_int_eq(host.nready, 2);
+    ck_assert_int_eq(host.nresumed, 0);
+    ck_assert_str_eq(host.ready_jid, "user@localhost/res");
+}
+
+/* <failed h/>: h says what the server had; the chat messages it lacked go
+ * out on the fresh stream, the rest is counted lost. */
+START_TEST(test_session_sm_resume_failed_h)
+{
+    static const char *const want[] = {"5", "6"};
+    struct xb_sm *sm = sm_cut_scene_mixed();
+
+    server_says("<failed xmlns='" XB_NS_SM "' h='5'><item-not-found "
+                "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
+    ck_assert_uint_eq(sm->stats.resume_failures, 1);
+    ck_assert_ptr_null(sm->id);
+    ck_assert_int_eq(xb_session_resumable(sess), 0);
+    ck_assert_int_ge(host.nnotes, 1);
+    assert_has(host.note, "could not resume");
+    expect_fresh_stream(want, 2);
+    ck_assert_uint_eq(sm->stats.enabled, 2);
+    ck_assert_uint_eq(sm->stats.resent, 1);
+    ck_assert_uint_eq(sm->stats.duplicated, 0);
+    ck_assert_uint_eq(sm->stats.lost, 2);
+    ck_assert_uint_eq(sm->stats.resumes, 0);
+    assert_has(host.note, "2 stanzas lost");
+    assert_has(host.note, "(0 possibly duplicated)");
+    /* The new stream counts from zero: 5, 6, presence. */
+    ck_assert_pstr_eq(sm->id, "def");
+    ck_assert_uint_eq(sm->qlen, 3);
+    ck_assert_uint_eq(xb_sm_out(sm), 3);
+    ck_assert_uint_eq(sm->in, 0);
+    server_says("<a xmlns='" XB_NS_SM "' h='3'/>");
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_uint_eq(sm->qbytes, 0);
+    ck_assert_int_eq(host.nclosed, 1);
+    ck_assert_str_eq(take_raw(), "");
+    xb_session_abort(sess, "reset");
+    ck_assert_int_eq(xb_session_resumable(sess), 1);
+}
+END_TEST
+
+/* <failed/> without h: the chat messages sent before the cut may have
+ * arrived: resent and counted possibly duplicated. */
+START_TEST(test_session_sm_resume_failed_no_h)
+{
+    static const char *const want[] = {"3", "4", "5", "6"};
+    struct xb_sm *sm = sm_cut_scene_mixed();
+
+    server_says("<failed xmlns='" XB_NS_SM "'/>");
+    ck_assert_uint_eq(sm->stats.resume_failures, 1);
+    assert_has(host.note, "did not say what it had");
+    expect_fresh_stream(want, 4);
+    ck_assert_uint_eq(sm->stats.resent, 3);
+    ck_assert_uint_eq(sm->stats.duplicated, 3);
+    ck_assert_uint_eq(sm->stats.lost, 2);
+    assert_has(host.note, "2 stanzas lost");
+    assert_has(host.note, "(3 possibly duplicated)");
+    ck_assert_uint_eq(sm->qlen, 5);
+    ck_assert_pstr_eq(sm->id, "def");
+}
+END_TEST
+
+/* <failed h/> with an h above what was sent: no better than no h. */
+START_TEST(test_session_sm_resume_failed_h_too_high)
+{
+    static const char *const want[] = {"3", "4", "5", "6"};
+    struct xb_sm *sm = sm_cut_scene_mixed();
+
+    server_says("<failed xmlns='" XB_NS_SM "' h='99'/>");
+    expect_fresh_stream(want, 4);
+    ck_assert_uint_eq(sm->stats.duplicated, 3);
+    ck_assert_uint_eq(sm->stats.lost, 2);
+}
+END_TEST
+
+/* Resumption fails, then the fresh stream refuses SM: the chat messages
+ * still go out (uncounted), the rest is lost. */
+START_TEST(test_session_sm_resume_failed_then_refused)
+{
+    struct xb_sm *sm = sm_cut_scene_mixed();
+
+    server_says("<failed xmlns='" XB_NS_SM "' h='5'/>");
+    answer_bind();
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_xml(out.el[0], ENABLE_RESUME);
+    server_says("<failed xmlns='" XB_NS_SM "'/>");
+    take();
+    ck_assert_int_eq(out.nel, 3);
+    assert_chat(out.el[0], "5");
+    assert_chat(out.el[1], "6");
+    assert_xml(out.el[2], "<presence/>");
+    ck_assert_int_eq(host.nready, 2);
+    ck_assert_int_eq(host.nresumed, 0);
+    ck_assert_uint_eq(sm->stats.refused, 1);
+    ck_assert_uint_eq(sm->stats.resume_failures, 1);
+    ck_assert_uint_eq(sm->stats.resent, 1);
+    ck_assert_uint_eq(sm->stats.duplicated, 0);
+    ck_assert_uint_eq(sm->stats.lost, 2);
+    ck_assert_uint_eq(sm->on, 0);
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_ptr_null(sm->id);
+    assert_has(host.note, "2 stanzas lost");
+}
+END_TEST
+
+/* The server kept the stream for max seconds; past that, no <resume/>. */
+START_TEST(test_session_sm_resume_time_up)
+{
+    static const char *const want[] = {"1"};
+    struct xb_sm *sm;
+
+    sm_bound(ENABLE_RESUME);
+    server_says("<enabled xmlns='" XB_NS_SM "' id='abc' resume='true' "
+                "max='60'/>");
+    step_ready("user@localhost/res", 1);
+    sm = xb_session_sm(sess);
+    ck_assert_uint_eq(sm->max_s, 60);
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    take();
+    xb_session_abort(sess, "reset");
+    host.clock += 59999;
+    ck_assert_int_eq(xb_session_resumable(sess), 1);
+    host.clock += 1;
+    ck_assert_int_eq(xb_session_resumable(sess), 0);
+    host.clock += 1000;
+    ck_assert_int_eq(xb_session_resumable(sess), 0);
+    sm_reconnect(SM_FEATURES);
+    ck_assert_uint_eq(sm->stats.resume_failures, 1);
+    ck_assert_int_eq(host.nnotes, 1);
+    assert_has(host.note, "time is up");
+    ck_assert_ptr_null(sm->id);
+    expect_fresh_stream(want, 1);
+    ck_assert_uint_eq(sm->stats.resent, 1);
+    ck_assert_uint_eq(sm->stats.duplicated, 1);
+    ck_assert_uint_eq(sm->stats.lost, 1);
+}
+END_TEST
+
+/* After the cut the server no longer offers SM: bind afresh, settle. */
+START_TEST(test_session_sm_resume_not_offered)
+{
+    struct xb_sm *sm = sm_ready();
+
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    take();
+    xb_session_abort(sess, "reset");
+    ck_assert_int_eq(sm_send_chat("2"), 0);
+    ck_assert_int_eq(xb_session_start(sess), 0);
+    auth_plain();
+    step_bind(SERVER_HEADER FEATURES(F_BIND), "res", "user@localhost/res");
+    take();
+    ck_assert_int_eq(out.nel, 3);
+    assert_chat(out.el[0], "1");
+    assert_chat(out.el[1], "2");
+    assert_xml(out.el[2], "<presence/>");
+    ck_assert_int_eq(host.nready, 2);
+    ck_assert_int_eq(host.nresumed, 0);
+    ck_assert_uint_eq(sm->stats.resume_failures, 1);
+    ck_assert_uint_eq(sm->stats.resent, 1);
+    ck_assert_uint_eq(sm->stats.duplicated, 1);
+    ck_assert_uint_eq(sm->stats.lost, 1);
+    ck_assert_uint_eq(sm->on, 0);
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_ptr_null(sm->id);
+    ck_assert_int_eq(host.nnotes, 2);
+    assert_has(host.note, "1 stanzas lost");
+    xb_session_abort(sess, "reset");
+    ck_assert_int_eq(xb_session_resumable(sess), 0);
+}
+END_TEST
+
+/* Resumption is off (acks only): a cut stream is settled on the next. */
+START_TEST(test_session_sm_resume_mode_ack)
+{
+    struct xb_sm *sm;
+
+    cfg.sm = XB_SM_ACK;
+    sm_bound("<enable xmlns='" XB_NS_SM "'/>");
+    server_says(ENABLED_ABC);
+    step_ready("user@localhost/res", 1);
+    sm = xb_session_sm(sess);
+    xb_session_abort(sess, "reset");
+    ck_assert_int_eq(xb_session_resumable(sess), 0);
+    sm_reconnect(SM_FEATURES);
+    answer_bind();
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_xml(out.el[0], "<enable xmlns='" XB_NS_SM "'/>");
+    ck_assert_uint_eq(sm->stats.resume_failures, 0);
+}
+END_TEST
+
+START_TEST(test_session_sm_queue_bound)
+{
+    struct xb_sm *sm;
+
+    cfg.sm_queue_max = 3;
+    sm = sm_ready();
+    server_says("<a xmlns='" XB_NS_SM "' h='1'/>");
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    ck_assert_int_eq(sm_send_chat("2"), 0);
+    ck_assert_int_eq(sm_send_chat("3"), 0);
+    take();
+    ck_assert_int_eq(out.nel, 3);
+    ck_assert_int_eq(host.nnotes, 0);
+    ck_assert_int_eq(sm_send_chat("4"), XB_ELIMIT);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(host.nnotes, 1);
+    assert_has(host.note, "queue full");
+    ck_assert_int_eq(sm_send_chat("5"), XB_ELIMIT);
+    ck_assert_int_eq(send_tracked(0), XB_ELIMIT);
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(host.nnotes, 1);
+    ck_assert_uint_eq(sm->stats.refused_full, 3);
+    ck_assert_uint_eq(sm->qlen, 3);
+    ck_assert_uint_eq(xb_sm_out(sm), 4);
+    server_says("<a xmlns='" XB_NS_SM "' h='2'/>");
+    ck_assert_int_eq(sm_send_chat("4"), 0);
+    assert_wrote(chat_xml("4"));
+    ck_assert_uint_eq(xb_sm_out(sm), 5);
+    ck_assert_int_eq(sm_send_chat("5"), XB_ELIMIT);
+    ck_assert_int_eq(host.nnotes, 2);
+}
+END_TEST
+
+/* The bound holds while the stream is down too. */
+START_TEST(test_session_sm_queue_bound_while_down)
+{
+    struct xb_sm *sm;
+
+    cfg.sm_queue_max = 2;
+    sm = sm_ready();
+    xb_session_abort(sess, "reset");
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    ck_assert_int_eq(sm_send_chat("2"), XB_ELIMIT);
+    ck_assert_int_eq(host.nnotes, 1);
+    ck_assert_uint_eq(sm->qlen, 2);
+}
+END_TEST
+
+START_TEST(test_session_sm_drop)
+{
+    struct xb_sm *sm = sm_ready();
+
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    ck_assert_int_eq(sm_send_chat("2"), 0);
+    take();
+    xb_session_abort(sess, "reset");
+    ck_assert_int_eq(sm_send_chat("3"), 0);
+    ck_assert_int_eq(xb_session_resumable(sess), 1);
+    xb_session_sm_drop(sess);
+    ck_assert_int_eq(xb_session_resumable(sess), 0);
+    ck_assert_uint_eq(sm->stats.lost, 4);
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_uint_eq(sm->qbytes, 0);
+    ck_assert_ptr_null(sm->id);
+    ck_assert_int_eq(host.nnotes, 1);
+    assert_has(host.note, "4 stanzas");
+    ck_assert_int_eq(sm_send_chat("4"), XB_ESTATE);
+    /* Again: nothing left to count. */
+    xb_session_sm_drop(sess);
+    ck_assert_uint_eq(sm->stats.lost, 4);
+    ck_assert_int_eq(host.nnotes, 1);
+    /* The next login binds afresh and settles nothing. */
+    ck_assert_int_eq(xb_session_start(sess), 0);
+    auth_plain();
+    step_bind(SM_FEATURES, "res", "user@localhost/res");
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_xml(out.el[0], ENABLE_RESUME);
+    ck_assert_uint_eq(sm->stats.resume_failures, 0);
+    server_says(ENABLED_ABC);
+    step_ready("user@localhost/res", 2);
+    ck_assert_int_eq(host.nnotes, 1);
+    ck_assert_uint_eq(sm->stats.lost, 4);
+}
+END_TEST
+
+static const char *const bad_a[] = {
+    "<a xmlns='" XB_NS_SM "'/>",
+    "<a xmlns='" XB_NS_SM "' h=''/>",
+    "<a xmlns='" XB_NS_SM "' h='-1'/>",
+    "<a xmlns='" XB_NS_SM "' h='4294967296'/>",
+    "<a xmlns='" XB_NS_SM "' h='99999999999999999999999'/>",
+    "<a xmlns='" XB_NS_SM "' h='12x'/>",
+    "<a xmlns='" XB_NS_SM "' h=' 1'/>",
+    "<a xmlns='" XB_NS_SM "' h='+1'/>",
+    "<a xmlns='" XB_NS_SM "' h='0x1'/>",
+};
+
+START_TEST(test_session_sm_a_bad_h)
+{
+    sm_ready();
+    ck_assert_int_eq(feed(bad_a[_i]), XB_ECLOSED);
+    assert_sent_stream_error(XB_COND_BAD_FORMAT);
+    assert_closed(XB_EPROTO);
+}
+END_TEST
+
+/* The largest h is fine when that many were sent. */
+START_TEST(test_session_sm_a_max_h)
+{
+    struct xb_sm *sm = sm_ready();
+
+    sm->acked = 0xFFFFFFFEu;
+    server_says("<a xmlns='" XB_NS_SM "' h='4294967295'/>");
+    ck_assert_uint_eq(sm->qlen, 0);
+    ck_assert_int_eq(host.nclosed, 0);
+}
+END_TEST
+
+START_TEST(test_session_sm_resumed_bad_h)
+{
+    sm_cut_scene();
+    sm_reconnect(SM_FEATURES);
+    take();
+    ck_assert_int_eq(feed("<resumed xmlns='" XB_NS_SM "' previd='abc' "
+                          "h='4x'/>"),
+                     XB_ECLOSED);
+    assert_sent_stream_error(XB_COND_BAD_FORMAT);
+    ck_assert_int_eq(host.nclosed, 2);
+    ck_assert_int_eq(host.closed_err, XB_EPROTO);
+    ck_assert_int_eq(host.nready, 1);
+}
+END_TEST
+
+START_TEST(test_session_sm_resumed_h_too_high)
+{
+    struct xb_sm *sm = sm_cut_scene();
+
+    sm_reconnect(SM_FEATURES);
+    take();
+    ck_assert_int_eq(feed("<resumed xmlns='" XB_NS_SM "' previd='abc' "
+                          "h='8'/>"),
+                     XB_ECLOSED);
+    assert_wrote(HANDLED_TOO_HIGH("8", "7"));
+    ck_assert_int_eq(host.nclosed, 2);
+    ck_assert_int_eq(host.closed_err, XB_EPROTO);
+    ck_assert_int_eq(host.nready, 1);
+    ck_assert_int_eq(xb_session_resumable(sess), 0);
+    ck_assert_uint_eq(sm->stats.lost, 4);
+}
+END_TEST
+
+/* SM elements out of place are ignored. */
+START_TEST(test_session_sm_out_of_place)
+{
+    struct xb_sm *sm;
+
+    sm_bound(ENABLE_RESUME);
+    sm = xb_session_sm(sess);
+    /* Before <enabled/>: no answer, no ack taken. */
+    server_says(SERVER_R "<a xmlns='" XB_NS_SM "' h='5'/>"
+                         "<resumed xmlns='" XB_NS_SM "' previd='x' h='0'/>");
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_uint_eq(sm->stats.answers, 0);
+    server_says(ENABLED_ABC);
+    step_ready("user@localhost/res", 1);
+    /* A second <enabled/> or <failed/> once ready changes nothing. */
+    server_says("<enabled xmlns='" XB_NS_SM "' id='zzz' resume='true'/>"
+                "<failed xmlns='" XB_NS_SM "'/>");
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_pstr_eq(sm->id, "abc");
+    ck_assert_uint_eq(sm->stats.enabled, 1);
+    ck_assert_uint_eq(sm->stats.refused, 0);
+    ck_assert_int_eq(host.nready, 1);
+    ck_assert_int_eq(host.nclosed, 0);
+}
+END_TEST
+
+/* The XML console shows the SM elements both ways. */
+START_TEST(test_session_sm_trace)
+{
+    sm_ready();
+    server_says(SERVER_R);
+    take();
+    assert_has(host.trace.data, "> " ENABLE_RESUME "\n");
+    assert_has(host.trace.data, "< " ENABLED_ABC "\n");
+    assert_has(host.trace.data, "< " SERVER_R "\n");
+    assert_has(host.trace.data, "> <a xmlns='" XB_NS_SM "' h='0'/>\n");
+}
+END_TEST
+
+/* An <r/> without SM enabled is ignored (as before XEP-0198). */
+START_TEST(test_session_sm_r_without_sm)
+{
+    make_ready();
+    server_says(SERVER_R "<a xmlns='" XB_NS_SM "' h='7'/>");
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(host.nclosed, 0);
+    ck_assert_uint_eq(xb_session_sm(sess)->stats.answers, 0);
+}
+END_TEST
+
+/* The byte-by-byte and random splits change nothing. */
+START_TEST(test_session_sm_resume_split)
+{
+    struct xb_sm *sm;
+
+    split = _i ? SPLIT_RANDOM : SPLIT_BYTES;
+    sm = sm_cut_scene();
+    sm_reconnect(SM_FEATURES);
+    take();
+    server_says("<resumed xmlns='" XB_NS_SM "' previd='abc' h='4'/>");
+    take();
+    ck_assert_int_eq(out.nel, 4);
+    assert_chat(out.el[0], "4");
+    assert_chat(out.el[2], "6");
+    ck_assert_uint_eq(sm->stats.resumes, 1);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("session");
@@ -2250,6 +3470,65 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_session_unexpected_proceed);
     tcase_add_test(tc, test_session_proceed_when_ready);
     tcase_add_test(tc, test_session_bind_result_early);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("sm");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_session_sm_enable_enabled);
+    tcase_add_test(tc, test_session_sm_enable_max);
+    tcase_add_test(tc, test_session_sm_enable_ack_only);
+    tcase_add_test(tc, test_session_sm_not_offered);
+    tcase_add_test(tc, test_session_sm_off);
+    tcase_add_test(tc, test_session_sm_enable_refused);
+    tcase_add_test(tc, test_session_sm_counting);
+    tcase_add_test(tc, test_session_sm_wrap_out);
+    tcase_add_test(tc, test_session_sm_wrap_in);
+    tcase_add_test(tc, test_session_sm_wrap_h_too_high);
+    tcase_add_test(tc, test_session_sm_h_too_high);
+    tcase_add_test(tc, test_session_sm_a_max_h);
+    tcase_add_test(tc, test_session_sm_close_acks);
+    tcase_add_test(tc, test_session_sm_close_without_sm);
+    tcase_add_test(tc, test_session_sm_queue_bound);
+    tcase_add_test(tc, test_session_sm_queue_bound_while_down);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("sm_acks");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_session_sm_request_every_n);
+    tcase_add_test(tc, test_session_sm_request_every_configured);
+    tcase_add_test(tc, test_session_sm_request_after_quiet);
+    tcase_add_test(tc, test_session_sm_request_after_quiet_configured);
+    tcase_add_test(tc, test_session_sm_no_request_when_acked);
+    tcase_add_test(tc, test_session_sm_request_after_send);
+    tcase_add_test(tc, test_session_sm_request_quiet_from_last);
+    tcase_add_test(tc, test_session_sm_ack_frees);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("sm_resume");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_session_sm_resume);
+    tcase_add_test(tc, test_session_sm_resume_all_acked);
+    tcase_add_test(tc, test_session_sm_resume_twice);
+    tcase_add_loop_test(tc, test_session_sm_resume_split, 0, 2);
+    tcase_add_test(tc, test_session_sm_resume_failed_h);
+    tcase_add_test(tc, test_session_sm_resume_failed_no_h);
+    tcase_add_test(tc, test_session_sm_resume_failed_h_too_high);
+    tcase_add_test(tc, test_session_sm_resume_failed_then_refused);
+    tcase_add_test(tc, test_session_sm_resume_time_up);
+    tcase_add_test(tc, test_session_sm_resume_not_offered);
+    tcase_add_test(tc, test_session_sm_resume_mode_ack);
+    tcase_add_test(tc, test_session_sm_drop);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("sm_hostile");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, test_session_sm_a_bad_h, 0,
+                        (int)(sizeof bad_a / sizeof bad_a[0]));
+    tcase_add_test(tc, test_session_sm_resumed_bad_h);
+    tcase_add_test(tc, test_session_sm_resumed_h_too_high);
+    tcase_add_test(tc, test_session_sm_out_of_place);
+    tcase_add_test(tc, test_session_sm_r_without_sm);
+    tcase_add_test(tc, test_session_sm_trace);
     suite_add_tcase(s, tc);
 
     return s;

@@ -59,6 +59,7 @@ c2s_direct_tls_ports = { }
 admin_socket = "$dir/prosody.sock"
 modules_enabled = {
     "roster"; "saslauth"; "tls"; "disco"; "ping"; "posix"; "admin_shell";
+    "smacks";
 }
 modules_disabled = { "s2s"; "offline"; "dialback" }
 authentication = "internal_hashed"

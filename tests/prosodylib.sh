@@ -84,3 +84,22 @@ slix_check() {
         return 1
     fi
 }
+
+# kill_bot PID: SIGKILL a background "timeout ... xmppbots" and its child.
+kill_bot() {
+    local child
+    for child in $(ps -o pid= --ppid "$1" 2> /dev/null); do
+        kill -KILL "$child" 2> /dev/null
+    done
+    kill -KILL "$1" 2> /dev/null
+    wait "$1" 2> /dev/null
+}
+
+# jstat FILE KEY: a number from a JSON stats file, -1 if unreadable.
+jstat() {
+    "$py" -c 'import json, sys
+try:
+    print(int(json.load(open(sys.argv[1]))[sys.argv[2]]))
+except Exception:
+    print(-1)' "$1" "$2"
+}

@@ -14,6 +14,7 @@ servers that allow PLAIN without TLS). Run it with Debian's
 """
 
 import asyncio
+import json
 import sys
 import time
 
@@ -143,6 +144,8 @@ def main():
                    help="N distinct nicks must join")
     p.add_argument("--expect-messages", type=int, default=0, metavar="N")
     p.add_argument("--expect-leaves", type=int, default=0, metavar="N")
+    p.add_argument("--json", metavar="FILE",
+                   help="write the counts there as JSON at the end")
     args = slixcommon.parse_args(p)
 
     xmpp = Observer(args)
@@ -160,6 +163,13 @@ def main():
         rc = 1
         xmpp.log(f"FAIL - {e}")
     print(f"slix_observer: {xmpp.summary()}", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"in_room": xmpp.in_room, "joins": xmpp.joins,
+                       "leaves": xmpp.leaves, "messages": xmpp.messages,
+                       "message_nicks": sorted(xmpp.message_nicks),
+                       "initial": sorted(xmpp.initial),
+                       "present": sorted(xmpp.present)}, f)
     return rc
 
 
