@@ -494,6 +494,26 @@ START_TEST(test_component_negotiation_random)
 }
 END_TEST
 
+START_TEST(test_component_shared_engine)
+{
+    struct xb_parser_engine *e = xb_parser_engine_new();
+
+    ck_assert_ptr_nonnull(e);
+    cfg.engine = e;
+    split = SPLIT_RANDOM;
+    make_ready();
+    server_says("<message from='alice@localhost/r' to='a@" DOMAIN
+                "'><body>x</body></message>");
+    ck_assert_int_eq(host.nkept, 1);
+    ck_assert(xb_stanza_is(host.kept[0], XB_NS_CLIENT, "message"));
+    ck_assert_int_eq(feed("<a x='1' x='2'/>"), XB_ECLOSED);
+    assert_closed(XB_EXML, XB_COND_NOT_WELL_FORMED);
+    xb_component_free(comp);
+    comp = NULL;
+    xb_parser_engine_free(e);
+}
+END_TEST
+
 START_TEST(test_component_header_parses)
 {
     new_component();
@@ -1293,6 +1313,7 @@ static Suite *component_suite(void)
     tcase_add_test(tc, test_component_negotiation_whole);
     tcase_add_test(tc, test_component_negotiation_bytes);
     tcase_add_test(tc, test_component_negotiation_random);
+    tcase_add_test(tc, test_component_shared_engine);
     tcase_add_test(tc, test_component_header_parses);
     tcase_add_test(tc, test_component_new_invalid);
     tcase_add_test(tc, test_component_handshake_ack_with_text);
