@@ -162,6 +162,11 @@ const struct xb_bot_kind *xb_bot_kind_of(const struct xb_bot *b)
     return b->kind;
 }
 
+const char *xb_bot_jid(const struct xb_bot *b)
+{
+    return b->jid;
+}
+
 void xb_bot_online(struct xb_bot *b, const char *jid)
 {
     /* The bound full JID replaces the account JID; a bad one (a host bug)
@@ -172,29 +177,6 @@ void xb_bot_online(struct xb_bot *b, const char *jid)
     b->stopped = 0;
     if (b->kind->online)
         b->kind->online(b);
-}
-
-/* An answer to the IQ request iq: a result, or an error with condition
- * cond of type etype. NULL on OOM. */
-static struct xb_stanza *iq_reply(const struct xb_stanza *iq, const char *cond,
-                                  const char *etype)
-{
-    const char *from = xb_stanza_attr(iq, NULL, "from");
-    const char *id = xb_stanza_attr(iq, NULL, "id");
-    struct xb_stanza *r = xb_stanza_new(XB_NS_CLIENT, "iq"), *e;
-
-    if (!r || xb_stanza_set_attr(r, NULL, "type", cond ? "error" : "result") ||
-        (from && xb_stanza_set_attr(r, NULL, "to", from)) ||
-        (id && xb_stanza_set_attr(r, NULL, "id", id)))
-        goto oom;
-    if (cond && (!(e = xb_stanza_add_child(r, NULL, "error")) ||
-                 xb_stanza_set_attr(e, NULL, "type", etype) ||
-                 !xb_stanza_add_child(e, XB_NS_STANZA_ERRORS, cond)))
-        goto oom;
-    return r;
-oom:
-    xb_stanza_free(r);
-    return NULL;
 }
 
 /* The single element child of an IQ (RFC 6120 8.2.3: a get or set has
@@ -232,13 +214,13 @@ static void on_iq(struct xb_bot *b, const struct xb_stanza *iq)
     get = !strcmp(type, "get");
     payload = iq_payload(iq);
     if (!payload)
-        r = iq_reply(iq, "bad-request", "modify");
+        r = xb_xmpp_reply(iq, "bad-request", "modify");
     else if (get && xb_stanza_is(payload, XB_NS_PING, "ping"))
-        r = iq_reply(iq, NULL, NULL);
+        r = xb_xmpp_reply(iq, NULL, NULL);
     else if (b->kind->iq && b->kind->iq(b, iq))
         return;
     else
-        r = iq_reply(iq, "service-unavailable", "cancel");
+        r = xb_xmpp_reply(iq, "service-unavailable", "cancel");
     xb_bot_send(b, r);
 }
 

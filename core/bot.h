@@ -246,6 +246,11 @@ void xb_bot_free(struct xb_bot *b);
 
 const struct xb_bot_kind *xb_bot_kind_of(const struct xb_bot *b);
 
+/* The bot's own JID, normalized: the one it was created for, or the full
+ * JID xb_bot_online() gave it. Borrowed: valid until the next
+ * xb_bot_online() or xb_bot_free(). */
+const char *xb_bot_jid(const struct xb_bot *b);
+
 /* The session is online with full JID jid (bound, initial presence sent
  * by the host). The jumper starts joining a room. */
 void xb_bot_online(struct xb_bot *b, const char *jid);

@@ -1,9 +1,11 @@
 /*
- * Names of the RFC 6120 stream error conditions.
+ * Names of the RFC 6120 stream error conditions, and stanza answers.
  */
 #include "xmpp.h"
 
 #include <string.h>
+
+#include "stanza.h"
 
 static const char *const cond_names[XB_COND_COUNT] = {
     [XB_COND_NONE] = "",
@@ -49,4 +51,25 @@ enum xb_cond xb_cond_from_name(const char *name)
         if (strcmp(cond_names[i], name) == 0)
             return (enum xb_cond)i;
     return XB_COND_UNDEFINED_CONDITION;
+}
+
+struct xb_stanza *xb_xmpp_reply(const struct xb_stanza *req, const char *cond,
+                                const char *etype)
+{
+    const char *from = xb_stanza_attr(req, NULL, "from");
+    const char *id = xb_stanza_attr(req, NULL, "id");
+    struct xb_stanza *r = xb_stanza_new(XB_NS_CLIENT, xb_stanza_name(req)), *e;
+
+    if (!r || xb_stanza_set_attr(r, NULL, "type", cond ? "error" : "result") ||
+        (from && xb_stanza_set_attr(r, NULL, "to", from)) ||
+        (id && xb_stanza_set_attr(r, NULL, "id", id)))
+        goto oom;
+    if (cond && (!(e = xb_stanza_add_child(r, NULL, "error")) ||
+                 xb_stanza_set_attr(e, NULL, "type", etype) ||
+                 !xb_stanza_add_child(e, XB_NS_STANZA_ERRORS, cond)))
+        goto oom;
+    return r;
+oom:
+    xb_stanza_free(r);
+    return NULL;
 }

@@ -1,6 +1,7 @@
 /*
  * XMPP protocol constants: namespace names and the stream error conditions
- * of RFC 6120 section 4.9.3, with their on-the-wire names.
+ * of RFC 6120 section 4.9.3, with their on-the-wire names; and the one
+ * builder of stanza answers (results and stanza errors) every module uses.
  */
 #ifndef XB_XMPP_H
 #define XB_XMPP_H
@@ -20,6 +21,9 @@
 #define XB_NS_PING "urn:xmpp:ping"
 #define XB_NS_MUC "http://jabber.org/protocol/muc"
 #define XB_NS_MUC_USER "http://jabber.org/protocol/muc#user"
+#define XB_NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
+#define XB_NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
+#define XB_NS_DATA "jabber:x:data"
 
 /* Stream error conditions (RFC 6120 4.9.3). XB_COND_NONE means no error. */
 enum xb_cond {
@@ -59,5 +63,19 @@ const char *xb_cond_name(enum xb_cond cond);
 /* Maps an element name back to its condition; unknown names give
  * XB_COND_UNDEFINED_CONDITION, as RFC 6120 4.9.3.21 asks receivers to do. */
 enum xb_cond xb_cond_from_name(const char *name);
+
+struct xb_stanza;
+
+/*
+ * The answer to stanza req (borrowed): a new stanza of the same name in
+ * jabber:client, addressed to req's sender (its 'from', if any) with req's
+ * id. With cond NULL it is a result (for IQ requests); else an error whose
+ * <error/> has type etype ("cancel", "modify", ...) and the stanza error
+ * condition cond ("service-unavailable", RFC 6120 8.3.3). 'from' is left
+ * for the sender's host to stamp. Returns a new tree the caller frees with
+ * xb_stanza_free(), or NULL on out-of-memory.
+ */
+struct xb_stanza *xb_xmpp_reply(const struct xb_stanza *req, const char *cond,
+                                const char *etype);
 
 #endif

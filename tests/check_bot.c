@@ -380,6 +380,21 @@ START_TEST(test_bot_state_and_ok)
 }
 END_TEST
 
+START_TEST(test_bot_jid)
+{
+    struct xb_bot *b = fh_new(&host, host.config, "Echo@EXAMPLE.org", 1, 2);
+
+    /* Normalized (ASCII lowercased but for the resource), then the
+     * bound full JID. */
+    ck_assert_ptr_nonnull(b);
+    ck_assert_str_eq(xb_bot_jid(b), "echo@example.org");
+    xb_bot_online(b, "echo@example.org/Bot");
+    ck_assert_str_eq(xb_bot_jid(b), "echo@example.org/Bot");
+    xb_bot_offline(b);
+    xb_bot_free(b);
+}
+END_TEST
+
 static Suite *bot_suite(void)
 {
     Suite *s = suite_create("bot");
@@ -403,6 +418,7 @@ static Suite *bot_suite(void)
     tcase_add_test(tc, test_bot_iq_without_from_or_id);
     tcase_add_test(tc, test_bot_iq_other_namespace_goes_to_the_kind);
     tcase_add_test(tc, test_bot_state_and_ok);
+    tcase_add_test(tc, test_bot_jid);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "stanza.h"
 #include "xmpp.h"
 #include "testutil.h"
 
@@ -155,6 +156,47 @@ START_TEST(test_xmpp_strerror_unknown)
 }
 END_TEST
 
+/* xb_xmpp_reply(req, cond, etype) of the element req serializes to want. */
+static void check_reply(const char *req, const char *cond, const char *etype,
+                        const char *want)
+{
+    struct xb_stanza *st = tu_element(req), *r = xb_xmpp_reply(st, cond, etype);
+    char *xml;
+
+    ck_assert_ptr_nonnull(r);
+    xml = tu_serialize(r, "jabber:client");
+    ck_assert_str_eq(xml, want);
+    free(xml);
+    xb_stanza_free(r);
+    xb_stanza_free(st);
+}
+
+START_TEST(test_xmpp_reply_result)
+{
+    check_reply("<iq xmlns='jabber:client' type='get' id='p1' to='b@x' "
+                "from='a@x/r'><ping xmlns='urn:xmpp:ping'/></iq>",
+                NULL, NULL, "<iq type='result' to='a@x/r' id='p1'/>");
+}
+END_TEST
+
+START_TEST(test_xmpp_reply_error)
+{
+    check_reply("<iq xmlns='jabber:client' type='set' id='q' from='a@x'>"
+                "<query xmlns='urn:x'/></iq>",
+                "item-not-found", "cancel",
+                "<iq type='error' to='a@x' id='q'><error type='cancel'>"
+                "<item-not-found xmlns='" XB_NS_STANZA_ERRORS
+                "'/></error></iq>");
+    /* A message error keeps the element name; no from, no id: none. */
+    check_reply("<message xmlns='jabber:client' to='b@x'><body>hi</body>"
+                "</message>",
+                "service-unavailable", "cancel",
+                "<message type='error'><error type='cancel'>"
+                "<service-unavailable xmlns='" XB_NS_STANZA_ERRORS
+                "'/></error></message>");
+}
+END_TEST
+
 static Suite *xmpp_suite(void)
 {
     Suite *s;
@@ -178,6 +220,8 @@ static Suite *xmpp_suite(void)
     tcase_add_test(tc_error, test_xmpp_strerror_nonempty);
     tcase_add_test(tc_error, test_xmpp_strerror_distinct);
     tcase_add_test(tc_error, test_xmpp_strerror_unknown);
+    tcase_add_test(tc_error, test_xmpp_reply_result);
+    tcase_add_test(tc_error, test_xmpp_reply_error);
     suite_add_tcase(s, tc_error);
 
     return s;
