@@ -821,7 +821,8 @@ int xb_session_start(struct xb_session *s)
         return XB_ENOMEM;
     xb_sasl_free(s->sasl);
     s->sasl = NULL;
-    s->secure = s->authenticated = 0;
+    s->secure = s->cfg.tls == XB_TLS_DIRECT;
+    s->authenticated = 0;
     s->restart = s->tls_switch = 0;
     s->mech = XB_SASL_NONE;
     s->stream_cond = XB_COND_NONE;

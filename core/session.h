@@ -19,7 +19,10 @@
 
 enum xb_tls_mode {
     XB_TLS_REQUIRED = 0, /* STARTTLS or fail (the default) */
-    XB_TLS_NONE          /* never negotiate TLS (local tests) */
+    XB_TLS_NONE,         /* never negotiate TLS (local tests) */
+    XB_TLS_DIRECT        /* the transport is TLS already (XEP-0368 direct
+                            TLS): never send <starttls/>, the stream is
+                            secure from the start */
 };
 
 struct xb_session_config {
@@ -143,7 +146,7 @@ const char *xb_session_sasl_failure(const struct xb_session *s);
 /* The mechanism used for the last login (XB_SASL_NONE before). */
 enum xb_sasl_mech xb_session_mech(const struct xb_session *s);
 
-/* Whether the stream is encrypted (STARTTLS done). */
+/* Whether the stream is encrypted (STARTTLS done, or direct TLS). */
 int xb_session_secure(const struct xb_session *s);
 
 #endif
