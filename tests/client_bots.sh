@@ -19,16 +19,6 @@ need_built -x "$bin"
 ca="$dir/certs/localhost.crt"
 echo_pid="" jumper_pid=""
 
-# kill_bot PID: SIGKILL a background "timeout ... xmppbots" and its child.
-kill_bot() {
-    local child
-    for child in $(ps -o pid= --ppid "$1" 2> /dev/null); do
-        kill -KILL "$child" 2> /dev/null
-    done
-    kill -KILL "$1" 2> /dev/null
-    wait "$1" 2> /dev/null
-}
-
 stop_bots() {
     local pid n
     for pid in $echo_pid $jumper_pid; do
@@ -46,14 +36,6 @@ stop_bots() {
 }
 on_exit stop_bots
 
-# jstat FILE KEY: a number from a JSON stats file, -1 if unreadable.
-jstat() {
-    "$py" -c 'import json, sys
-try:
-    print(int(json.load(open(sys.argv[1]))[sys.argv[2]]))
-except Exception:
-    print(-1)' "$1" "$2"
-}
 # Seconds, as a decimal, since the epoch.
 now() { date +%s.%N; }
 elapsed_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
