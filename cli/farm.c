@@ -30,7 +30,7 @@
 #define PROGRESS_MS 1000
 #define SHUTDOWN_GRACE_MS 3000
 /* Looking the server up again after failures: at most this often. */
-#define RESOLVE_EVERY_MS 10000
+#define RESOLVE_EVERY_MS 5000
 
 void flog(struct farm *f, enum xb_log_level level, const char *who,
           const char *fmt, ...)
@@ -291,7 +291,6 @@ static void lookup(const struct farm_config *cfg, const char *domain,
         }
     }
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG;
     for (i = 0; i < t->n; i++) {
         snprintf(port, sizeof port, "%u", t->srv[i].port);
         rc = getaddrinfo(t->srv[i].target, port, &hints, &t->ai[i]);
@@ -322,10 +321,29 @@ static void lookup_work(uv_work_t *w)
     lookup(t->farm->cfg, t->farm->domain, t);
 }
 
+/* Whether two lookups found the same targets (addresses aside). */
+static int same_targets(const struct targets *a, const struct targets *b)
+{
+    size_t i;
+
+    if (a->n != b->n)
+        return 0;
+    for (i = 0; i < a->n; i++)
+        if (a->srv[i].port != b->srv[i].port ||
+            a->srv[i].priority != b->srv[i].priority ||
+            a->srv[i].weight != b->srv[i].weight ||
+            a->srv[i].direct != b->srv[i].direct ||
+            strcmp(a->srv[i].target, b->srv[i].target))
+            return 0;
+    return 1;
+}
+
 static void lookup_done(uv_work_t *w, int status)
 {
     struct targets *t = w->data;
     struct farm *f = t->farm;
+    unsigned i;
+    int changed;
 
     f->resolving = NULL;
     if (status || f->stopping) {
@@ -337,15 +355,27 @@ static void lookup_done(uv_work_t *w, int status)
         targets_free(t);
         return;
     }
-    flog(f, XB_LOG_INFO, NULL, "looked up the server again: %s", t->desc);
+    changed = !same_targets(f->targets, t);
+    flog(f, XB_LOG_INFO, NULL, "looked up the server again: %s%s", t->desc,
+         changed ? " (new targets)" : "");
     targets_free(f->targets);
     f->targets = t;
     f->targets_gen++;
+    /* New targets are worth a try now: the bots waiting out a backoff go
+     * back to the pacer (their backoff still grows if these fail too). */
+    for (i = 0; changed && i < f->cfg->count; i++) {
+        if (f->clients[i].state != C_BACKOFF)
+            continue;
+        farm_disarm(f, &f->clients[i].conn_timer);
+        conn_enqueue(&f->clients[i]);
+    }
 }
 
 void farm_reresolve(struct farm *f)
 {
+    sigset_t stop_signals, old;
     struct targets *t;
+    int rc;
 
     if (f->resolving || f->stopping ||
         uv_now(f->loop) < f->resolved_ms + RESOLVE_EVERY_MS)
@@ -355,7 +385,17 @@ void farm_reresolve(struct farm *f)
         return;
     t->farm = f;
     t->work.data = t;
-    if (uv_queue_work(f->loop, &t->work, lookup_work, lookup_done)) {
+    /* libuv starts its thread pool with the first work, and the threads
+     * inherit this mask: a SIGINT or SIGTERM then always goes to the
+     * loop's thread, which blocks them once it no longer handles them
+     * (shutdown_done); a pool thread would take the default action. */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
+    rc = uv_queue_work(f->loop, &t->work, lookup_work, lookup_done);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
         free(t);
         return;
     }
