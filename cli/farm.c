@@ -1,8 +1,9 @@
 /*
- * The bot farm on libuv: setup, login pacing through a token bucket, the
- * one loop timer that drives every bot's deadlines (the core's timer
- * heap), the end of --duration, signals and a clean shutdown. A bot's
- * connection is conn.c's; what the farm reports is report.c's.
+ * The bot farm on libuv: setup, finding the server (--host, or SRV; looked
+ * up again on the thread pool after failures), login pacing through a
+ * token bucket, the one loop timer that drives every bot's deadlines (the
+ * core's timer heap), the end of --duration, signals and a clean shutdown.
+ * A bot's connection is conn.c's; what the farm reports is report.c's.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
