@@ -111,11 +111,20 @@ static void usage(FILE *f, const struct xb_bot_kind *k,
             "(default %u)\n"
             "  -p, --password PW       password (or --password-file FILE, "
             "first line)\n"
-            "      --host HOST         server to connect to (default: DNS "
-            "SRV, then the JID's domain)\n"
-            "      --port N            port (default: SRV, else 5222)\n"
-            "      --tls MODE          required (default: STARTTLS or fail) "
-            "or none\n"
+            "      --host HOST         server (default: the JID's domain, "
+            "found through DNS\n"
+            "                          SRV: _xmpps-client and _xmpp-client "
+            "records by\n"
+            "                          priority and weight, each tried in "
+            "turn)\n"
+            "      --port N            port (default: SRV, else 5222; 5223 "
+            "with --tls\n"
+            "                          direct); with no --host, skips SRV\n"
+            "      --tls MODE          required (default: direct TLS or "
+            "STARTTLS, as SRV\n"
+            "                          says), starttls, direct (TLS from the "
+            "connect,\n"
+            "                          XEP-0368) or none\n"
             "      --cafile FILE       trust this CA (default: the system "
             "store)\n"
             "      --insecure          do not verify the server certificate\n"
@@ -384,12 +393,17 @@ static int common_option(struct args *a, struct farm_config *cfg, int opt,
         a->password_file = arg;
         break;
     case O_TLS:
-        if (!strcmp(arg, "required") || !strcmp(arg, "starttls"))
-            cfg->tls = XB_TLS_REQUIRED;
+        if (!strcmp(arg, "required"))
+            cfg->tls = FARM_TLS_REQUIRED;
+        else if (!strcmp(arg, "starttls"))
+            cfg->tls = FARM_TLS_STARTTLS;
+        else if (!strcmp(arg, "direct"))
+            cfg->tls = FARM_TLS_DIRECT;
         else if (!strcmp(arg, "none"))
-            cfg->tls = XB_TLS_NONE;
+            cfg->tls = FARM_TLS_NONE;
         else
-            rc = bad(cmd, "--tls", arg, "'required' or 'none'");
+            rc = bad(cmd, "--tls", arg,
+                     "'required', 'starttls', 'direct' or 'none'");
         break;
     case O_CAFILE:
         cfg->cafile = arg;
@@ -568,7 +582,7 @@ static void set_defaults(struct farm_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->count = 1;
-    cfg->tls = XB_TLS_REQUIRED;
+    cfg->tls = FARM_TLS_REQUIRED;
     cfg->connect_rate = 100;
     cfg->log_level = XB_LOG_WARN;
     cfg->stats_interval = 5;

@@ -1,14 +1,16 @@
 /*
- * One bot's connection in the farm: the TCP (and STARTTLS) transport with
- * output corking, the session's and the bot's hooks, and the lifecycle
- * from the pacer's queue through connecting, logging in and being online
- * to retrying with backoff or giving up. No bot logic lives here: the
- * core's session and bot do the protocol.
+ * One bot's connection in the farm: the TCP transport (STARTTLS or direct
+ * TLS) with output corking, the session's and the bot's hooks, and the
+ * lifecycle from the pacer's queue through connecting (each address of
+ * each target in turn), logging in and being online to retrying with
+ * backoff or giving up. No bot logic lives here: the core's session and
+ * bot do the protocol.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <netdb.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,9 @@
 #include "error.h"
 #include "farm_int.h"
 #include "tls.h"
+
+/* ALPN for direct TLS (XEP-0368). */
+#define ALPN "xmpp-client"
 
 #define CLIENT_OF(t, member)                                                   \
     ((struct client *)((char *)(t)-offsetof(struct client, member)))
@@ -157,6 +162,26 @@ static void s_write(void *ud, const char *data, size_t len)
     transport_write(ud, data, len);
 }
 
+static void connect_failed(struct client *c, enum fail_kind fail,
+                           const char *why);
+static void transport_ready(struct client *c);
+
+/* The transport failed: before the session started (direct TLS), this
+ * address did; after, the session ends. */
+static void transport_failed(struct client *c, enum fail_kind fail,
+                             const char *why)
+{
+    if (c->state == C_CONNECTING) {
+        connect_failed(c, fail, why);
+        return;
+    }
+    if (fail != F_NONE)
+        c->fail = fail;
+    xb_session_abort(c->session, why);
+}
+
+/* Advances the handshake: for direct TLS, the session starts when it is
+ * done; for STARTTLS, the stream restarts over it. */
 static void tls_step(struct client *c)
 {
     char err[256];
@@ -167,11 +192,13 @@ static void tls_step(struct client *c)
         return;
     c->handshaking = 0;
     if (rc == XB_TLS_DONE) {
-        xb_session_tls_ready(c->session);
+        if (c->state == C_CONNECTING)
+            transport_ready(c);
+        else
+            xb_session_tls_ready(c->session);
         return;
     }
-    c->fail = xb_tls_cert_failed(c->ssl) ? F_CERT : F_TLS;
-    xb_session_abort(c->session, err);
+    transport_failed(c, xb_tls_cert_failed(c->ssl) ? F_CERT : F_TLS, err);
 }
 
 static void s_starttls(void *ud)
@@ -179,7 +206,7 @@ static void s_starttls(void *ud)
     struct client *c = ud;
 
     uncork(c); /* what was said before TLS goes out in the clear */
-    c->ssl = xb_tls_new(c->farm->ssl_ctx, c->farm->domain);
+    c->ssl = xb_tls_new(c->farm->ssl_ctx, c->farm->domain, NULL);
     if (!c->ssl) {
         c->fail = F_TLS;
         xb_session_abort(c->session, "cannot create a TLS engine");
@@ -198,6 +225,7 @@ static void s_ready(void *ud, const char *full_jid, int resumed)
     c->state = C_ONLINE;
     f->online++;
     f->logins++;
+    f->logins_by[!c->ssl ? T_PLAIN : c->direct ? T_DIRECT_TLS : T_STARTTLS]++;
     if (c->logins++)
         f->reconnects++;
     else
@@ -207,7 +235,9 @@ static void s_ready(void *ud, const char *full_jid, int resumed)
     flog(f, XB_LOG_DEBUG, c->jid, "%s as %s (%s%s)",
          resumed ? "resumed" : "online", full_jid,
          xb_sasl_mech_name(xb_session_mech(c->session)),
-         xb_session_secure(c->session) ? ", TLS" : "");
+         !c->ssl     ? ""
+         : c->direct ? ", direct TLS"
+                     : ", STARTTLS");
     if (f->stopping) {
         xb_session_close(c->session);
         return;
@@ -414,6 +444,12 @@ static void schedule_next(struct client *c)
         farm_check_all_done(f);
         return;
     }
+    /* Not a failed attempt yet: its next address or target is queued. */
+    if (c->fallback) {
+        c->fallback = 0;
+        conn_enqueue(c);
+        return;
+    }
     /* Bad credentials will not fix themselves: never hammer the server. */
     if (c->fail == F_AUTH || c->fail == F_CERT || ++c->failures > cfg->retries) {
         if (c->fail != F_AUTH && c->fail != F_CERT)
@@ -455,8 +491,7 @@ static void feed_tls(struct client *c, const char *data, size_t len)
     int n, e;
 
     if (BIO_write(SSL_get_rbio(c->ssl), data, (int)len) != (int)len) {
-        c->fail = F_TLS;
-        xb_session_abort(c->session, "out of memory in TLS");
+        transport_failed(c, F_TLS, "out of memory in TLS");
         return;
     }
     if (c->handshaking) {
@@ -492,9 +527,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     if (c->state == C_CLOSING || c->state == C_DONE)
         return;
     if (n < 0) {
-        xb_session_abort(c->session, n == UV_EOF
-                                         ? "connection closed by the server"
-                                         : uv_strerror((int)n));
+        transport_failed(c, c->state == C_CONNECTING ? F_TLS : F_NONE,
+                         n == UV_EOF ? "connection closed by the server"
+                                     : uv_strerror((int)n));
         return;
     }
     if (n == 0)
@@ -507,54 +542,180 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     uncork(c);
 }
 
+/* --- targets: where an attempt connects --------------------------------- */
+
+/* The address c's attempt is at (target pos in its order, address addr),
+ * moving past targets without addresses; NULL when it has tried them all.
+ * *ti is then the target's index in the farm's targets. */
+static const struct addrinfo *attempt_addr(struct client *c, size_t *ti)
+{
+    const struct targets *t = c->farm->targets;
+    unsigned char order[XB_SRV_MAX];
+    const struct addrinfo *ai;
+    struct xb_rand rng;
+    unsigned k;
+
+    /* The same order at every step of one attempt, a new one for the
+     * next: drawn from the attempt's seed. */
+    xb_rand_seed(&rng, c->pass_seed, c->index);
+    xb_srv_order(t->srv, t->n, &rng, order);
+    for (; c->pos < t->n; c->pos++, c->addr = 0) {
+        ai = t->ai[order[c->pos]];
+        for (k = 0; ai && k < c->addr; k++)
+            ai = ai->ai_next;
+        if (ai) {
+            *ti = order[c->pos];
+            return ai;
+        }
+    }
+    return NULL;
+}
+
+/* "HOST port N (direct TLS) at ADDRESS": where c connects. */
+static void where(struct client *c, char *buf, size_t size)
+{
+    const struct targets *t = c->farm->targets;
+    const struct addrinfo *ai;
+    const struct xb_srv *srv;
+    char addr[NI_MAXHOST] = "?";
+    size_t ti;
+
+    if (!(ai = attempt_addr(c, &ti))) {
+        snprintf(buf, size, "%s", t->desc);
+        return;
+    }
+    srv = &t->srv[ti];
+    getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof addr, NULL, 0,
+                NI_NUMERICHOST);
+    snprintf(buf, size, "%.250s port %u%s at %s", srv->target, srv->port,
+             srv->direct ? " (direct TLS)" : "", addr);
+}
+
+/* c's session (made once), set for a connection with direct TLS or not:
+ * SRV targets may be of both kinds, and the stream management state must
+ * carry over from one to the next. 0 or -1. */
+static int session_for(struct client *c, int direct)
+{
+    struct farm *f = c->farm;
+    struct xb_session_config sc = {0};
+    enum xb_tls_mode tls = direct                         ? XB_TLS_DIRECT
+                           : f->cfg->tls == FARM_TLS_NONE ? XB_TLS_NONE
+                                                          : XB_TLS_REQUIRED;
+
+    c->direct = (unsigned char)direct;
+    if (c->session)
+        return xb_session_set_tls(c->session, tls) ? -1 : 0;
+    sc.jid = c->jid;
+    sc.password = f->cfg->password;
+    sc.tls = tls;
+    sc.allow_plain = f->cfg->allow_plain;
+    sc.scram_cache = f->scram;
+    sc.engine = f->engine;
+    sc.login_timeout_ms = f->cfg->login_timeout_ms;
+    sc.keepalive_ms = f->cfg->keepalive_ms;
+    sc.sm = f->cfg->sm;
+    sc.sm_queue_max = f->cfg->sm_queue;
+    sc.sm_resume_s = f->cfg->sm_resume_s;
+    c->session = xb_session_new(&sc, &f->session_hooks, c);
+    return c->session ? 0 : -1;
+}
+
+/* This address failed: try the attempt's next one, or count the attempt
+ * as failed (said). */
 static void connect_failed(struct client *c, enum fail_kind fail,
                            const char *why)
 {
     struct farm *f = c->farm;
-    char msg[400];
+    char msg[800], at[400];
+    size_t ti;
 
+    where(c, at, sizeof at);
     if (why)
-        snprintf(msg, sizeof msg, "cannot connect to %s: %s", f->server_desc,
-                 why);
+        snprintf(msg, sizeof msg, "cannot connect to %s: %s", at, why);
     else
-        snprintf(msg, sizeof msg, "connecting to %s timed out", f->server_desc);
+        snprintf(msg, sizeof msg, "connecting to %s timed out", at);
     c->fail = fail;
-    f->failures[fail]++;
-    log_failure(c, msg);
+    c->addr++;
+    if (!f->stopping && attempt_addr(c, &ti)) {
+        c->fallback = 1;
+        f->fallbacks++;
+        flog(f, XB_LOG_INFO, c->jid, "%s; trying the next address", msg);
+    } else {
+        c->in_pass = 0;
+        f->failures[fail]++;
+        log_failure(c, msg);
+        farm_reresolve(f);
+    }
     close_transport(c);
+}
+
+/* Connected (and for direct TLS, the handshake done): the session starts,
+ * and the attempt is no longer about where to connect. */
+static void transport_ready(struct client *c)
+{
+    struct farm *f = c->farm;
+
+    f->connecting--;
+    farm_disarm(f, &c->conn_timer);
+    c->state = C_LOGIN;
+    c->in_pass = 0;
+    xb_session_start(c->session);
 }
 
 static void on_connected(uv_connect_t *req, int status)
 {
     struct client *c = req->data;
-    struct farm *f = c->farm;
 
     free(req);
     if (c->state != C_CONNECTING)
         return; /* timed out or stopped: the handle is closing */
-    f->connecting--;
-    farm_disarm(f, &c->conn_timer);
     if (status < 0) {
-        c->state = C_LOGIN; /* so that close_transport() counts right */
         connect_failed(c, F_CONNECT, uv_strerror(status));
         return;
     }
-    c->state = C_LOGIN;
     uv_read_start((uv_stream_t *)&c->tcp, on_read_alloc, on_read);
-    xb_session_start(c->session);
+    if (!c->direct) {
+        transport_ready(c);
+        return;
+    }
+    /* Direct TLS: the handshake first, within the connect timeout. */
+    c->ssl = xb_tls_new(c->farm->ssl_ctx, c->farm->domain, ALPN);
+    if (!c->ssl) {
+        connect_failed(c, F_TLS, "cannot create a TLS engine");
+        return;
+    }
+    c->handshaking = 1;
+    tls_step(c);
 }
 
 void conn_start(struct client *c)
 {
     struct farm *f = c->farm;
-    uv_connect_t *req = malloc(sizeof *req);
+    const struct addrinfo *ai;
+    uv_connect_t *req;
+    size_t ti;
 
-    f->attempts++;
     c->fail = F_NONE;
     c->handshaking = 0;
-    if (!req || uv_tcp_init(f->loop, &c->tcp)) {
+    if (!c->in_pass) {
+        f->attempts++;
+        c->in_pass = 1;
+        c->pass_seed = xb_rand_next(&c->rng);
+        c->targets_gen = f->targets_gen - 1;
+    }
+    if (c->targets_gen != f->targets_gen) {
+        /* A new attempt, or new targets: from the top of the list. */
+        c->targets_gen = f->targets_gen;
+        c->pos = c->addr = 0;
+    }
+    ai = attempt_addr(c, &ti);
+    req = ai ? malloc(sizeof *req) : NULL;
+    if (!req || session_for(c, f->targets->srv[ti].direct) ||
+        uv_tcp_init(f->loop, &c->tcp)) {
         free(req);
+        c->in_pass = 0;
         c->fail = F_CONNECT;
+        f->failures[F_CONNECT]++;
         schedule_next(c);
         return;
     }
@@ -564,15 +725,11 @@ void conn_start(struct client *c)
     req->data = c;
     c->state = C_CONNECTING;
     f->connecting++;
-    if (uv_tcp_connect(req, &c->tcp, (struct sockaddr *)&f->addr,
-                       on_connected)) {
-        free(req);
-        c->fail = F_CONNECT;
-        f->failures[F_CONNECT]++;
-        close_transport(c);
-        return;
-    }
     farm_arm(f, &c->conn_timer, f->cfg->connect_timeout_ms);
+    if (uv_tcp_connect(req, &c->tcp, ai->ai_addr, on_connected)) {
+        free(req);
+        connect_failed(c, F_CONNECT, "cannot start the connection");
+    }
 }
 
 /* The connection's timer: a connect timeout, or the end of a backoff. */
@@ -652,26 +809,13 @@ void conn_setup(struct farm *f)
 int conn_init(struct farm *f, struct client *c, unsigned i)
 {
     const struct farm_config *cfg = f->cfg;
-    struct xb_session_config sc = {0};
 
     c->farm = f;
     c->index = cfg->first + i;
     c->jid = make_jid(cfg, i);
     if (!c->jid)
         return -1;
-    sc.jid = c->jid;
-    sc.password = cfg->password;
-    sc.tls = cfg->tls;
-    sc.allow_plain = cfg->allow_plain;
-    sc.scram_cache = f->scram;
-    sc.engine = f->engine;
-    sc.login_timeout_ms = cfg->login_timeout_ms;
-    sc.keepalive_ms = cfg->keepalive_ms;
-    sc.sm = cfg->sm;
-    sc.sm_queue_max = cfg->sm_queue;
-    sc.sm_resume_s = cfg->sm_resume_s;
-    c->session = xb_session_new(&sc, &f->session_hooks, c);
-    if (!c->session) {
+    if (session_for(c, cfg->tls == FARM_TLS_DIRECT)) {
         xb_cli_error("cannot set up %s (invalid JID or out of memory)", c->jid);
         return -1;
     }

@@ -1,8 +1,9 @@
 /*
- * The bot farm on libuv: setup, login pacing through a token bucket, the
- * one loop timer that drives every bot's deadlines (the core's timer
- * heap), the end of --duration, signals and a clean shutdown. A bot's
- * connection is conn.c's; what the farm reports is report.c's.
+ * The bot farm on libuv: setup, finding the server (--host, or SRV; looked
+ * up again on the thread pool after failures), login pacing through a
+ * token bucket, the one loop timer that drives every bot's deadlines (the
+ * core's timer heap), the end of --duration, signals and a clean shutdown.
+ * A bot's connection is conn.c's; what the farm reports is report.c's.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -29,6 +30,8 @@
 #define PACE_MS 10
 #define PROGRESS_MS 1000
 #define SHUTDOWN_GRACE_MS 3000
+/* Looking the server up again after failures: at most this often. */
+#define RESOLVE_EVERY_MS 5000
 
 void flog(struct farm *f, enum xb_log_level level, const char *who,
           const char *fmt, ...)
@@ -138,6 +141,9 @@ static void shutdown_done(struct farm *f)
     sigaddset(&stop_signals, SIGTERM);
     sigprocmask(SIG_BLOCK, &stop_signals, NULL);
     uv_timer_stop(&f->pacer);
+    /* A lookup not yet started is dropped; one under way is waited for. */
+    if (f->resolving)
+        uv_cancel((uv_req_t *)&f->resolving->work);
     close_handle((uv_handle_t *)&f->pacer);
     close_handle((uv_handle_t *)&f->progress);
     close_handle((uv_handle_t *)&f->stats_timer);
@@ -206,71 +212,213 @@ void farm_bot_done(struct farm *f)
 
 /* --- setup ------------------------------------------------------------------
  */
-/* Looks up _xmpp-client._tcp.<domain> (RFC 6120 3.2.1) and returns the
- * target with the lowest priority, or 0 if there is none. */
-static int srv_lookup(const char *domain, char *host, size_t hostlen,
-                      unsigned *port)
+static void targets_free(struct targets *t)
+{
+    size_t i;
+
+    if (!t)
+        return;
+    for (i = 0; i < t->n; i++)
+        if (t->ai[i])
+            freeaddrinfo(t->ai[i]);
+    free(t);
+}
+
+/* One target: the --host or the domain itself. */
+static void one_target(struct targets *t, const char *host, unsigned port,
+                       int direct)
+{
+    memset(&t->srv[0], 0, sizeof t->srv[0]);
+    snprintf(t->srv[0].target, sizeof t->srv[0].target, "%s", host);
+    t->srv[0].port = (uint16_t)port;
+    t->srv[0].direct = (unsigned char)direct;
+    t->n = 1;
+}
+
+/* Adds the records of service (e.g. "_xmpps-client") at domain. */
+static void srv_query(struct targets *t, const char *service,
+                      const char *domain, int direct)
 {
     unsigned char answer[4096];
     char name[1100];
-    ns_msg msg;
-    ns_rr rr;
-    int len, i, best = -1, bestprio = 65536;
+    int len;
 
-    snprintf(name, sizeof name, "_xmpp-client._tcp.%s", domain);
+    snprintf(name, sizeof name, "%s._tcp.%s", service, domain);
     len = res_query(name, ns_c_in, ns_t_srv, answer, sizeof answer);
-    if (len < 0 || ns_initparse(answer, len, &msg) < 0)
-        return 0;
-    for (i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
-        const unsigned char *d;
-        int prio;
-
-        if (ns_parserr(&msg, ns_s_an, i, &rr) || ns_rr_type(rr) != ns_t_srv ||
-            ns_rr_rdlen(rr) < 7)
-            continue;
-        d = ns_rr_rdata(rr);
-        prio = (d[0] << 8) | d[1];
-        if (prio >= bestprio)
-            continue;
-        if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), d + 6, host,
-                      (int)hostlen) < 0)
-            continue;
-        best = i;
-        bestprio = prio;
-        *port = (unsigned)((d[4] << 8) | d[5]);
-    }
-    return best >= 0 && strcmp(host, ".") != 0;
+    xb_srv_parse(answer, len, direct, t->srv, &t->n, XB_SRV_MAX);
 }
 
-static int resolve(struct farm *f)
+/*
+ * Finds where to connect (RFC 6120 3.2, XEP-0368): the --host, or the SRV
+ * records of the services --tls allows, or the domain itself; then each
+ * target's addresses. Blocking: before the loop runs, or on the thread
+ * pool (it reads only cfg and domain, which stay as they are). Sets t->err
+ * when there is nothing to connect to.
+ */
+static void lookup(const struct farm_config *cfg, const char *domain,
+                   struct targets *t)
 {
-    const struct farm_config *cfg = f->cfg;
-    char host[1100], portstr[16];
-    struct addrinfo hints = {0}, *res;
-    unsigned port = cfg->port;
+    int want_direct =
+            cfg->tls == FARM_TLS_REQUIRED || cfg->tls == FARM_TLS_DIRECT,
+        want_starttls = cfg->tls != FARM_TLS_DIRECT;
+    struct addrinfo hints = {0};
+    char port[16], gai_err[400] = "";
+    size_t i, first = 0, nok = 0;
     int rc;
 
-    if (cfg->host) {
-        snprintf(host, sizeof host, "%s", cfg->host);
-    } else if (srv_lookup(f->domain, host, sizeof host, &port)) {
-        if (cfg->port)
-            port = cfg->port;
+    t->n = 0;
+    if (cfg->host || cfg->port) {
+        one_target(t, cfg->host ? cfg->host : domain,
+                   cfg->port       ? cfg->port
+                   : want_starttls ? 5222
+                                   : 5223,
+                   !want_starttls);
     } else {
-        snprintf(host, sizeof host, "%s", f->domain);
+        if (want_direct)
+            srv_query(t, "_xmpps-client", domain, 1);
+        if (want_starttls)
+            srv_query(t, "_xmpp-client", domain, 0);
+        switch (xb_srv_plan(t->srv, &t->n, want_direct, want_starttls)) {
+        case XB_SRV_TARGETS:
+            break;
+        case XB_SRV_FALLBACK:
+            one_target(t, domain, want_starttls ? 5222 : 5223, !want_starttls);
+            break;
+        case XB_SRV_UNAVAILABLE:
+            snprintf(t->err, sizeof t->err,
+                     "%.250s offers no XMPP client service (SRV target '.')",
+                     domain);
+            return;
+        }
     }
-    if (!port)
-        port = 5222;
-    snprintf(portstr, sizeof portstr, "%u", port);
     hints.ai_socktype = SOCK_STREAM;
-    rc = getaddrinfo(host, portstr, &hints, &res);
+    for (i = 0; i < t->n; i++) {
+        snprintf(port, sizeof port, "%u", t->srv[i].port);
+        rc = getaddrinfo(t->srv[i].target, port, &hints, &t->ai[i]);
+        if (rc) {
+            t->ai[i] = NULL;
+            snprintf(gai_err, sizeof gai_err, "cannot resolve %.250s: %s",
+                     t->srv[i].target, gai_strerror(rc));
+            continue;
+        }
+        if (!nok++ || t->srv[i].priority < t->srv[first].priority)
+            first = i;
+    }
+    if (!nok) {
+        snprintf(t->err, sizeof t->err, "%s", gai_err);
+        return;
+    }
+    snprintf(t->desc, sizeof t->desc, "%.250s port %u%s", t->srv[first].target,
+             t->srv[first].port, t->srv[first].direct ? " (direct TLS)" : "");
+    if (t->n > 1)
+        snprintf(t->desc + strlen(t->desc), sizeof t->desc - strlen(t->desc),
+                 " and %zu more SRV target%s", t->n - 1, t->n > 2 ? "s" : "");
+}
+
+static void lookup_work(uv_work_t *w)
+{
+    struct targets *t = w->data;
+
+    lookup(t->farm->cfg, t->farm->domain, t);
+}
+
+/* Whether two lookups found the same targets (addresses aside). */
+static int same_targets(const struct targets *a, const struct targets *b)
+{
+    size_t i;
+
+    if (a->n != b->n)
+        return 0;
+    for (i = 0; i < a->n; i++)
+        if (a->srv[i].port != b->srv[i].port ||
+            a->srv[i].priority != b->srv[i].priority ||
+            a->srv[i].weight != b->srv[i].weight ||
+            a->srv[i].direct != b->srv[i].direct ||
+            strcmp(a->srv[i].target, b->srv[i].target))
+            return 0;
+    return 1;
+}
+
+static void lookup_done(uv_work_t *w, int status)
+{
+    struct targets *t = w->data;
+    struct farm *f = t->farm;
+    unsigned i;
+    int changed;
+
+    f->resolving = NULL;
+    if (status || f->stopping) {
+        targets_free(t);
+        return;
+    }
+    if (t->err[0]) {
+        flog(f, XB_LOG_WARN, NULL, "looking up the server again: %s", t->err);
+        targets_free(t);
+        return;
+    }
+    changed = !same_targets(f->targets, t);
+    flog(f, XB_LOG_INFO, NULL, "looked up the server again: %s%s", t->desc,
+         changed ? " (new targets)" : "");
+    targets_free(f->targets);
+    f->targets = t;
+    f->targets_gen++;
+    /* New targets are worth a try now: the bots waiting out a backoff go
+     * back to the pacer (their backoff still grows if these fail too). */
+    for (i = 0; changed && i < f->cfg->count; i++) {
+        if (f->clients[i].state != C_BACKOFF)
+            continue;
+        farm_disarm(f, &f->clients[i].conn_timer);
+        conn_enqueue(&f->clients[i]);
+    }
+}
+
+void farm_reresolve(struct farm *f)
+{
+    sigset_t stop_signals, old;
+    struct targets *t;
+    int rc;
+
+    if (f->resolving || f->stopping ||
+        uv_now(f->loop) < f->resolved_ms + RESOLVE_EVERY_MS)
+        return;
+    t = calloc(1, sizeof *t);
+    if (!t)
+        return;
+    t->farm = f;
+    t->work.data = t;
+    /* libuv starts its thread pool with the first work, and the threads
+     * inherit this mask: a SIGINT or SIGTERM then always goes to the
+     * loop's thread, which blocks them once it no longer handles them
+     * (shutdown_done); a pool thread would take the default action. */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
+    rc = uv_queue_work(f->loop, &t->work, lookup_work, lookup_done);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc) {
-        xb_cli_error("cannot resolve %s: %s", host, gai_strerror(rc));
+        free(t);
+        return;
+    }
+    f->resolving = t;
+    f->resolved_ms = uv_now(f->loop);
+}
+
+/* The first lookup, before the loop runs. 0 or -1 (said). */
+static int resolve(struct farm *f)
+{
+    f->targets = calloc(1, sizeof *f->targets);
+    if (!f->targets) {
+        xb_cli_error("out of memory");
         return -1;
     }
-    memcpy(&f->addr, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    snprintf(f->server_desc, sizeof f->server_desc, "%.250s port %u", host,
-             port);
+    f->targets->farm = f;
+    lookup(f->cfg, f->domain, f->targets);
+    if (f->targets->err[0]) {
+        xb_cli_error("%s", f->targets->err);
+        return -1;
+    }
+    f->resolved_ms = uv_now(f->loop);
     return 0;
 }
 
@@ -302,6 +450,7 @@ static void free_farm(struct farm *f)
     xb_buf_free(&f->out);
     xb_parser_engine_free(f->engine); /* after every session's parser */
     xb_scram_cache_free(f->scram);
+    targets_free(f->targets);
     if (f->ssl_ctx)
         SSL_CTX_free(f->ssl_ctx);
     if (f->trace && f->trace != stderr)
@@ -342,7 +491,7 @@ static int setup(struct farm *f)
 
     if (resolve(f))
         return XB_EXIT_INPUT;
-    if (cfg->tls != XB_TLS_NONE) {
+    if (cfg->tls != FARM_TLS_NONE) {
         f->ssl_ctx =
             xb_tls_ctx_new(cfg->cafile, cfg->insecure, err, sizeof err);
         if (!f->ssl_ctx) {
@@ -431,7 +580,7 @@ int farm_run(const struct farm_config *cfg)
         start_loop_handles(f);
         flog(f, XB_LOG_INFO, NULL, "%u %s bot%s to %s at %.0f logins/s",
              cfg->count, f->kind->name, cfg->count == 1 ? "" : "s",
-             f->server_desc, cfg->connect_rate);
+             f->targets->desc, cfg->connect_rate);
         uv_run(f->loop, UV_RUN_DEFAULT);
         if (cfg->stats_path)
             report_stats_file(f);

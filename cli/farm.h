@@ -1,7 +1,8 @@
 /*
  * The bot farm: many client bots of one kind on one libuv loop. Each bot
- * is a TCP (and STARTTLS) connection driving a core session and a core
- * bot; the farm paces logins, retries with backoff, reconnects, prints
+ * is a TCP connection (STARTTLS or direct TLS) driving a core session and
+ * a core bot; the farm finds the server (SRV), paces logins, tries the
+ * next target when one fails, retries with backoff, reconnects, prints
  * progress and a summary, and shuts down cleanly on a signal, at the end
  * of --duration, or when every bot has done its work.
  */
@@ -13,16 +14,25 @@
 #include "bot.h"
 #include "session.h"
 
+/* --tls: the transports a bot may use. */
+enum farm_tls {
+    FARM_TLS_REQUIRED, /* TLS: direct TLS or STARTTLS, as the SRV records
+                          say (XEP-0368); STARTTLS without SRV */
+    FARM_TLS_STARTTLS, /* STARTTLS only */
+    FARM_TLS_DIRECT,   /* direct TLS only (XEP-0368) */
+    FARM_TLS_NONE      /* no TLS (local tests) */
+};
+
 struct farm_config {
     const struct xb_bot_config *bot; /* the kind and its settings */
-    const char *host; /* server to connect to; NULL: DNS SRV, then the
-                         JID's domain */
-    unsigned port;    /* 0: from SRV, else 5222 */
+    const char *host; /* server to connect to; NULL: the JID's domain,
+                         through DNS SRV unless port is set */
+    unsigned port;    /* 0: from SRV, else 5222 (5223 for direct TLS) */
     const char *jid;  /* one JID, or a pattern with one %d for --count */
     unsigned count;   /* bots (default 1) */
     unsigned first;   /* first number the pattern gets (default 0) */
     const char *password;
-    enum xb_tls_mode tls;
+    enum farm_tls tls;
     const char *cafile;
     int insecure;
     int allow_plain;

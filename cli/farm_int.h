@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "farm.h"
 #include "rand.h"
+#include "srv.h"
 #include "timer.h"
 
 #define READ_BUF (64 * 1024)
@@ -50,6 +51,22 @@ extern const char *const fail_names[F_KINDS];
 
 struct farm;
 
+/* Where the bots connect, as one lookup found it: the SRV targets (or the
+ * --host, or the domain) and their addresses. A lookup while the bots run
+ * fills a new one on the thread pool, which then replaces the farm's. */
+struct targets {
+    uv_work_t work;
+    struct farm *farm;
+    size_t n;
+    struct xb_srv srv[XB_SRV_MAX];
+    struct addrinfo *ai[XB_SRV_MAX]; /* each target's addresses, or NULL */
+    char desc[300];                  /* for messages */
+    char err[300];                   /* why there is nothing to connect to */
+};
+
+/* How a login's stream was carried, counted in the stats. */
+enum transport { T_PLAIN, T_STARTTLS, T_DIRECT_TLS, T_KINDS };
+
 /* One bot and its connection. Its three deadlines live in the farm's
  * timer heap: the connection's (connect timeout, backoff), the session's
  * and the bot's. */
@@ -68,6 +85,15 @@ struct client {
     unsigned failures; /* consecutive */
     unsigned logins;
     uint32_t backoff_ms;
+    /* An attempt tries the targets in an order drawn from pass_seed, each
+     * of their addresses, until one connects: pos is the target in that
+     * order, addr its address. */
+    uint32_t pass_seed;
+    unsigned targets_gen; /* of the farm's targets the attempt walks */
+    unsigned char pos, addr;
+    unsigned char in_pass;  /* an attempt is walking the targets */
+    unsigned char fallback; /* closing to try the next address */
+    unsigned char direct;   /* the session is for direct TLS */
     unsigned char handshaking, tcp_open, done;
     unsigned char bot_live; /* the bot is online, or waits for its stream
                                to resume (stream management) */
@@ -89,8 +115,10 @@ struct farm {
     uv_signal_t sigint, sigterm;
     struct xb_timers timers; /* every client's deadlines */
     int64_t wake_at;         /* when tick fires; INT64_MAX: not armed */
-    struct sockaddr_storage addr;
-    char server_desc[300];
+    struct targets *targets;
+    unsigned targets_gen;      /* bumped when new targets replace them */
+    struct targets *resolving; /* a lookup on the thread pool, or NULL */
+    uint64_t resolved_ms;      /* when the last lookup started */
     const char *domain;
     SSL_CTX *ssl_ctx;
     struct xb_scram_cache *scram;
@@ -113,7 +141,8 @@ struct farm {
     char tlsbuf[READ_BUF];
     /* counters */
     unsigned connecting, online, gaveup, ever_online, done;
-    unsigned long logins, reconnects, attempts;
+    unsigned long logins, reconnects, attempts, fallbacks;
+    unsigned long logins_by[T_KINDS];
     unsigned long failures[F_KINDS];
     unsigned logged_failures;
     struct series *series; /* one per series of the kind */
@@ -129,6 +158,9 @@ void farm_disarm(struct farm *f, struct xb_timer *t);
 void farm_check_all_done(struct farm *f);
 /* A bot finished its work; when all have, the farm stops. */
 void farm_bot_done(struct farm *f);
+/* An attempt failed at every target: look them up again, on the thread
+ * pool (at most one lookup at a time, and not too often). */
+void farm_reresolve(struct farm *f);
 
 /* conn.c */
 /* Fills the farm's session hooks and bot host (after the trace file

@@ -138,6 +138,12 @@ static void write_json(struct farm *f, FILE *out)
     fprintf(out, "  \"connect_attempts\": %lu,\n  \"logins\": %lu,\n",
             f->attempts, f->logins);
     fprintf(out, "  \"reconnects\": %lu,\n", f->reconnects);
+    fprintf(out, "  \"fallbacks\": %lu,\n", f->fallbacks);
+    fprintf(out,
+            "  \"logins_plain\": %lu,\n  \"logins_starttls\": %lu,\n"
+            "  \"logins_direct_tls\": %lu,\n",
+            f->logins_by[T_PLAIN], f->logins_by[T_STARTTLS],
+            f->logins_by[T_DIRECT_TLS]);
     for (i = 0; sum && i < n; i++)
         fprintf(out, "  \"%s\": %llu,\n", xb_bot_counter_at(f->kind, i)->name,
                 (unsigned long long)sum[i]);
@@ -197,6 +203,11 @@ void report_summary(struct farm *f)
            "attempts %lu, logins %lu, reconnects %lu\n",
            cfg->count, f->ever_online, f->gaveup, f->attempts, f->logins,
            f->reconnects);
+    if (f->fallbacks || f->logins_by[T_DIRECT_TLS])
+        printf("transport: logins over direct TLS %lu, STARTTLS %lu, plain "
+               "%lu; fallbacks to the next address %lu\n",
+               f->logins_by[T_DIRECT_TLS], f->logins_by[T_STARTTLS],
+               f->logins_by[T_PLAIN], f->fallbacks);
     printf("%s:", f->kind->name);
     for (i = 0; sum && i < n; i++)
         printf("%s %s %llu", i ? "," : "", xb_bot_counter_at(f->kind, i)->label,

@@ -1,10 +1,12 @@
 /*
- * OpenSSL setup for STARTTLS over memory BIOs: the context, one engine per
- * connection with SNI and host-name verification, and readable errors.
+ * OpenSSL setup for STARTTLS and direct TLS over memory BIOs: the context,
+ * one engine per connection with SNI, host-name verification and ALPN, and
+ * readable errors.
  */
 #include "tls.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -45,9 +47,11 @@ SSL_CTX *xb_tls_ctx_new(const char *cafile, int insecure, char *err,
     return ctx;
 }
 
-SSL *xb_tls_new(SSL_CTX *ctx, const char *domain)
+SSL *xb_tls_new(SSL_CTX *ctx, const char *domain, const char *alpn)
 {
     SSL *ssl = SSL_new(ctx);
+    unsigned char protos[256];
+    size_t len = alpn ? strlen(alpn) : 0;
     BIO *rbio, *wbio;
 
     if (!ssl)
@@ -69,6 +73,15 @@ SSL *xb_tls_new(SSL_CTX *ctx, const char *domain)
     if (!SSL_set1_host(ssl, domain)) {
         SSL_free(ssl);
         return NULL;
+    }
+    if (len && len < sizeof protos) {
+        /* The wire format: each protocol name after its length byte. */
+        protos[0] = (unsigned char)len;
+        memcpy(protos + 1, alpn, len);
+        if (SSL_set_alpn_protos(ssl, protos, (unsigned)len + 1)) {
+            SSL_free(ssl);
+            return NULL;
+        }
     }
     return ssl;
 }

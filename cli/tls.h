@@ -1,7 +1,7 @@
 /*
- * TLS for the CLI's connections: one OpenSSL context per process, and a
- * per-connection engine over memory BIOs, so the event loop moves the
- * bytes and OpenSSL never touches a socket.
+ * TLS for the CLI's connections (STARTTLS and direct TLS): one OpenSSL
+ * context per process, and a per-connection engine over memory BIOs, so the
+ * event loop moves the bytes and OpenSSL never touches a socket.
  */
 #ifndef XB_CLI_TLS_H
 #define XB_CLI_TLS_H
@@ -18,9 +18,10 @@
 SSL_CTX *xb_tls_ctx_new(const char *cafile, int insecure, char *err,
                         size_t errlen);
 
-/* A TLS engine for a connection to domain (SNI and name check). NULL on
- * out-of-memory. Free with SSL_free(). */
-SSL *xb_tls_new(SSL_CTX *ctx, const char *domain);
+/* A TLS engine for a connection to domain (SNI and name check), offering
+ * the ALPN protocol alpn if not NULL ("xmpp-client" for direct TLS, XEP-0368).
+ * NULL on out-of-memory. Free with SSL_free(). */
+SSL *xb_tls_new(SSL_CTX *ctx, const char *domain, const char *alpn);
 
 /* Results of xb_tls_handshake(). */
 enum { XB_TLS_DONE = 0, XB_TLS_AGAIN = 1, XB_TLS_FAILED = -1 };

@@ -1221,7 +1221,8 @@ int xb_session_start(struct xb_session *s)
         return XB_ENOMEM;
     xb_sasl_free(s->sasl);
     s->sasl = NULL;
-    s->secure = s->authenticated = 0;
+    s->secure = s->cfg.tls == XB_TLS_DIRECT;
+    s->authenticated = 0;
     s->restart = s->tls_switch = 0;
     s->mech = XB_SASL_NONE;
     s->stream_cond = XB_COND_NONE;
@@ -1232,6 +1233,14 @@ int xb_session_start(struct xb_session *s)
     s->login_deadline = now(s) + s->cfg.login_timeout_ms;
     open_stream(s);
     arm_timer(s);
+    return 0;
+}
+
+int xb_session_set_tls(struct xb_session *s, enum xb_tls_mode tls)
+{
+    if ((s->phase != P_IDLE && s->phase != P_CLOSED) || s->in_feed)
+        return XB_ESTATE;
+    s->cfg.tls = tls;
     return 0;
 }
 

@@ -30,7 +30,10 @@
 
 enum xb_tls_mode {
     XB_TLS_REQUIRED = 0, /* STARTTLS or fail (the default) */
-    XB_TLS_NONE          /* never negotiate TLS (local tests) */
+    XB_TLS_NONE,         /* never negotiate TLS (local tests) */
+    XB_TLS_DIRECT        /* the transport is TLS already (XEP-0368 direct
+                            TLS): never send <starttls/>, the stream is
+                            secure from the start */
 };
 
 struct xb_session_config {
@@ -127,6 +130,11 @@ void xb_session_free(struct xb_session *s);
  * inside one of its hooks (XB_ESTATE). 0 or <0. */
 int xb_session_start(struct xb_session *s);
 
+/* The TLS mode for the next xb_session_start (SRV targets may offer
+ * direct TLS or STARTTLS); the stream management state carries over. 0,
+ * or XB_ESTATE while a stream is open. */
+int xb_session_set_tls(struct xb_session *s, enum xb_tls_mode tls);
+
 /* Bytes received from the transport. Returns 0, or <0 once the session
  * has failed (the closed hook has then run). */
 int xb_session_feed(struct xb_session *s, const char *data, size_t len);
@@ -172,7 +180,7 @@ const char *xb_session_sasl_failure(const struct xb_session *s);
 /* The mechanism used for the last login (XB_SASL_NONE before). */
 enum xb_sasl_mech xb_session_mech(const struct xb_session *s);
 
-/* Whether the stream is encrypted (STARTTLS done). */
+/* Whether the stream is encrypted (STARTTLS done, or direct TLS). */
 int xb_session_secure(const struct xb_session *s);
 
 /* Whether a cut stream can be resumed: the host should reconnect now

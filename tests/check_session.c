@@ -894,6 +894,59 @@ START_TEST(test_session_tls_required_not_offered)
 }
 END_TEST
 
+/* Direct TLS (XEP-0368): the host did TLS before the stream, so the
+ * session never asks for STARTTLS, even if offered, and counts as secure
+ * (PLAIN without --allow-plain), on every login. */
+START_TEST(test_session_tls_direct)
+{
+    cfg.tls = XB_TLS_DIRECT;
+    new_session();
+    ck_assert_int_eq(xb_session_secure(sess), 1);
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(F_STARTTLS MECHS(MECH("PLAIN"))));
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    assert_xml(out.el[0], "<auth xmlns='" XB_NS_SASL
+                          "' mechanism='PLAIN'>AHVzZXIAcHc=</auth>");
+    server_says(SUCCESS);
+    expect_header();
+    step_bind(SERVER_HEADER FEATURES(F_BIND), "res", "user@localhost/res");
+    step_ready("user@localhost/res", 1);
+    ck_assert_int_eq(host.starttls, 0);
+    ck_assert_int_eq(xb_session_secure(sess), 1);
+    xb_session_abort(sess, "connection lost");
+    assert_closed(XB_ECLOSED);
+    ck_assert_int_eq(xb_session_start(sess), 0);
+    ck_assert_int_eq(xb_session_secure(sess), 1);
+    expect_header();
+}
+END_TEST
+
+/* The host may switch the TLS mode between connections (SRV targets of
+ * both kinds), never while a stream is open. */
+START_TEST(test_session_tls_switch)
+{
+    cfg.tls = XB_TLS_NONE;
+    cfg.allow_plain = 1;
+    new_session();
+    ck_assert_int_eq(xb_session_set_tls(sess, XB_TLS_DIRECT), XB_ESTATE);
+    login_plain(1);
+    ck_assert_int_eq(xb_session_secure(sess), 0);
+    ck_assert_int_eq(xb_session_set_tls(sess, XB_TLS_DIRECT), XB_ESTATE);
+    xb_session_abort(sess, "connection lost");
+    assert_closed(XB_ECLOSED);
+    ck_assert_int_eq(xb_session_set_tls(sess, XB_TLS_DIRECT), 0);
+    ck_assert_int_eq(xb_session_start(sess), 0);
+    ck_assert_int_eq(xb_session_secure(sess), 1);
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(F_STARTTLS MECHS(MECH("PLAIN"))));
+    take();
+    ck_assert_int_eq(out.nel, 1);
+    ck_assert_str_eq(xb_stanza_name(out.el[0]), "auth");
+    ck_assert_int_eq(host.starttls, 0);
+}
+END_TEST
+
 START_TEST(test_session_tls_failure)
 {
     new_session();
@@ -3372,6 +3425,8 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_session_no_usable_mechanism);
     tcase_add_test(tc, test_session_tls_none_ignores_starttls);
     tcase_add_test(tc, test_session_tls_required_not_offered);
+    tcase_add_test(tc, test_session_tls_direct);
+    tcase_add_test(tc, test_session_tls_switch);
     tcase_add_test(tc, test_session_tls_failure);
     tcase_add_test(tc, test_session_tls_abort);
     tcase_add_test(tc, test_session_scram_wrong_signature);

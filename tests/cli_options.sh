@@ -55,7 +55,7 @@ expect 2 "password or --password-file is required" echo --jid a@b
 expect 2 "needs a JID pattern with %d" echo --jid a@b -p x --count 3
 expect 2 "takes one %d" echo --jid 'a%s@b' -p x
 expect 2 "takes one %d" echo --jid 'a%d%d@b' -p x --count 2
-expect 2 "'required' or 'none'" echo --jid a@b -p x --tls maybe
+expect 2 "'required', 'starttls', 'direct' or 'none'" echo --jid a@b -p x --tls maybe
 expect 2 "whole number from 1 to 65535" echo --jid a@b -p x --port 70000
 expect 2 "a range like 5-15" jumper --jid a@b -p x --interval 9-3
 expect 2 "phrases needs a range like 5-9" jumper --jid a@b -p x --phrases 0-2
@@ -70,7 +70,7 @@ expect 1 "cannot read" echo --jid a@b --password-file "$tmp/none"
 
 # A config file gives the same options; the command line wins.
 printf '# comment\ntls = maybe\n' > "$tmp/bad.conf"
-expect 2 "'required' or 'none'" echo --config "$tmp/bad.conf" --jid a@b -p x
+expect 2 "'direct' or 'none'" echo --config "$tmp/bad.conf" --jid a@b -p x
 printf 'jid = a@b\npassword = x\ncount = 2\n' > "$tmp/count.conf"
 expect 2 "needs a JID pattern" echo --config "$tmp/count.conf"
 expect 2 "port" echo --config "$tmp/count.conf" --count 1 --port 0

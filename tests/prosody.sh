@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A private Prosody for tests, the demo and benchmarks: its own directory,
 # config, self-signed certificate, port on 127.0.0.1, users and MUC.
-#   prosody.sh start DIR PORT [tls|plain]   configure and start, wait ready
+#   prosody.sh start DIR PORT [tls|plain] [TLSPORT]   configure and start,
+#                                           wait ready; TLSPORT: also a
+#                                           direct TLS port (XEP-0368)
 #   prosody.sh users DIR PREFIX COUNT PASSWORD   create PREFIX0..COUNT-1
 #   prosody.sh user DIR NAME PASSWORD            create one user
 #   prosody.sh shell DIR SECONDS LINE...    run LINEs in prosodyctl shell:
@@ -16,11 +18,13 @@ set -euo pipefail
 die() { echo "prosody.sh: $*" >&2; exit 1; }
 
 write_config() {
-    local dir=$1 port=$2 mode=$3 require=false plain=true
+    local dir=$1 port=$2 mode=$3 tls_port=$4 require=false plain=true
     mkdir -p "$dir/data" "$dir/certs"
-    if [ "$mode" = tls ]; then
-        require=true
-        plain=false
+    if [ "$mode" = tls ] || [ -n "$tls_port" ]; then
+        if [ "$mode" = tls ]; then
+            require=true
+            plain=false
+        fi
         if [ ! -f "$dir/certs/localhost.crt" ]; then
             openssl req -x509 -newkey rsa:2048 -nodes -days 3650 \
                 -subj /CN=localhost \
@@ -55,7 +59,7 @@ s2s_ports = { }
 component_ports = { }
 http_ports = { }
 https_ports = { }
-c2s_direct_tls_ports = { }
+c2s_direct_tls_ports = { $tls_port }
 admin_socket = "$dir/prosody.sock"
 modules_enabled = {
     "roster"; "saslauth"; "tls"; "disco"; "ping"; "posix"; "admin_shell";
@@ -81,9 +85,10 @@ Component "conference.localhost" "muc"
 EOF
 }
 
-# Waits until the c2s port answers a stream header with its features.
+# Waits until the c2s port answers a stream header with its features (and
+# the direct TLS port, if any, accepts connections).
 wait_ready() {
-    local dir=$1 port=$2
+    local dir=$1 port=$2 tls_port=$3
     for _ in $(seq 1 100); do
         if [ -f "$dir/prosody.pid" ] &&
             ! kill -0 "$(cat "$dir/prosody.pid")" 2>/dev/null; then
@@ -96,7 +101,9 @@ wait_ready() {
             while IFS= read -r -d ">" -t 2 tok <&3; do
                 case "$tok" in *"</stream:features") exit 0 ;; esac
             done
-            exit 1' 2>/dev/null; then
+            exit 1' 2>/dev/null &&
+            { [ -z "$tls_port" ] ||
+                (exec 3<>"/dev/tcp/127.0.0.1/$tls_port") 2>/dev/null; }; then
             return 0
         fi
         sleep 0.1
@@ -108,17 +115,20 @@ wait_ready() {
 cmd=${1:-}
 case "$cmd" in
 start)
-    [ $# -ge 3 ] || die "usage: start DIR PORT [tls|plain]"
+    [ $# -ge 3 ] || die "usage: start DIR PORT [tls|plain] [TLSPORT]"
     dir=$(mkdir -p "$2" && cd "$2" && pwd)
     port=$3
+    tls_port=${5:-}
     # Another server on the port would answer the readiness probe for us.
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        die "port $port is already in use"
-    fi
-    write_config "$dir" "$port" "${4:-tls}"
+    for p in $port $tls_port; do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            die "port $p is already in use"
+        fi
+    done
+    write_config "$dir" "$port" "${4:-tls}" "$tls_port"
     prosody --config "$dir/prosody.cfg.lua" -F > "$dir/stdout.log" 2>&1 &
     echo $! > "$dir/prosody.pid.launcher"
-    wait_ready "$dir" "$port"
+    wait_ready "$dir" "$port" "$tls_port"
     if grep -q "Failed to open server port" "$dir/prosody.err" 2>/dev/null; then
         "$0" stop "$dir"
         die "Prosody could not listen on port $port (see $dir/prosody.err)"
@@ -166,7 +176,7 @@ stop|kill)
     rm -f "$pidfile" "$2/prosody.pid"
     ;;
 *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

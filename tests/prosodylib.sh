@@ -4,8 +4,9 @@
 # testlib.sh (so everything there is available too):
 #   . "$(dirname "$0")/prosodylib.sh"
 # Sets py (the Python with slixmpp), pw (every account's password), dir (the
-# server's directory in $tmp) and, once started, port. The server is stopped
-# on exit, after the test's own on_exit functions.
+# server's directory in $tmp) and, once started, port (and tls_port, if the
+# test sets it before, for direct TLS). The server is stopped on exit, after
+# the test's own on_exit functions.
 
 # shellcheck source=tests/testlib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
@@ -18,6 +19,7 @@ prosody_sh="$src/tests/prosody.sh"
 pw=secret-pw
 dir="$tmp/prosody"
 port=""
+tls_port=""
 
 # need_slixmpp STATUS: $py can import slixmpp, else give_up STATUS.
 need_slixmpp() {
@@ -30,10 +32,11 @@ need_slixmpp() {
 # Is something listening on this port of 127.0.0.1?
 port_busy() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
 
-# prosody_start tls|plain: starts the server in $dir on $port (the
-# XB_PROSODY_* variables of tests/prosody.sh pass through), bounded.
+# prosody_start tls|plain: starts the server in $dir on $port, and direct
+# TLS on $tls_port if set (the XB_PROSODY_* variables of tests/prosody.sh
+# pass through), bounded.
 prosody_start() {
-    timeout 60 bash "$prosody_sh" start "$dir" "$port" "$1" \
+    timeout 60 bash "$prosody_sh" start "$dir" "$port" "$1" ${tls_port:+"$tls_port"} \
         > "$tmp/prosody-start.err" 2>&1 &&
         ! grep -q "Failed to open server port" "$dir/prosody.err" 2> /dev/null
 }
@@ -85,6 +88,19 @@ slix_check() {
     fi
 }
 
+# jstat FILE KEY: a number from a JSON stats file (KEY may be a path such
+# as errors.connect), -1 if unreadable.
+jstat() {
+    "$py" -c 'import json, sys
+try:
+    v = json.load(open(sys.argv[1]))
+    for k in sys.argv[2].split("."):
+        v = v[k]
+    print(int(v))
+except Exception:
+    print(-1)' "$1" "$2"
+}
+
 # kill_bot PID: SIGKILL a background "timeout ... xmppbots" and its child.
 kill_bot() {
     local child
@@ -93,13 +109,4 @@ kill_bot() {
     done
     kill -KILL "$1" 2> /dev/null
     wait "$1" 2> /dev/null
-}
-
-# jstat FILE KEY: a number from a JSON stats file, -1 if unreadable.
-jstat() {
-    "$py" -c 'import json, sys
-try:
-    print(int(json.load(open(sys.argv[1]))[sys.argv[2]]))
-except Exception:
-    print(-1)' "$1" "$2"
 }
