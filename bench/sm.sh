@@ -22,7 +22,7 @@
 # Plain TCP (--tls none --allow-plain) except where RESUME_MODES says tls.
 #   bench/sm.sh [BUILD_DIR]      (default: build; or env XMPPBOTS=path/to/xmppbots)
 #   env: PARTS="echo memory resume" ROUNDS=3 MESSAGES=20000 LOAD_BOTS=10
-#        WINDOW=8 ECHO_BOTS=1 NAGLE="on off" IDLE_COUNTS="1000 5000"
+#        WINDOW=8 NAGLE="on off" IDLE_COUNTS="1000 5000"
 #        IDLE_RATE=500 SETTLE=3 RESUME_BOTS=1000 RESUME_RATES="1000 100"
 #        RESUME_MODES="plain tls" OUT=bench/results
 # Writes OUT/sm.md (the report) and OUT/sm.json (every raw number).
@@ -38,7 +38,6 @@ rounds=${ROUNDS:-3}
 messages=${MESSAGES:-20000}
 load_bots=${LOAD_BOTS:-10}
 window=${WINDOW:-8}
-echo_bots=${ECHO_BOTS:-1}
 nagles=${NAGLE:-"on off"}
 idle_counts=${IDLE_COUNTS:-"1000 5000"}
 idle_rate=${IDLE_RATE:-500}
@@ -151,9 +150,9 @@ conn_args() {
     fi
 }
 
-echo "accounts: $echo_bots echo, $load_bots load, $max_bots bots" >&2
+echo "accounts: 1 echo, $load_bots load, $max_bots bots" >&2
 start_prosody plain
-bash "$prosody_sh" users "$dir" echobot "$echo_bots" pw
+bash "$prosody_sh" users "$dir" echobot 1 pw
 bash "$prosody_sh" users "$dir" u "$load_bots" pw
 bash "$prosody_sh" users "$dir" bot "$max_bots" pw
 stop_prosody
@@ -170,13 +169,11 @@ echo_run() {
     pp=$(ppid_)
     conn_args plain
     rm -f "$tmp/echo.json" "$tmp/load.json" "$tmp/warm.json"
-    timeout -k 5 600 "$bin" echo --jid 'echobot%d@localhost/e' --count "$echo_bots" \
-        "${conn[@]}" --sm "$sm" --stats "$tmp/echo.json" --stats-interval 0.1 \
+    "$bin" echo --jid echobot0@localhost/e --duration 900 "${conn[@]}" --sm "$sm" --stats "$tmp/echo.json" --stats-interval 0.1 \
         --no-progress > "$tmp/echo.out" 2>&1 &
     bot_pid=$!
-    wait_for 30 all_up "$tmp/echo.json" "$echo_bots" off ||
+    wait_for 30 all_up "$tmp/echo.json" 1 off ||
         { echo "echo bot not online" >&2; cat "$tmp/echo.out" >&2; exit 1; }
-    # The load bots talk to echobot0 (the bare JID of the first bot).
     load=(timeout -k 5 300 "$bin" load --jid 'u%d@localhost' --count "$load_bots"
         "${conn[@]}" --sm "$sm" --to echobot0@localhost --window "$window"
         --connect-rate 1000 --no-progress)
@@ -245,7 +242,7 @@ idle_run() {
     conn_args plain
     rm -f "$tmp/idle.json"
     t0=$(now)
-    timeout -k 5 600 "$bin" echo --jid 'bot%d@localhost/b' --count "$n" "${conn[@]}" \
+    "$bin" echo --jid 'bot%d@localhost/b' --count "$n" --duration 900 "${conn[@]}" \
         --sm "$sm" --connect-rate "$idle_rate" --retries 100 --stats "$tmp/idle.json" \
         --stats-interval 0.5 --no-progress > "$tmp/idle.out" 2>&1 &
     bot_pid=$!
@@ -276,14 +273,15 @@ if [[ " $parts " == *" memory "* ]]; then
 fi
 
 # --- resume: RESUME_BOTS cut at once ------------------------------------------
-# proxy CMD: one control command, its JSON answer.
+# proxy_cmd CMD: one control command, its JSON answer (bash's /dev/tcp: no
+# interpreter start between the clock and the cut).
 proxy_cmd() {
-    "$py" - "$cport" "$1" << 'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-s.sendall((sys.argv[2] + "\n").encode())
-print(s.makefile().readline().strip())
-EOF
+    local answer
+    exec 4<> "/dev/tcp/127.0.0.1/$cport"
+    printf '%s\n' "$1" >&4
+    read -r -t 10 answer <&4 || true
+    exec 4>&-
+    echo "$answer"
 }
 # resume_run MODE RATE
 resume_run() {
@@ -300,7 +298,7 @@ resume_run() {
     conn_args "$mode" "$pport"
     rm -f "$tmp/res.json"
     t0=$(now)
-    timeout -k 5 600 "$bin" echo --jid 'bot%d@localhost/r' --count "$n" "${conn[@]}" \
+    "$bin" echo --jid 'bot%d@localhost/r' --count "$n" --duration 900 "${conn[@]}" \
         --sm resume --connect-rate "$rate" --retries 100 --stats "$tmp/res.json" \
         --stats-interval 0.1 --no-progress > "$tmp/res.out" 2>&1 &
     bot_pid=$!
@@ -362,7 +360,7 @@ pversion=$(dpkg-query -W -f='${Version}' prosody 2> /dev/null || echo '?')
 rev=$(git -C "$top" describe --always --dirty 2> /dev/null || echo '?')
 export SM_RAW=$raw SM_OUT=$out SM_SECS=$(($(date +%s) - t_start)) SM_LOAD0=$load0 \
     SM_LOAD1=$load1 SM_ROUNDS=$rounds SM_MESSAGES=$messages SM_LOAD_BOTS=$load_bots \
-    SM_WINDOW=$window SM_ECHO_BOTS=$echo_bots SM_IDLE_RATE=$idle_rate SM_SETTLE=$settle \
+    SM_WINDOW=$window SM_IDLE_RATE=$idle_rate SM_SETTLE=$settle \
     SM_CPU=$cpu SM_CORES=$cores SM_PROSODY=$pversion SM_REV=$rev SM_BIN=$bin
 "$py" - << 'EOF'
 import json, os, statistics as st, time
@@ -387,7 +385,7 @@ if echo:
     w("")
     w("## CPU per echo, SM on and off")
     w("")
-    w(f"One `xmppbots echo` bot (x{E['SM_ECHO_BOTS']}), {E['SM_LOAD_BOTS']} `xmppbots load` "
+    w(f"One `xmppbots echo` bot, {E['SM_LOAD_BOTS']} `xmppbots load` "
       f"bots, {E['SM_MESSAGES']} messages a round, {E['SM_WINDOW']} in flight per load bot, "
       "plain TCP, the same `--sm` on both sides; the two modes alternate, "
       f"{E['SM_ROUNDS']} rounds each. CPU = utime+stime (/proc/PID/stat, "

@@ -37,6 +37,10 @@ enum {
     O_SM,
     O_SM_QUEUE,
     O_SM_RESUME,
+    O_COMPONENT,
+    O_SECRET,
+    O_SECRET_FILE,
+    O_CONNECTIONS,
     O_SEED,
     O_LOG_LEVEL,
     O_XML_TRACE,
@@ -68,6 +72,10 @@ static const struct option common_options[] = {
     {"sm", required_argument, NULL, O_SM},
     {"sm-queue", required_argument, NULL, O_SM_QUEUE},
     {"sm-resume", required_argument, NULL, O_SM_RESUME},
+    {"component", required_argument, NULL, O_COMPONENT},
+    {"secret", required_argument, NULL, O_SECRET},
+    {"secret-file", required_argument, NULL, O_SECRET_FILE},
+    {"connections", required_argument, NULL, O_CONNECTIONS},
     {"seed", required_argument, NULL, O_SEED},
     {"log-level", required_argument, NULL, O_LOG_LEVEL},
     {"xml-trace", required_argument, NULL, O_XML_TRACE},
@@ -159,6 +167,21 @@ static void usage(FILE *f, const struct xb_bot_kind *k,
             (unsigned long long)d->seed, xb_log_level_name(d->log_level),
             d->stats_interval);
     fprintf(f,
+            "\nComponent bots (XEP-0114): virtual users behind one "
+            "component connection\n"
+            "      --component DOMAIN  run the bots as users of this "
+            "component domain (their\n"
+            "                          JIDs: name@DOMAIN[/res]) over the "
+            "server's component\n"
+            "                          port (--host, default localhost; "
+            "--port, default 5347);\n"
+            "                          no accounts, no passwords, no TLS\n"
+            "      --secret S          the component's shared secret (or "
+            "--secret-file FILE)\n"
+            "      --connections K     spread the bots over K streams "
+            "(default %u; Prosody\n"
+            "                          takes one per component, ejabberd "
+            "several)\n"
             "\nStream management (XEP-0198, when the server offers it):\n"
             "      --sm MODE           resume: acks, and after a dropped "
             "connection the\n"
@@ -176,7 +199,7 @@ static void usage(FILE *f, const struct xb_bot_kind *k,
             "      --sm-resume S       ask the server to keep a cut stream S "
             "seconds\n"
             "                          (default: the server's choice)\n",
-            xb_sm_mode_name(d->sm), (unsigned)d->sm_queue);
+            d->connections, xb_sm_mode_name(d->sm), (unsigned)d->sm_queue);
     if (k->options[0].name)
         fprintf(f, "\nOptions of %s bots:\n", k->name);
     for (o = k->options; o->name; o++) {
@@ -358,6 +381,7 @@ static int config_args(const char *path, struct lines *args)
 struct args {
     const char *cmd;
     const char *password_file;
+    const char *secret_file;
     int verbosity;
     int help;
 };
@@ -445,6 +469,18 @@ static int common_option(struct args *a, struct farm_config *cfg, int opt,
     case O_SM_RESUME:
         rc = uint_arg(cmd, "--sm-resume", arg, 1, 86400, &u);
         cfg->sm_resume_s = u;
+        break;
+    case O_COMPONENT:
+        cfg->component = arg;
+        break;
+    case O_SECRET:
+        cfg->secret = arg;
+        break;
+    case O_SECRET_FILE:
+        a->secret_file = arg;
+        break;
+    case O_CONNECTIONS:
+        rc = uint_arg(cmd, "--connections", arg, 1, 1000, &cfg->connections);
         break;
     case O_SEED:
         rc = uint_arg(cmd, "--seed", arg, 0, UINT_MAX, &u);
@@ -544,7 +580,7 @@ static struct option *build_options(const struct xb_bot_kind *k, char **names)
 
 /* The account settings that need each other. 0, or an exit status. */
 static int check_accounts(struct args *a, struct farm_config *cfg,
-                          char **password)
+                          char **password, char **secret)
 {
     const char *cmd = a->cmd, *pct;
 
@@ -561,6 +597,27 @@ static int check_accounts(struct args *a, struct farm_config *cfg,
         xb_cli_error("%s: --count %u needs a JID pattern with %%d", cmd,
                      cfg->count);
         return XB_EXIT_USAGE;
+    }
+    if (cfg->component || cfg->secret || a->secret_file) {
+        if (!cfg->component) {
+            xb_cli_error("%s: --secret needs --component", cmd);
+            return XB_EXIT_USAGE;
+        }
+        if (a->secret_file) {
+            *secret = first_line(a->secret_file);
+            if (!*secret) {
+                xb_cli_error("%s: cannot read %s: %s", cmd, a->secret_file,
+                             strerror(errno));
+                return XB_EXIT_INPUT;
+            }
+            cfg->secret = *secret;
+        }
+        if (!cfg->secret) {
+            xb_cli_error("%s: --component needs --secret or --secret-file",
+                         cmd);
+            return XB_EXIT_USAGE;
+        }
+        return 0; /* virtual users: no accounts, no passwords */
     }
     if (a->password_file) {
         *password = first_line(a->password_file);
@@ -593,6 +650,7 @@ static void set_defaults(struct farm_config *cfg)
     cfg->sm = XB_SM_RESUME;
     cfg->sm_queue = XB_SM_QUEUE_DEFAULT;
     cfg->retries = 10;
+    cfg->connections = 1;
     cfg->backoff_min_ms = 1000;
     cfg->backoff_max_ms = 60000;
 }
@@ -710,11 +768,12 @@ int xb_cmd_kinds(int argc, char **argv)
 int xb_cmd_bots(const struct xb_bot_kind *k, int argc, char **argv)
 {
     struct farm_config cfg;
-    struct args a = {k->name, NULL, 0, 0};
+    struct args a = {k->name, NULL, NULL, 0, 0};
     struct lines conf = {0};
     struct xb_bot_config *bc = xb_bot_config_new(k);
     struct option *opts = NULL;
-    char **av = NULL, *password = NULL, *names = NULL, err[300];
+    char **av = NULL, *password = NULL, *secret = NULL, *names = NULL,
+         err[300];
     int ac = 0, opt, status = XB_EXIT_USAGE;
 
     set_defaults(&cfg);
@@ -749,7 +808,7 @@ int xb_cmd_bots(const struct xb_bot_kind *k, int argc, char **argv)
         cfg.log_level = a.verbosity > 1 ? XB_LOG_DEBUG : XB_LOG_INFO;
     else if (a.verbosity < 0)
         cfg.log_level = XB_LOG_ERROR;
-    if ((status = check_accounts(&a, &cfg, &password)))
+    if ((status = check_accounts(&a, &cfg, &password, &secret)))
         goto out;
     if (xb_bot_config_check(bc, err, sizeof err)) {
         xb_cli_error("%s: %s (see 'xmppbots %s --help')", k->name, err,
@@ -763,6 +822,10 @@ out:
     free(opts);
     free(names);
     free(password);
+    if (secret) {
+        memset(secret, 0, strlen(secret));
+        free(secret);
+    }
     free_lines(&conf);
     xb_bot_config_free(bc);
     return status;

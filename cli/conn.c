@@ -49,15 +49,15 @@ static void on_written(uv_write_t *req, int status)
 
 /* Writes bytes to the socket: synchronously when the kernel takes them
  * (the usual case, no allocation), else queued. */
-static void sock_write(struct client *c, const char *data, size_t len)
+void farm_sock_write(uv_tcp_t *tcp, int open, const char *data, size_t len)
 {
     uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
     struct wreq *w;
     int n;
 
-    if (!c->tcp_open || len == 0)
+    if (!open || len == 0)
         return;
-    n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    n = uv_try_write((uv_stream_t *)tcp, &b, 1);
     if (n == (int)len)
         return;
     if (n < 0 && n != UV_EAGAIN)
@@ -69,8 +69,13 @@ static void sock_write(struct client *c, const char *data, size_t len)
         return;
     memcpy(w->data, data + n, len - (size_t)n);
     b = uv_buf_init(w->data, (unsigned)(len - (size_t)n));
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written))
+    if (uv_write(&w->req, (uv_stream_t *)tcp, &b, 1, on_written))
         free(w);
+}
+
+static void sock_write(struct client *c, const char *data, size_t len)
+{
+    farm_sock_write(&c->tcp, c->tcp_open, data, len);
 }
 
 /* Moves what OpenSSL produced to the socket. */
@@ -383,7 +388,7 @@ static void b_log(void *ud, enum xb_log_level level, const char *msg)
     flog(c->farm, level, c->jid, "%s", msg);
 }
 
-static uint64_t b_now_us(void *ud)
+uint64_t farm_now_us(void *ud)
 {
     struct timespec ts;
 
@@ -779,7 +784,7 @@ void conn_stop(struct client *c, int abort)
 /* --- setup ------------------------------------------------------------------
  */
 
-static char *make_jid(const struct farm_config *cfg, unsigned i)
+char *farm_make_jid(const struct farm_config *cfg, unsigned i)
 {
     char buf[3100];
     const char *pct = strchr(cfg->jid, '%');
@@ -798,7 +803,7 @@ void conn_setup(struct farm *f)
         s_write,  s_starttls,  s_ready, s_stanza,
         s_closed, s_set_timer, s_now,   NULL, s_note};
     static const struct xb_bot_host bot_host = {
-        b_send, b_set_timer, b_log, b_now_us, b_done, b_sample};
+        b_send, b_set_timer, b_log, farm_now_us, b_done, b_sample};
 
     f->session_hooks = hooks;
     if (f->trace)
@@ -812,7 +817,7 @@ int conn_init(struct farm *f, struct client *c, unsigned i)
 
     c->farm = f;
     c->index = cfg->first + i;
-    c->jid = make_jid(cfg, i);
+    c->jid = farm_make_jid(cfg, i);
     if (!c->jid)
         return -1;
     if (session_for(c, cfg->tls == FARM_TLS_DIRECT)) {

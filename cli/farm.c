@@ -101,6 +101,8 @@ static void on_pace(uv_timer_t *t)
     f->allowance += f->cfg->connect_rate * PACE_MS / 1000.0;
     if (f->allowance > f->cfg->connect_rate + 1)
         f->allowance = f->cfg->connect_rate + 1; /* at most a second's burst */
+    while (f->comp && f->allowance >= 1 && !f->stopping && comp_pace(f))
+        f->allowance -= 1;
     while (f->allowance >= 1 && f->queue_head && !f->stopping) {
         c = f->queue_head;
         f->queue_head = c->next;
@@ -152,13 +154,22 @@ static void shutdown_done(struct farm *f)
     close_handle((uv_handle_t *)&f->tick);
     close_handle((uv_handle_t *)&f->sigint);
     close_handle((uv_handle_t *)&f->sigterm);
+    if (f->comp)
+        comp_shutdown_handles(f);
+}
+
+struct xb_bot *farm_bot(const struct farm *f, unsigned i)
+{
+    return f->comp ? comp_bot(f, i) : f->clients[i].bot;
 }
 
 void farm_check_all_done(struct farm *f)
 {
     unsigned i;
 
-    for (i = 0; i < f->cfg->count; i++)
+    if (f->comp && !comp_all_done(f))
+        return;
+    for (i = 0; f->clients && i < f->cfg->count; i++)
         if (f->clients[i].state != C_DONE)
             return;
     f->stopping = 1;
@@ -171,7 +182,9 @@ static void on_grace(uv_timer_t *t)
     unsigned i;
 
     /* The server did not answer our closes in time: drop what is left. */
-    for (i = 0; i < f->cfg->count; i++)
+    if (f->comp)
+        comp_stop(f, 1);
+    for (i = 0; f->clients && i < f->cfg->count; i++)
         conn_stop(&f->clients[i], 1);
 }
 
@@ -185,7 +198,9 @@ static void begin_shutdown(struct farm *f, const char *why)
     flog(f, XB_LOG_INFO, NULL, "stopping (%s)", why);
     uv_timer_stop(&f->pacer);
     uv_timer_start(&f->grace, on_grace, SHUTDOWN_GRACE_MS, 0);
-    for (i = 0; i < f->cfg->count; i++)
+    if (f->comp)
+        comp_stop(f, 0);
+    for (i = 0; f->clients && i < f->cfg->count; i++)
         conn_stop(&f->clients[i], 0);
     f->queue_head = f->queue_tail = NULL;
     farm_check_all_done(f);
@@ -364,7 +379,7 @@ static void lookup_done(uv_work_t *w, int status)
     f->targets_gen++;
     /* New targets are worth a try now: the bots waiting out a backoff go
      * back to the pacer (their backoff still grows if these fail too). */
-    for (i = 0; changed && i < f->cfg->count; i++) {
+    for (i = 0; changed && f->clients && i < f->cfg->count; i++) {
         if (f->clients[i].state != C_BACKOFF)
             continue;
         farm_disarm(f, &f->clients[i].conn_timer);
@@ -445,6 +460,7 @@ static void free_farm(struct farm *f)
             conn_free(&f->clients[i]);
         free(f->clients);
     }
+    comp_free(f);
     report_free(f);
     xb_timers_free(&f->timers);
     xb_buf_free(&f->out);
@@ -489,9 +505,9 @@ static int setup(struct farm *f)
     char err[256];
     unsigned i;
 
-    if (resolve(f))
+    if (!cfg->component && resolve(f))
         return XB_EXIT_INPUT;
-    if (cfg->tls != FARM_TLS_NONE) {
+    if (cfg->tls != FARM_TLS_NONE && !cfg->component) {
         f->ssl_ctx =
             xb_tls_ctx_new(cfg->cafile, cfg->insecure, err, sizeof err);
         if (!f->ssl_ctx) {
@@ -512,10 +528,17 @@ static int setup(struct farm *f)
     for (f->nseries = 0; f->kind->series && f->kind->series[f->nseries].name;)
         f->nseries++;
     f->series = calloc(f->nseries + 1, sizeof *f->series);
-    f->scram = xb_scram_cache_new(0);
     f->engine = xb_parser_engine_new();
+    if (!cfg->component)
+        f->scram = xb_scram_cache_new(0);
+    if (!f->series || !f->engine) {
+        xb_cli_error("out of memory");
+        return XB_EXIT_INPUT;
+    }
+    if (cfg->component)
+        return comp_setup(f) ? XB_EXIT_INPUT : XB_EXIT_OK;
     f->clients = calloc(cfg->count, sizeof *f->clients);
-    if (!f->series || !f->scram || !f->engine || !f->clients) {
+    if (!f->scram || !f->clients) {
         xb_cli_error("out of memory");
         return XB_EXIT_INPUT;
     }
@@ -578,9 +601,12 @@ int farm_run(const struct farm_config *cfg)
         f->tty = isatty(STDERR_FILENO) && !cfg->quiet;
         f->started_ms = uv_now(f->loop);
         start_loop_handles(f);
-        flog(f, XB_LOG_INFO, NULL, "%u %s bot%s to %s at %.0f logins/s",
+        flog(f, XB_LOG_INFO, NULL, "%u %s bot%s to %s%s at %.0f logins/s",
              cfg->count, f->kind->name, cfg->count == 1 ? "" : "s",
-             f->targets->desc, cfg->connect_rate);
+             f->comp ? comp_desc(f) : f->targets->desc,
+             f->comp ? " (component)" : "", cfg->connect_rate);
+        if (f->comp)
+            comp_start(f);
         uv_run(f->loop, UV_RUN_DEFAULT);
         if (cfg->stats_path)
             report_stats_file(f);

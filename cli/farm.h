@@ -53,6 +53,12 @@ struct farm_config {
     uint32_t backoff_min_ms; /* reconnect backoff: first delay */
     uint32_t backoff_max_ms; /* and its cap */
     int quiet;               /* no progress line */
+    /* Component bots (XEP-0114): virtual users under this domain, over
+     * connections streams to the server's component port, instead of
+     * client connections; NULL: client bots. */
+    const char *component;
+    const char *secret;
+    unsigned connections;
 };
 
 /* Exit statuses beyond cli.h's. */

@@ -50,6 +50,7 @@ enum fail_kind {
 extern const char *const fail_names[F_KINDS];
 
 struct farm;
+struct comp;
 
 /* Where the bots connect, as one lookup found it: the SRV targets (or the
  * --host, or the domain) and their addresses. A lookup while the bots run
@@ -125,7 +126,8 @@ struct farm {
     struct xb_parser_engine *engine; /* one expat for every connection */
     struct xb_session_hooks session_hooks;
     struct xb_bot_host bot_host;
-    struct client *clients;
+    struct client *clients; /* client bots; NULL for component bots */
+    struct comp *comp;       /* component bots (comp.c); NULL for clients */
     struct client *queue_head, *queue_tail;
     double allowance;
     uint64_t started_ms;
@@ -162,7 +164,17 @@ void farm_bot_done(struct farm *f);
  * pool (at most one lookup at a time, and not too often). */
 void farm_reresolve(struct farm *f);
 
+/* The farm's bot i, in either host. */
+struct xb_bot *farm_bot(const struct farm *f, unsigned i);
+
 /* conn.c */
+/* Writes to a socket (if open): at once when the kernel takes it all,
+ * else through a queued write. */
+void farm_sock_write(uv_tcp_t *tcp, int open, const char *data, size_t len);
+/* A monotonic clock in microseconds (the bot host's now_us). */
+uint64_t farm_now_us(void *ud);
+/* Bot i's JID from the --jid pattern; NULL on OOM. */
+char *farm_make_jid(const struct farm_config *cfg, unsigned i);
 /* Fills the farm's session hooks and bot host (after the trace file
  * is open). */
 void conn_setup(struct farm *f);
@@ -175,6 +187,25 @@ void conn_start(struct client *c);
 void conn_enqueue(struct client *c);
 /* Stops c for the farm's shutdown; abort: without a clean close. */
 void conn_stop(struct client *c, int abort);
+
+/* comp.c: the component host (--component) */
+/* Sets up the streams, the bots and their index. 0 or -1 (said). */
+int comp_setup(struct farm *f);
+/* Connects every stream. */
+void comp_start(struct farm *f);
+/* Brings the next waiting bot online (the pacer's token); 0 if none. */
+int comp_pace(struct farm *f);
+/* Every stream stopped or gave up. */
+int comp_all_done(const struct farm *f);
+/* Stops the bots and closes the streams; abort: without a clean close. */
+void comp_stop(struct farm *f, int abort);
+void comp_shutdown_handles(struct farm *f);
+struct xb_bot *comp_bot(const struct farm *f, unsigned i);
+/* Bots waiting for the pacer. */
+unsigned comp_waiting(const struct farm *f);
+void comp_free(struct farm *f);
+/* The server's component address, for messages. */
+const char *comp_desc(const struct farm *f);
 
 /* report.c */
 void report_clear_progress(struct farm *f);

@@ -22,8 +22,8 @@ static uint64_t *sum_counters(struct farm *f)
     unsigned i;
 
     for (i = 0; sum && i < f->cfg->count; i++)
-        if (f->clients[i].bot)
-            xb_bot_counters_add(f->clients[i].bot, sum);
+        if (farm_bot(f, i))
+            xb_bot_counters_add(farm_bot(f, i), sum);
     return sum;
 }
 
@@ -40,7 +40,7 @@ static void sum_sm(struct farm *f, struct sm_sum *out)
     unsigned i, j;
 
     memset(out, 0, sizeof *out);
-    for (i = 0; i < f->cfg->count; i++) {
+    for (i = 0; f->clients && i < f->cfg->count; i++) {
         const struct xb_sm *sm;
 
         if (!f->clients[i].session)
@@ -57,7 +57,7 @@ static unsigned count_state(struct farm *f, enum cstate st)
 {
     unsigned i, n = 0;
 
-    for (i = 0; i < f->cfg->count; i++)
+    for (i = 0; f->clients && i < f->cfg->count; i++)
         n += f->clients[i].state == st;
     return n;
 }
@@ -87,7 +87,9 @@ void report_progress(struct farm *f)
             "gave up %u  logins %lu",
             elapsed_s(f), f->online, f->cfg->count,
             f->connecting + count_state(f, C_LOGIN),
-            count_state(f, C_QUEUED) + count_state(f, C_BACKOFF), f->gaveup,
+            count_state(f, C_QUEUED) + count_state(f, C_BACKOFF) +
+                (f->comp ? comp_waiting(f) : 0),
+            f->gaveup,
             f->logins);
     /* The kind's own counters (the common ones, first, are not news). */
     for (i = n - own; sum && i < n; i++)
@@ -156,7 +158,7 @@ static void write_json(struct farm *f, FILE *out)
                 f->kind->series[i].name, f->series[i].n, sm.p50, sm.p90, sm.p99,
                 sm.max, sm.rate);
     }
-    if (f->cfg->sm != XB_SM_OFF) {
+    if (f->cfg->sm != XB_SM_OFF && f->clients) {
         struct sm_sum ss;
         const struct xb_sm_counter *c;
 
@@ -219,7 +221,7 @@ void report_summary(struct farm *f)
                    "over %.2f s\n",
                    f->kind->series[i].name, sm.p50, sm.p90, sm.p99, sm.max,
                    sm.rate, sm.secs);
-    if (cfg->sm != XB_SM_OFF) {
+    if (cfg->sm != XB_SM_OFF && f->clients) {
         struct sm_sum ss;
         const struct xb_sm_counter *c;
 
@@ -250,7 +252,7 @@ int report_exit_status(struct farm *f)
     int k, kind = F_NONE, all_ok = f->ever_online == f->cfg->count;
 
     for (i = 0; all_ok && i < f->cfg->count; i++)
-        all_ok = xb_bot_ok(f->clients[i].bot);
+        all_ok = xb_bot_ok(farm_bot(f, i));
     if (all_ok)
         return XB_EXIT_OK;
     for (k = F_NONE + 1; k < F_KINDS; k++)
