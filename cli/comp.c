@@ -128,6 +128,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         xb_component_abort(l->comp, uv_strerror((int)n));
         return;
     }
+    farm_quickack(&l->tcp);
     xb_component_feed(l->comp, buf->base, (size_t)n);
 }
 

@@ -11,6 +11,8 @@
 #endif
 
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -525,6 +527,27 @@ static void feed_tls(struct client *c, const char *data, size_t len)
         tls_flush(c); /* TLS 1.3 may answer post-handshake messages */
 }
 
+/*
+ * Acknowledges what arrived at once instead of after the kernel's delayed
+ * ACK (up to 40 ms). A server that leaves Nagle's algorithm on (Prosody's
+ * default) holds its next small write, such as the <r/> that stream
+ * management sends after a stanza and every stanza behind it, until our
+ * ACK comes: without this, each round trip could wait 40 ms. Linux clears
+ * the flag by itself, so it is set after every read.
+ */
+void farm_quickack(uv_tcp_t *tcp)
+{
+#ifdef TCP_QUICKACK
+    uv_os_fd_t fd;
+    int one = 1;
+
+    if (uv_fileno((uv_handle_t *)tcp, &fd) == 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+#else
+    (void)tcp;
+#endif
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     struct client *c = s->data;
@@ -539,6 +562,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (n == 0)
         return;
+    farm_quickack(&c->tcp);
     cork(c);
     if (c->ssl)
         feed_tls(c, buf->base, (size_t)n);

@@ -171,6 +171,8 @@ struct xb_bot *farm_bot(const struct farm *f, unsigned i);
 /* Writes to a socket (if open): at once when the kernel takes it all,
  * else through a queued write. */
 void farm_sock_write(uv_tcp_t *tcp, int open, const char *data, size_t len);
+/* Asks the kernel to acknowledge received data at once (after a read). */
+void farm_quickack(uv_tcp_t *tcp);
 /* A monotonic clock in microseconds (the bot host's now_us). */
 uint64_t farm_now_us(void *ud);
 /* Bot i's JID from the --jid pattern; NULL on OOM. */
