@@ -358,10 +358,11 @@ cores=$(nproc)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 pversion=$(dpkg-query -W -f='${Version}' prosody 2> /dev/null || echo '?')
 rev=$(git -C "$top" describe --always --dirty 2> /dev/null || echo '?')
+built=$(date -u -r "$bin" '+%Y-%m-%d %H:%M UTC')
 export SM_RAW=$raw SM_OUT=$out SM_SECS=$(($(date +%s) - t_start)) SM_LOAD0=$load0 \
     SM_LOAD1=$load1 SM_ROUNDS=$rounds SM_MESSAGES=$messages SM_LOAD_BOTS=$load_bots \
     SM_WINDOW=$window SM_IDLE_RATE=$idle_rate SM_SETTLE=$settle \
-    SM_CPU=$cpu SM_CORES=$cores SM_PROSODY=$pversion SM_REV=$rev SM_BIN=$bin
+    SM_CPU=$cpu SM_CORES=$cores SM_PROSODY=$pversion SM_REV=$rev SM_BIN=$bin SM_BUILT=$built
 "$py" - << 'EOF'
 import json, os, statistics as st, time
 E = os.environ
@@ -377,7 +378,7 @@ w(f"# xmppbots: XEP-0198 stream management, cost and resumption")
 w("")
 w(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {E['SM_CORES']} cores "
   f"({E['SM_CPU']}), Prosody {E['SM_PROSODY']} with mod_smacks (defaults), "
-  f"xmppbots {E['SM_REV']} (`{E['SM_BIN']}`). `bench/sm.sh` took {E['SM_SECS']} s; "
+  f"`{E['SM_BIN']}` built {E['SM_BUILT']} (source tree now {E['SM_REV']}). `bench/sm.sh` took {E['SM_SECS']} s; "
   f"load average {E['SM_LOAD0']} before, {E['SM_LOAD1']} after. All on 127.0.0.1; "
   f"a fresh Prosody (tests/prosody.sh) for every run.")
 echo = [r for r in rows if r["part"] == "echo"]
