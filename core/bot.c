@@ -179,22 +179,6 @@ void xb_bot_online(struct xb_bot *b, const char *jid)
         b->kind->online(b);
 }
 
-/* The single element child of an IQ (RFC 6120 8.2.3: a get or set has
- * exactly one), or NULL. */
-static const struct xb_stanza *iq_payload(const struct xb_stanza *iq)
-{
-    const struct xb_stanza *c, *one = NULL;
-
-    for (c = xb_stanza_first(iq); c; c = xb_stanza_next(c)) {
-        if (xb_stanza_is_text(c))
-            continue;
-        if (one)
-            return NULL;
-        one = c;
-    }
-    return one;
-}
-
 /* The IQ rules, the same for every host and kind. */
 static void on_iq(struct xb_bot *b, const struct xb_stanza *iq)
 {
@@ -212,7 +196,7 @@ static void on_iq(struct xb_bot *b, const struct xb_stanza *iq)
     }
     b->iq_requests++;
     get = !strcmp(type, "get");
-    payload = iq_payload(iq);
+    payload = xb_iq_payload(iq);
     if (!payload)
         r = xb_xmpp_reply(iq, "bad-request", "modify");
     else if (get && xb_stanza_is(payload, XB_NS_PING, "ping"))

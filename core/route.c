@@ -363,21 +363,6 @@ size_t xb_route_mem(const struct xb_route *r)
 
 /* --- the component's own answers ------------------------------------- */
 
-/* The single element child of an IQ, or NULL (none, or several). */
-static const struct xb_stanza *iq_payload(const struct xb_stanza *iq)
-{
-    const struct xb_stanza *c, *one = NULL;
-
-    for (c = xb_stanza_first(iq); c; c = xb_stanza_next(c)) {
-        if (xb_stanza_is_text(c))
-            continue;
-        if (one)
-            return NULL;
-        one = c;
-    }
-    return one;
-}
-
 static int add_feature(struct xb_stanza *q, const char *var)
 {
     struct xb_stanza *f = xb_stanza_add_child(q, NULL, "feature");
@@ -447,7 +432,7 @@ static const char *domain_iq(const struct xb_stanza *iq, const char **etype,
                                           struct xb_stanza *))
 {
     const char *type = xb_stanza_attr(iq, NULL, "type");
-    const struct xb_stanza *p = iq_payload(iq);
+    const struct xb_stanza *p = xb_iq_payload(iq);
     const char *node;
 
     *etype = "cancel";

@@ -73,3 +73,17 @@ oom:
     xb_stanza_free(r);
     return NULL;
 }
+
+const struct xb_stanza *xb_iq_payload(const struct xb_stanza *iq)
+{
+    const struct xb_stanza *c, *one = NULL;
+
+    for (c = xb_stanza_first(iq); c; c = xb_stanza_next(c)) {
+        if (xb_stanza_is_text(c))
+            continue;
+        if (one)
+            return NULL;
+        one = c;
+    }
+    return one;
+}

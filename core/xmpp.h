@@ -78,4 +78,8 @@ struct xb_stanza;
 struct xb_stanza *xb_xmpp_reply(const struct xb_stanza *req, const char *cond,
                                 const char *etype);
 
+/* The single element child of an IQ (RFC 6120 8.2.3: a get or set has
+ * exactly one), or NULL (none, or several). */
+const struct xb_stanza *xb_iq_payload(const struct xb_stanza *iq);
+
 #endif
