@@ -6,9 +6,12 @@
  * is. Stanzas reach a bot through one index of every bot's JID
  * (core/route.h), whichever stream they arrive on (ejabberd spreads a
  * domain's traffic over its connections); a bot sends on its own stream,
- * or any ready one, with its JID stamped as 'from'. Streams reconnect with
- * backoff; their bots then come online again at the pacer's rate (jumpers
- * rejoin). Output collects per stream and leaves once per loop turn.
+ * or any ready one, with its JID stamped as 'from'. Every bot is online
+ * while any stream is ready (a refused or cut stream's bots use the
+ * others); when the last goes, they all go offline and come back, at the
+ * pacer's rate, when a stream is ready again (jumpers rejoin). Streams
+ * reconnect with backoff. Output collects per stream and leaves once per
+ * loop turn.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -213,14 +216,25 @@ static void enqueue_bot(struct vbot *v)
     h->queue_tail = v;
 }
 
-/* The bots of l go offline with it. */
-static void link_bots_down(struct link *l)
+/* A stream other than l is ready. */
+static int other_ready(const struct link *l)
 {
-    struct comp *h = l->h;
+    unsigned i;
+
+    for (i = 0; i < l->h->nlinks; i++)
+        if (&l->h->links[i] != l && l->h->links[i].state == L_READY)
+            return 1;
+    return 0;
+}
+
+/* The last ready stream is gone: every bot goes offline (and waits for a
+ * stream to come back). */
+static void bots_down(struct comp *h)
+{
     struct farm *f = h->f;
     unsigned i;
 
-    for (i = l->index; i < f->cfg->count; i += h->nlinks) {
+    for (i = 0; i < f->cfg->count; i++) {
         struct vbot *v = &h->bots[i];
 
         v->queued = 0;
@@ -230,20 +244,7 @@ static void link_bots_down(struct link *l)
             xb_bot_offline(v->bot);
         }
     }
-    /* The queue drops the bots of streams that are not ready. */
-    {
-        struct vbot **p = &h->queue_head;
-
-        h->queue_tail = NULL;
-        while (*p) {
-            if (!(*p)->queued) {
-                *p = (*p)->next;
-                continue;
-            }
-            h->queue_tail = *p;
-            p = &(*p)->next;
-        }
-    }
+    h->queue_head = h->queue_tail = NULL;
 }
 
 int comp_pace(struct farm *f)
@@ -257,8 +258,8 @@ int comp_pace(struct farm *f)
     if (!h->queue_head)
         h->queue_tail = NULL;
     v->queued = 0;
-    if (v->link->state != L_READY)
-        return 1;
+    if (!send_link(v))
+        return 1; /* every stream went away meanwhile */
     v->online = 1;
     f->online++;
     if (!v->ever) {
@@ -290,7 +291,9 @@ static void c_ready(void *ud)
         xb_component_close(l->comp);
         return;
     }
-    for (i = l->index; i < f->cfg->count; i += h->nlinks)
+    /* Every bot is online while any stream is: those of a stream that is
+     * down (refused, cut) send on the others. */
+    for (i = 0; i < f->cfg->count; i++)
         enqueue_bot(&h->bots[i]);
 }
 
@@ -309,7 +312,7 @@ static void c_stanza(void *ud, const struct xb_stanza *st)
     }
 }
 
-static enum fail_kind classify(struct link *l, int err)
+static enum fail_kind classify(struct link *l, int err, int was_ready)
 {
     switch (err) {
     case XB_EAUTH:
@@ -319,7 +322,7 @@ static enum fail_kind classify(struct link *l, int err)
     case XB_ECLOSED:
         if (xb_component_stream_cond(l->comp) != XB_COND_NONE)
             return F_STREAM_ERROR;
-        return l->state == L_READY ? F_DROPPED : F_CONNECT;
+        return was_ready ? F_DROPPED : F_CONNECT;
     default:
         return F_PROTOCOL;
     }
@@ -331,13 +334,16 @@ static void c_closed(void *ud, int err, const char *msg)
 {
     struct link *l = ud;
     struct farm *f = l->h->f;
+    int was_ready = l->state == L_READY;
 
-    link_bots_down(l);
+    l->state = L_CLOSING; /* no bot sends here any more */
+    if (was_ready && !other_ready(l))
+        bots_down(l->h);
     if (err == 0 || f->stopping) {
         l->fail = F_NONE;
         flog(f, XB_LOG_DEBUG, NULL, "component stream %u: %s", l->index, msg);
     } else {
-        l->fail = classify(l, err);
+        l->fail = classify(l, err, was_ready);
         f->failures[l->fail]++;
         flog(f, XB_LOG_WARN, xb_component_domain(l->comp), "%s", msg);
     }
@@ -399,9 +405,9 @@ static void schedule_next(struct link *l)
             flog(f, XB_LOG_WARN, xb_component_domain(l->comp),
                  "component stream %u: giving up after %u attempt%s",
                  l->index, l->failures, l->failures == 1 ? "" : "s");
-        f->gaveup += (f->cfg->count - l->index + l->h->nlinks - 1) /
-                     l->h->nlinks;
         link_done(l);
+        if (comp_all_done(f) && !f->stopping)
+            f->gaveup = f->cfg->count - f->done; /* no stream left */
         return;
     }
     hi = l->backoff_ms ? l->backoff_ms * 2 : cfg->backoff_min_ms;

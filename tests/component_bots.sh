@@ -57,13 +57,17 @@ slix_common=(--host 127.0.0.1 --port "$port" --password "$pw" --cafile "$ca")
 stat_is() { [ "$(jstat "$1" "$2")" -eq "$3" ]; }
 stat_is_at_least() { [ "$(jstat "$1" "$2")" -ge "$3" ]; }
 
-# --- 50 echo bots over one stream ----------------------------------------------
+# --- 50 echo bots, two streams asked for ------------------------------------------
+# Prosody takes one stream per component and refuses the second
+# (conflict): its bots (the odd ones) are served by the first.
 "${xb[@]}" echo --jid 'echo%d@bots.localhost/bot' --count 50 "${comp[@]}" \
-    --stats "$tmp/echo.json" --stats-interval 0.2 \
+    --connections 2 --stats "$tmp/echo.json" --stats-interval 0.2 \
     > "$tmp/echo.out" 2> "$tmp/echo.err" &
 echo_pid=$!
 check "50 component echo bots online" wait_until 20 stat_is "$tmp/echo.json" online 50
 check "one stream carries them (logins 1)" stat_is "$tmp/echo.json" logins 1
+check "the second stream was refused (conflict)" \
+    wait_until 10 eval 'grep -q "conflict" "$tmp/echo.err"'
 slix_check "slixmpp echo cases against echo7@bots.localhost" 90 slix_echo.py \
     "${slix_common[@]}" --jid tester@localhost --echo-jid echo7@bots.localhost/bot
 slix_check "and against echo49" 60 slix_echo.py "${slix_common[@]}" --quick \
