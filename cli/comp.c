@@ -27,6 +27,7 @@
 #include "error.h"
 #include "farm_int.h"
 #include "route.h"
+#include "xmpp.h"
 
 #define LINK_OF(t, member)                                                     \
     ((struct link *)((char *)(t)-offsetof(struct link, member)))
@@ -304,9 +305,20 @@ static void c_stanza(void *ud, const struct xb_stanza *st)
     void *item = NULL;
     int v = xb_route_stanza(l->h->route, st, &item, &reply);
 
-    if (v == XB_ROUTE_DELIVER && ((struct vbot *)item)->online)
+    if (v == XB_ROUTE_DELIVER && ((struct vbot *)item)->online) {
         xb_bot_stanza(((struct vbot *)item)->bot, st);
-    else if (v == XB_ROUTE_REPLY) {
+    } else if (v == XB_ROUTE_DELIVER) {
+        /* A bot still waiting for the pacer: a request must not hang. */
+        const char *type = xb_stanza_attr(st, NULL, "type");
+
+        if (xb_stanza_is(st, XB_NS_CLIENT, "iq") && type &&
+            (!strcmp(type, "get") || !strcmp(type, "set")) &&
+            (reply = xb_xmpp_reply(st, "service-unavailable", "cancel"))) {
+            xb_component_send_from(
+                l->comp, reply, xb_bot_jid(((struct vbot *)item)->bot));
+            xb_stanza_free(reply);
+        }
+    } else if (v == XB_ROUTE_REPLY) {
         xb_component_send(l->comp, reply);
         xb_stanza_free(reply);
     }
