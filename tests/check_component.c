@@ -21,6 +21,7 @@
 #include "xmpp.h"
 #include "fakehost.h"
 #include "testutil.h"
+#include "wiretest.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 
@@ -46,10 +47,7 @@
     "</text></stream:error></stream:stream>"
 
 #define NBOTS 200
-#define MAX_OUT 256
 #define MAX_KEPT 16
-
-enum split { SPLIT_WHOLE, SPLIT_BYTES, SPLIT_RANDOM };
 
 /* One bot of the host: the route's item. */
 struct vbot {
@@ -60,43 +58,26 @@ struct vbot {
 /* The component host under test: records what the stream asks of it and
  * routes stanzas as the CLI would. */
 struct host {
-    struct xb_buf sent;
-    size_t seen;
     int nready;
     int nclosed;
     int closed_err;
     char closed_msg[256];
     int64_t timer;
     uint64_t clock;
-    struct xb_buf trace;
-    int ntrace;
     int delivered, replied, dropped;
     struct xb_stanza *kept[MAX_KEPT]; /* copies of delivered stanzas */
     int nkept;
 };
 
-/* What the component wrote since the last take(), parsed. */
-struct out {
-    char *text;
-    int headers;
-    char to[64];
-    char content_ns[64];
-    int nel;
-    struct xb_stanza *el[MAX_OUT];
-    int closes;
-};
-
 static struct host host;
-static struct out out;
+static struct wt_wire wire; /* what the component wrote and traced */
+static struct wt_out out;   /* what it wrote since the last take */
 static struct xb_component *comp;
 static struct xb_component_config cfg;
 static struct xb_route *route;
 static struct xb_bot_config *echo_cfg;
 static struct vbot vbots[NBOTS + 1];
 static int nvbots;
-static enum split split;
-static unsigned rng;
-static int wrapping;
 
 static const char *vbot_jid(const void *item)
 {
@@ -122,10 +103,8 @@ static const struct xb_bot_host bot_host = {b_send, b_set_timer, NULL,
 
 static void h_write(void *ud, const char *data, size_t len)
 {
-    struct host *h = ud;
-
-    ck_assert_uint_gt(len, 0);
-    ck_assert_int_eq(xb_buf_append(&h->sent, data, len), 0);
+    (void)ud;
+    wt_write(&wire, data, len);
 }
 
 static void h_ready(void *ud)
@@ -188,113 +167,24 @@ static uint64_t h_now(void *ud)
 
 static void h_trace(void *ud, char dir, const char *data, size_t len)
 {
-    struct host *h = ud;
-    char d[2] = {dir, ' '};
-
-    ck_assert(dir == '<' || dir == '>');
-    ck_assert_int_eq(xb_buf_append(&h->trace, d, 2), 0);
-    ck_assert_int_eq(xb_buf_append(&h->trace, data, len), 0);
-    ck_assert_int_eq(xb_buf_puts(&h->trace, "\n"), 0);
-    h->ntrace++;
+    (void)ud;
+    wt_trace(&wire, dir, data, len);
 }
 
 static const struct xb_component_hooks hooks = {
     h_write, h_ready, h_stanza, h_closed, h_set_timer, h_now, h_trace,
 };
 
-static void out_open(void *ud, const struct xb_stream_header *h)
-{
-    (void)ud;
-    if (wrapping)
-        return;
-    out.headers++;
-    snprintf(out.to, sizeof out.to, "%s", h->to ? h->to : "(none)");
-    snprintf(out.content_ns, sizeof out.content_ns, "%s",
-             h->content_ns ? h->content_ns : "(none)");
-}
-
-static void out_stanza(void *ud, struct xb_stanza *st)
-{
-    (void)ud;
-    if (out.nel < MAX_OUT)
-        out.el[out.nel++] = st;
-    else
-        xb_stanza_free(st);
-}
-
-static void out_close(void *ud)
-{
-    (void)ud;
-    out.closes++;
-}
-
-static void out_clear(void)
-{
-    int i;
-
-    for (i = 0; i < out.nel; i++)
-        xb_stanza_free(out.el[i]);
-    free(out.text);
-    memset(&out, 0, sizeof out);
-}
-
+/* What the component wrote since the last take, raw or parsed as the
+ * server would: in a jabber:component:accept stream (wiretest.h). */
 static const char *take_raw(void)
 {
-    size_t n = host.sent.len - host.seen;
-
-    out_clear();
-    out.text = malloc(n + 1);
-    ck_assert_ptr_nonnull(out.text);
-    if (n)
-        memcpy(out.text, host.sent.data + host.seen, n);
-    out.text[n] = '\0';
-    host.seen = host.sent.len;
-    return out.text;
+    return wt_take_raw(&wire, &out);
 }
 
-/* Takes what the component wrote and parses it as the server would: in a
- * jabber:component:accept stream. */
 static void take(void)
 {
-    static const struct xb_parser_hooks ph = {out_open, out_stanza, out_close};
-    static const char wrap[] = "<stream:stream xmlns='" XB_NS_COMPONENT
-                               "' xmlns:stream='" XB_NS_STREAMS "'>";
-    struct xb_parser *p;
-    const char *text = take_raw();
-    size_t n = strlen(text);
-    int rc = 0;
-
-    if (!n)
-        return;
-    p = xb_parser_new(&ph, NULL, NULL, 0);
-    ck_assert_ptr_nonnull(p);
-    if (strncmp(text, "<?xml", 5)) {
-        wrapping = 1;
-        rc = xb_parser_feed(p, S(wrap));
-        wrapping = 0;
-    }
-    if (!rc)
-        rc = xb_parser_feed(p, text, n);
-    xb_parser_free(p);
-    ck_assert_msg(rc == 0, "the component wrote bad XML: %s", text);
-}
-
-static void assert_has(const char *hay, const char *needle)
-{
-    ck_assert_msg(strstr(hay, needle) != NULL, "\"%s\" not in \"%s\"", needle,
-                  hay);
-}
-
-static void assert_lacks(const char *hay, const char *needle)
-{
-    ck_assert_msg(strstr(hay, needle) == NULL, "\"%s\" found in \"%s\"", needle,
-                  hay);
-}
-
-static void assert_attr(const struct xb_stanza *st, const char *name,
-                        const char *want)
-{
-    ck_assert_pstr_eq(xb_stanza_attr(st, NULL, name), want);
+    wt_take(&wire, &out);
 }
 
 /* The stream ended exactly once, with err and condition cond. */
@@ -313,22 +203,18 @@ static void assert_closed(int err, enum xb_cond cond)
  * close. */
 static void assert_sent_stream_error(enum xb_cond cond)
 {
-    const struct xb_stanza *c;
+    wt_assert_stream_error(&wire, &out, cond);
+}
 
-    take();
-    ck_assert_int_eq(out.nel, 1);
-    ck_assert(xb_stanza_is(out.el[0], XB_NS_STREAMS, "error"));
-    c = xb_stanza_child(out.el[0], NULL, NULL);
-    ck_assert_ptr_nonnull(c);
-    ck_assert(xb_stanza_is(c, XB_NS_STREAM_ERRORS, xb_cond_name(cond)));
-    ck_assert_int_eq(out.closes, 1);
+static int component_feed(const char *data, size_t len)
+{
+    return xb_component_feed(comp, data, len);
 }
 
 static void setup(void)
 {
     memset(&host, 0, sizeof host);
-    xb_buf_init(&host.sent);
-    xb_buf_init(&host.trace);
+    wt_init(&wire, XB_NS_COMPONENT, "component", component_feed);
     host.timer = -2;
     host.clock = 1000000;
     memset(&out, 0, sizeof out);
@@ -340,8 +226,6 @@ static void setup(void)
     comp = NULL;
     route = NULL;
     echo_cfg = NULL;
-    split = SPLIT_WHOLE;
-    rng = tu_seed();
 }
 
 static void teardown(void)
@@ -353,40 +237,21 @@ static void teardown(void)
     xb_bot_config_free(echo_cfg);
     xb_route_free(route);
     xb_component_free(comp);
-    out_clear();
+    wt_out_clear(&out);
     for (i = 0; i < host.nkept; i++)
         xb_stanza_free(host.kept[i]);
-    xb_buf_free(&host.sent);
-    xb_buf_free(&host.trace);
+    wt_free(&wire);
 }
 
-static int feed_n(const char *data, size_t len)
-{
-    size_t off = 0, n;
-    int rc;
-
-    while (off < len) {
-        n = len - off;
-        if (split == SPLIT_BYTES)
-            n = 1;
-        else if (split == SPLIT_RANDOM && n > 1)
-            n = 1 + tu_rand(&rng) % (n < 24 ? n : 24);
-        rc = xb_component_feed(comp, data + off, n);
-        if (rc)
-            return rc;
-        off += n;
-    }
-    return 0;
-}
-
+/* Server bytes, cut according to wire.split (wiretest.h). */
 static int feed(const char *xml)
 {
-    return feed_n(xml, strlen(xml));
+    return wt_feed(&wire, xml);
 }
 
 static void server_says(const char *xml)
 {
-    ck_assert_int_eq(feed(xml), 0);
+    wt_says(&wire, xml);
 }
 
 static void new_component(void)
@@ -462,9 +327,9 @@ START_TEST(test_component_digest_vector)
 }
 END_TEST
 
-static void negotiation(enum split how)
+static void negotiation(enum tu_split how)
 {
-    split = how;
+    wire.split = how;
     new_component();
     ck_assert_int_eq(host.timer, 30000);
     negotiate_to_handshake();
@@ -478,19 +343,19 @@ static void negotiation(enum split how)
 
 START_TEST(test_component_negotiation_whole)
 {
-    negotiation(SPLIT_WHOLE);
+    negotiation(TU_WHOLE);
 }
 END_TEST
 
 START_TEST(test_component_negotiation_bytes)
 {
-    negotiation(SPLIT_BYTES);
+    negotiation(TU_BYTES);
 }
 END_TEST
 
 START_TEST(test_component_negotiation_random)
 {
-    negotiation(SPLIT_RANDOM);
+    negotiation(TU_RANDOM);
 }
 END_TEST
 
@@ -500,7 +365,7 @@ START_TEST(test_component_shared_engine)
 
     ck_assert_ptr_nonnull(e);
     cfg.engine = e;
-    split = SPLIT_RANDOM;
+    wire.split = TU_RANDOM;
     make_ready();
     server_says("<message from='alice@localhost/r' to='a@" DOMAIN
                 "'><body>x</body></message>");
@@ -566,9 +431,9 @@ START_TEST(test_component_wrong_secret)
                                             "calculated token")),
         XB_ECLOSED);
     assert_closed(XB_EAUTH, XB_COND_NOT_AUTHORIZED);
-    assert_has(host.closed_msg, "not-authorized");
-    assert_has(host.closed_msg, "wrong secret");
-    assert_has(host.closed_msg, "Given token");
+    wt_assert_has(host.closed_msg, "not-authorized");
+    wt_assert_has(host.closed_msg, "wrong secret");
+    wt_assert_has(host.closed_msg, "Given token");
     ck_assert_str_eq(take_raw(), "</stream:stream>");
     ck_assert_int_eq(host.nready, 0);
 }
@@ -582,7 +447,7 @@ START_TEST(test_component_conflict)
         feed(STREAM_ERROR("conflict", "Component already connected")),
         XB_ECLOSED);
     assert_closed(XB_ECLOSED, XB_COND_CONFLICT);
-    assert_has(host.closed_msg, "conflict (another connection holds");
+    wt_assert_has(host.closed_msg, "conflict (another connection holds");
 }
 END_TEST
 
@@ -598,7 +463,7 @@ START_TEST(test_component_host_unknown)
                                    "components")),
         XB_ECLOSED);
     assert_closed(XB_ECLOSED, XB_COND_HOST_UNKNOWN);
-    assert_has(host.closed_msg, "host-unknown (the server has no component");
+    wt_assert_has(host.closed_msg, "host-unknown (the server has no component");
     ck_assert_str_eq(take_raw(), "</stream:stream>");
 }
 END_TEST
@@ -609,7 +474,7 @@ START_TEST(test_component_no_id_then_stanza)
     server_says(SERVER_HEADER_ID(""));
     ck_assert_int_eq(feed("<handshake/>"), XB_ECLOSED);
     assert_closed(XB_EPROTO, XB_COND_NONE);
-    assert_has(host.closed_msg, "no id");
+    wt_assert_has(host.closed_msg, "no id");
 }
 END_TEST
 
@@ -621,7 +486,7 @@ START_TEST(test_component_no_id_timeout)
     host.clock += 30000;
     xb_component_timer(comp);
     assert_closed(XB_ETIMEOUT, XB_COND_CONNECTION_TIMEOUT);
-    assert_has(host.closed_msg, "no id");
+    wt_assert_has(host.closed_msg, "no id");
 }
 END_TEST
 
@@ -638,7 +503,7 @@ START_TEST(test_component_login_timeout)
     host.clock += 1;
     xb_component_timer(comp);
     assert_closed(XB_ETIMEOUT, XB_COND_CONNECTION_TIMEOUT);
-    assert_has(host.closed_msg, "5000 ms");
+    wt_assert_has(host.closed_msg, "5000 ms");
     assert_sent_stream_error(XB_COND_CONNECTION_TIMEOUT);
 }
 END_TEST
@@ -649,7 +514,7 @@ START_TEST(test_component_no_header_timeout)
     host.clock += 30000;
     xb_component_timer(comp);
     assert_closed(XB_ETIMEOUT, XB_COND_CONNECTION_TIMEOUT);
-    assert_has(host.closed_msg, "no stream header");
+    wt_assert_has(host.closed_msg, "no stream header");
 }
 END_TEST
 
@@ -659,7 +524,7 @@ START_TEST(test_component_server_closes)
     negotiate_to_handshake();
     ck_assert_int_eq(feed("</stream:stream>"), XB_ECLOSED);
     assert_closed(XB_ECLOSED, XB_COND_NONE);
-    assert_has(host.closed_msg, "during the handshake");
+    wt_assert_has(host.closed_msg, "during the handshake");
     ck_assert_str_eq(take_raw(), "</stream:stream>");
 }
 END_TEST
@@ -698,7 +563,7 @@ START_TEST(test_component_wrong_namespace)
              "' xmlns:stream='" XB_NS_STREAMS "' id='x' version='1.0'>"),
         XB_ECLOSED);
     assert_closed(XB_EPROTO, XB_COND_INVALID_NAMESPACE);
-    assert_has(host.closed_msg, "component port");
+    wt_assert_has(host.closed_msg, "component port");
     assert_sent_stream_error(XB_COND_INVALID_NAMESPACE);
 }
 END_TEST
@@ -734,7 +599,7 @@ START_TEST(test_component_deep_nesting)
     ck_assert_int_eq(xb_buf_puts(&b, "<message to='echo@" DOMAIN "'>"), 0);
     for (i = 0; i < 10000; i++)
         ck_assert_int_eq(xb_buf_puts(&b, "<a>"), 0);
-    ck_assert_int_eq(feed_n(b.data, b.len), XB_ECLOSED);
+    ck_assert_int_eq(wt_feed_n(&wire, b.data, b.len), XB_ECLOSED);
     xb_buf_free(&b);
     assert_closed(XB_ELIMIT, XB_COND_POLICY_VIOLATION);
     assert_sent_stream_error(XB_COND_POLICY_VIOLATION);
@@ -754,7 +619,7 @@ START_TEST(test_component_huge_stanza)
                      0);
     for (i = 0; i < 1000; i++)
         ck_assert_int_eq(xb_buf_puts(&b, "0123456789"), 0);
-    ck_assert_int_eq(feed_n(b.data, b.len), XB_ECLOSED);
+    ck_assert_int_eq(wt_feed_n(&wire, b.data, b.len), XB_ECLOSED);
     xb_buf_free(&b);
     assert_closed(XB_ELIMIT, XB_COND_POLICY_VIOLATION);
     assert_sent_stream_error(XB_COND_POLICY_VIOLATION);
@@ -913,12 +778,12 @@ START_TEST(test_component_trace_hides_secret)
 {
     make_ready();
     xb_component_close(comp);
-    ck_assert_int_gt(host.ntrace, 3);
-    assert_has(host.trace.data, "> <handshake>[redacted]</handshake>");
-    assert_has(host.trace.data, "< <handshake/>");
-    assert_has(host.trace.data, "id='" STREAM_ID "'");
-    assert_lacks(host.trace.data, DIGEST);
-    assert_lacks(host.trace.data, SECRET);
+    ck_assert_int_gt(wire.ntrace, 3);
+    wt_assert_has(wire.trace.data, "> <handshake>[redacted]</handshake>");
+    wt_assert_has(wire.trace.data, "< <handshake/>");
+    wt_assert_has(wire.trace.data, "id='" STREAM_ID "'");
+    wt_assert_lacks(wire.trace.data, DIGEST);
+    wt_assert_lacks(wire.trace.data, SECRET);
 }
 END_TEST
 
@@ -945,12 +810,12 @@ START_TEST(test_component_route_full_to_among_many)
         ck_assert_uint_eq(stanzas_of(i), i == 57 ? 1 : 0);
     r = one_answer();
     ck_assert(xb_stanza_is(r, XB_NS_COMPONENT, "message"));
-    assert_attr(r, "from", "echo_57@" DOMAIN "/bot");
-    assert_attr(r, "to", "alice@localhost/r");
+    wt_assert_attr(r, "from", "echo_57@" DOMAIN "/bot");
+    wt_assert_attr(r, "to", "alice@localhost/r");
     ck_assert_str_eq(xb_stanza_child_text(r, NULL, "body"), "hello 57");
     /* The echo's own marker aside, nothing carries an xmlns of ours. */
-    assert_lacks(out.text, "xmlns='" XB_NS_CLIENT "'");
-    assert_lacks(out.text, "xmlns='" XB_NS_COMPONENT "'");
+    wt_assert_lacks(out.text, "xmlns='" XB_NS_CLIENT "'");
+    wt_assert_lacks(out.text, "xmlns='" XB_NS_COMPONENT "'");
     ck_assert(!strncmp(out.text, "<message ", 9));
 }
 END_TEST
@@ -965,20 +830,20 @@ START_TEST(test_component_route_bare_to)
                 "' type='chat'><body>b</body></message>");
     ck_assert_uint_eq(stanzas_of(123), 1);
     r = one_answer();
-    assert_attr(r, "from", "echo_123@" DOMAIN "/bot");
+    wt_assert_attr(r, "from", "echo_123@" DOMAIN "/bot");
     /* Full to a bot without one: it takes all its resources. */
     server_says("<message from='alice@localhost/r' to='bare@" DOMAIN
                 "/whatever' type='chat'><body>c</body></message>");
     ck_assert_uint_eq(stanzas_of(NBOTS), 1);
     r = one_answer();
-    assert_attr(r, "from", "bare@" DOMAIN);
+    wt_assert_attr(r, "from", "bare@" DOMAIN);
     /* Case in the localpart and domain does not matter. */
     server_says(
         "<message from='alice@localhost/r' to='ECHO_5@Bots.LOCALHOST/bot'"
         " type='chat'><body>d</body></message>");
     ck_assert_uint_eq(stanzas_of(5), 1);
     r = one_answer();
-    assert_attr(r, "from", "echo_5@" DOMAIN "/bot");
+    wt_assert_attr(r, "from", "echo_5@" DOMAIN "/bot");
     /* In the resource it does: that is no bot. */
     server_says("<iq from='alice@localhost/r' to='echo_6@" DOMAIN "/BOT' "
                 "type='get' id='q'><ping xmlns='urn:xmpp:ping'/></iq>");
@@ -999,10 +864,10 @@ START_TEST(test_component_route_ping_to_bot)
     server_says("<iq from='alice@localhost/r' to='echo_3@" DOMAIN "/bot' "
                 "type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
     r = one_answer();
-    assert_attr(r, "type", "result");
-    assert_attr(r, "id", "p1");
-    assert_attr(r, "from", "echo_3@" DOMAIN "/bot");
-    assert_attr(r, "to", "alice@localhost/r");
+    wt_assert_attr(r, "type", "result");
+    wt_assert_attr(r, "id", "p1");
+    wt_assert_attr(r, "from", "echo_3@" DOMAIN "/bot");
+    wt_assert_attr(r, "to", "alice@localhost/r");
 }
 END_TEST
 
@@ -1015,17 +880,17 @@ START_TEST(test_component_route_disco_info)
     server_says("<iq from='alice@localhost/r' to='" DOMAIN "' type='get' "
                 "id='d1'><query xmlns='" XB_NS_DISCO_INFO "'/></iq>");
     r = one_answer();
-    assert_attr(r, "type", "result");
-    assert_attr(r, "from", DOMAIN);
-    assert_attr(r, "to", "alice@localhost/r");
-    assert_attr(r, "id", "d1");
+    wt_assert_attr(r, "type", "result");
+    wt_assert_attr(r, "from", DOMAIN);
+    wt_assert_attr(r, "to", "alice@localhost/r");
+    wt_assert_attr(r, "id", "d1");
     q = xb_stanza_child(r, XB_NS_DISCO_INFO, "query");
     ck_assert_ptr_nonnull(q);
     id = xb_stanza_child(q, XB_NS_DISCO_INFO, "identity");
     ck_assert_ptr_nonnull(id);
-    assert_attr(id, "category", "component");
-    assert_attr(id, "type", "generic");
-    assert_attr(id, "name", "xmppbots test");
+    wt_assert_attr(id, "category", "component");
+    wt_assert_attr(id, "type", "generic");
+    wt_assert_attr(id, "name", "xmppbots test");
     for (f = xb_stanza_child(q, XB_NS_DISCO_INFO, "feature"); f;
          f = xb_stanza_next_child(f, XB_NS_DISCO_INFO, "feature")) {
         const char *var = xb_stanza_attr(f, NULL, "var");
@@ -1037,14 +902,14 @@ START_TEST(test_component_route_disco_info)
     ck_assert_int_eq(features, 3);
     x = xb_stanza_child(q, XB_NS_DATA, "x");
     ck_assert_ptr_nonnull(x);
-    assert_attr(x, "type", "result");
+    wt_assert_attr(x, "type", "result");
     for (f = xb_stanza_child(x, XB_NS_DATA, "field"); f;
          f = xb_stanza_next_child(f, XB_NS_DATA, "field")) {
         const char *var = xb_stanza_attr(f, NULL, "var");
         const char *value = xb_stanza_child_text(f, XB_NS_DATA, "value");
 
         if (!strcmp(var, "FORM_TYPE")) {
-            assert_attr(f, "type", "hidden");
+            wt_assert_attr(f, "type", "hidden");
             ck_assert_str_eq(value, XB_ROUTE_FORM_TYPE);
         } else if (!strcmp(var, "bots")) {
             bots_field = 1;
@@ -1052,7 +917,7 @@ START_TEST(test_component_route_disco_info)
         }
     }
     ck_assert(bots_field);
-    assert_lacks(out.text, "xmlns='" XB_NS_CLIENT "'");
+    wt_assert_lacks(out.text, "xmlns='" XB_NS_CLIENT "'");
 }
 END_TEST
 
@@ -1086,15 +951,15 @@ START_TEST(test_component_route_domain_other_iqs)
     server_says("<iq from='alice@localhost/r' to='" DOMAIN "/x' type='get' "
                 "id='p'><ping xmlns='urn:xmpp:ping'/></iq>");
     r = one_answer();
-    assert_attr(r, "type", "result");
-    assert_attr(r, "from", DOMAIN "/x");
+    wt_assert_attr(r, "type", "result");
+    wt_assert_attr(r, "from", DOMAIN "/x");
     /* An unknown payload: service-unavailable. */
     server_says("<iq from='alice@localhost/r' to='" DOMAIN "' type='get' "
                 "id='v'><query xmlns='jabber:iq:version'/></iq>");
     r = one_answer();
-    assert_attr(r, "type", "error");
+    wt_assert_attr(r, "type", "error");
     e = xb_stanza_child(r, NULL, "error");
-    assert_attr(e, "type", "cancel");
+    wt_assert_attr(e, "type", "cancel");
     ck_assert_ptr_nonnull(
         xb_stanza_child(e, XB_NS_STANZA_ERRORS, "service-unavailable"));
     /* A disco node we do not have: item-not-found. */
@@ -1109,7 +974,7 @@ START_TEST(test_component_route_domain_other_iqs)
                 "id='b'><a xmlns='urn:a'/><b xmlns='urn:b'/></iq>");
     r = one_answer();
     e = xb_stanza_child(r, NULL, "error");
-    assert_attr(e, "type", "modify");
+    wt_assert_attr(e, "type", "modify");
     ck_assert_ptr_nonnull(
         xb_stanza_child(e, XB_NS_STANZA_ERRORS, "bad-request"));
     /* A result or a presence to the domain: nothing. */
@@ -1128,12 +993,12 @@ START_TEST(test_component_route_unknown_jid)
     server_says("<iq from='alice@localhost/r' to='nobody@" DOMAIN "/x' "
                 "type='get' id='u1'><ping xmlns='urn:xmpp:ping'/></iq>");
     r = one_answer();
-    assert_attr(r, "type", "error");
-    assert_attr(r, "id", "u1");
-    assert_attr(r, "from", "nobody@" DOMAIN "/x");
-    assert_attr(r, "to", "alice@localhost/r");
+    wt_assert_attr(r, "type", "error");
+    wt_assert_attr(r, "id", "u1");
+    wt_assert_attr(r, "from", "nobody@" DOMAIN "/x");
+    wt_assert_attr(r, "to", "alice@localhost/r");
     e = xb_stanza_child(r, NULL, "error");
-    assert_attr(e, "type", "cancel");
+    wt_assert_attr(e, "type", "cancel");
     ck_assert_ptr_nonnull(
         xb_stanza_child(e, XB_NS_STANZA_ERRORS, "item-not-found"));
     /* A chat message: service-unavailable. */
@@ -1141,7 +1006,7 @@ START_TEST(test_component_route_unknown_jid)
                 "type='chat' id='m'><body>x</body></message>");
     r = one_answer();
     ck_assert(xb_stanza_is(r, NULL, "message"));
-    assert_attr(r, "type", "error");
+    wt_assert_attr(r, "type", "error");
     ck_assert_ptr_nonnull(xb_stanza_child(xb_stanza_child(r, NULL, "error"),
                                           XB_NS_STANZA_ERRORS,
                                           "service-unavailable"));

@@ -7,6 +7,7 @@
 #include <check.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +27,11 @@
 #include "stanza.h"
 #include "xmpp.h"
 #include "testutil.h"
+#include "wiretest.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 
 #define MAX_KEPT 32
-#define MAX_OUT 32
 #define NCBS (XB_SESSION_MAX_IQS + 2)
 
 #define SERVER_HEADER                                                          \
@@ -53,13 +54,8 @@
 #define SCRAM_SNONCE "3rfcNHYJY1ZVvWVs7j"
 #define SCRAM_SALT "xmppbots-salt-16"
 
-/* How server bytes are cut into xb_session_feed() calls. */
-enum split { SPLIT_WHOLE, SPLIT_BYTES, SPLIT_RANDOM };
-
 /* The fake host: records what the session asks of it. */
 struct host {
-    struct xb_buf sent; /* every byte written */
-    size_t seen;        /* bytes of sent that take() has consumed */
     int starttls;
     int nready, nresumed;
     char ready_jid[128];
@@ -71,24 +67,10 @@ struct host {
     int64_t timer; /* last set_timer value; -2 when never armed */
     int ntimer;
     uint64_t clock;
-    struct xb_buf trace; /* "<dir> <data>\n" per trace call */
-    int ntrace;
     int restart_in_closed; /* call xb_session_start() from closed */
     int restart_rc;
     int nnotes;
     char note[256]; /* the last note */
-};
-
-/* What the session wrote since the last take(), parsed. */
-struct out {
-    char *text; /* the raw bytes, NUL-terminated */
-    int headers;
-    char to[64];
-    char version[16];
-    char content_ns[64];
-    int nel;
-    struct xb_stanza *el[MAX_OUT];
-    int closes;
 };
 
 /* One tracked IQ's callback record. */
@@ -100,14 +82,12 @@ struct cb_rec {
 };
 
 static struct host host;
-static struct out out;
+static struct wt_wire wire; /* what the session wrote and traced */
+static struct wt_out out;   /* what it wrote since the last take */
 static struct cb_rec cbs[NCBS];
 static struct xb_session *sess;
 static struct xb_scram_cache *cache;
 static struct xb_session_config cfg;
-static enum split split;
-static unsigned rng;
-static int wrapping;
 
 /* Secrets the SCRAM server saw, so the trace test can look for them. */
 static char client_first_b64[256];
@@ -117,10 +97,8 @@ static char server_final_b64[256];
 
 static void h_write(void *ud, const char *data, size_t len)
 {
-    struct host *h = ud;
-
-    ck_assert_uint_gt(len, 0);
-    ck_assert_int_eq(xb_buf_append(&h->sent, data, len), 0);
+    (void)ud;
+    wt_write(&wire, data, len);
 }
 
 static void h_starttls(void *ud)
@@ -177,14 +155,8 @@ static uint64_t h_now(void *ud)
 
 static void h_trace(void *ud, char dir, const char *data, size_t len)
 {
-    struct host *h = ud;
-    char d[2] = {dir, ' '};
-
-    ck_assert(dir == '<' || dir == '>');
-    ck_assert_int_eq(xb_buf_append(&h->trace, d, 2), 0);
-    ck_assert_int_eq(xb_buf_append(&h->trace, data, len), 0);
-    ck_assert_int_eq(xb_buf_puts(&h->trace, "\n"), 0);
-    h->ntrace++;
+    (void)ud;
+    wt_trace(&wire, dir, data, len);
 }
 
 static void h_note(void *ud, const char *msg)
@@ -200,116 +172,39 @@ static const struct xb_session_hooks hooks = {
     h_closed, h_set_timer, h_now,   h_trace, h_note,
 };
 
-static void out_open(void *ud, const struct xb_stream_header *h)
-{
-    (void)ud;
-    if (wrapping)
-        return;
-    out.headers++;
-    snprintf(out.to, sizeof out.to, "%s", h->to ? h->to : "(none)");
-    snprintf(out.version, sizeof out.version, "%s",
-             h->version ? h->version : "(none)");
-    snprintf(out.content_ns, sizeof out.content_ns, "%s",
-             h->content_ns ? h->content_ns : "(none)");
-}
-
-static void out_stanza(void *ud, struct xb_stanza *st)
-{
-    (void)ud;
-    if (out.nel < MAX_OUT)
-        out.el[out.nel++] = st;
-    else
-        xb_stanza_free(st);
-}
-
-static void out_close(void *ud)
-{
-    (void)ud;
-    out.closes++;
-}
-
-static void out_clear(void)
-{
-    int i;
-
-    for (i = 0; i < out.nel; i++)
-        xb_stanza_free(out.el[i]);
-    free(out.text);
-    memset(&out, 0, sizeof out);
-}
-
-/* Moves what the session wrote since the last take into out.text. */
+/* What the session wrote since the last take, raw or parsed (wiretest.h). */
 static const char *take_raw(void)
 {
-    size_t n = host.sent.len - host.seen;
-
-    out_clear();
-    out.text = malloc(n + 1);
-    ck_assert_ptr_nonnull(out.text);
-    if (n)
-        memcpy(out.text, host.sent.data + host.seen, n);
-    out.text[n] = '\0';
-    host.seen = host.sent.len;
-    return out.text;
+    return wt_take_raw(&wire, &out);
 }
 
-/* Takes what the session wrote and parses it as a client stream would be:
- * a header if there is one, then elements, then maybe the close. */
 static void take(void)
 {
-    static const struct xb_parser_hooks ph = {out_open, out_stanza, out_close};
-    static const char wrap[] = "<stream:stream xmlns='" XB_NS_CLIENT
-                               "' xmlns:stream='" XB_NS_STREAMS "'>";
-    struct xb_parser *p;
-    const char *text = take_raw();
-    size_t n = strlen(text);
-    int rc = 0;
-
-    if (!n)
-        return;
-    p = xb_parser_new(&ph, NULL, NULL, 0);
-    ck_assert_ptr_nonnull(p);
-    if (strncmp(text, "<?xml", 5) && strncmp(text, "<stream:stream ", 15)) {
-        wrapping = 1;
-        rc = xb_parser_feed(p, S(wrap));
-        wrapping = 0;
-    }
-    if (!rc)
-        rc = xb_parser_feed(p, text, n);
-    xb_parser_free(p);
-    ck_assert_msg(rc == 0, "the session wrote bad XML: %s", text);
-}
-
-static void assert_has(const char *hay, const char *needle)
-{
-    ck_assert_msg(strstr(hay, needle) != NULL, "\"%s\" not in \"%s\"", needle,
-                  hay);
-}
-
-static void assert_lacks(const char *hay, const char *needle)
-{
-    ck_assert_msg(strstr(hay, needle) == NULL, "\"%s\" found in \"%s\"", needle,
-                  hay);
+    wt_take(&wire, &out);
 }
 
 /* st serializes (on a client stream) to exactly want. */
 static void assert_xml(const struct xb_stanza *st, const char *want)
 {
-    struct xb_buf b;
-    char got[1024];
-
-    xb_buf_init(&b);
-    ck_assert_int_eq(xb_serialize(&b, st, XB_NS_CLIENT), 0);
-    snprintf(got, sizeof got, "%s", b.data);
-    /* Freed before asserting: under CK_FORK=no a failure must not leak. */
-    xb_buf_free(&b);
-    ck_assert_str_eq(got, want);
+    wt_assert_xml(st, XB_NS_CLIENT, want);
 }
 
-static void assert_attr(const struct xb_stanza *st, const char *name,
-                        const char *want)
+/* The client wrote exactly these elements since the last take, in order:
+ * each serializes (as assert_xml) to the next text of the NULL-ended list. */
+__attribute__((sentinel)) static void expect_sent(const char *xml, ...)
 {
-    ck_assert_pstr_eq(xb_stanza_attr(st, NULL, name), want);
+    va_list ap;
+    const char *want[WT_MAX_OUT];
+    int i, n = 0;
+
+    va_start(ap, xml);
+    for (; xml && n < WT_MAX_OUT; xml = va_arg(ap, const char *))
+        want[n++] = xml;
+    va_end(ap);
+    take();
+    ck_assert_int_eq(out.nel, n);
+    for (i = 0; i < n; i++)
+        assert_xml(out.el[i], want[i]);
 }
 
 /* The session ended exactly once, with err. */
@@ -324,15 +219,7 @@ static void assert_closed(int err)
 /* The client's last words were a stream error with cond, then the close. */
 static void assert_sent_stream_error(enum xb_cond cond)
 {
-    const struct xb_stanza *c;
-
-    take();
-    ck_assert_int_eq(out.nel, 1);
-    ck_assert(xb_stanza_is(out.el[0], XB_NS_STREAMS, "error"));
-    c = xb_stanza_child(out.el[0], NULL, NULL);
-    ck_assert_ptr_nonnull(c);
-    ck_assert(xb_stanza_is(c, XB_NS_STREAM_ERRORS, xb_cond_name(cond)));
-    ck_assert_int_eq(out.closes, 1);
+    wt_assert_stream_error(&wire, &out, cond);
     ck_assert_int_eq(xb_session_stream_cond(sess), cond);
 }
 
@@ -358,11 +245,15 @@ static void isolated(int (*scenario)(void), const char *what)
     ck_assert_msg(rc == 0, "%s: scenario failed (%d)", what, rc);
 }
 
+static int session_feed(const char *data, size_t len)
+{
+    return xb_session_feed(sess, data, len);
+}
+
 static void setup(void)
 {
     memset(&host, 0, sizeof host);
-    xb_buf_init(&host.sent);
-    xb_buf_init(&host.trace);
+    wt_init(&wire, XB_NS_CLIENT, "session", session_feed);
     host.timer = -2;
     /* Not 0, so that a deadline computed from "now" is never 0 by luck. */
     host.clock = 1000000;
@@ -373,8 +264,6 @@ static void setup(void)
     cfg.password = "pw";
     sess = NULL;
     cache = NULL;
-    split = SPLIT_WHOLE;
-    rng = tu_seed();
 }
 
 static void teardown(void)
@@ -385,13 +274,12 @@ static void teardown(void)
     sess = NULL;
     xb_scram_cache_free(cache);
     cache = NULL;
-    out_clear();
+    wt_out_clear(&out);
     for (i = 0; i < host.nkept; i++)
         xb_stanza_free(host.kept[i]);
     for (i = 0; i < NCBS; i++)
         xb_stanza_free(cbs[i].st);
-    xb_buf_free(&host.sent);
-    xb_buf_free(&host.trace);
+    wt_free(&wire);
 }
 
 static void new_session_with(const struct xb_session_hooks *hk)
@@ -409,34 +297,15 @@ static void new_session(void)
     new_session_with(&hooks);
 }
 
-/* Feeds len bytes cut according to split; the first non-zero result. */
-static int feed_n(const char *data, size_t len)
-{
-    size_t off = 0, n;
-    int rc;
-
-    while (off < len) {
-        n = len - off;
-        if (split == SPLIT_BYTES)
-            n = 1;
-        else if (split == SPLIT_RANDOM && n > 1)
-            n = 1 + tu_rand(&rng) % (n < 24 ? n : 24);
-        rc = xb_session_feed(sess, data + off, n);
-        if (rc)
-            return rc;
-        off += n;
-    }
-    return 0;
-}
-
+/* Server bytes, cut according to wire.split (wiretest.h). */
 static int feed(const char *xml)
 {
-    return feed_n(xml, strlen(xml));
+    return wt_feed(&wire, xml);
 }
 
 static void server_says(const char *xml)
 {
-    ck_assert_int_eq(feed(xml), 0);
+    wt_says(&wire, xml);
 }
 
 /* The client opened a stream to localhost, version 1.0, jabber:client. */
@@ -517,7 +386,7 @@ static int send_sasl(const char *name, const char *raw, char *keep,
     ck_assert_int_eq(xb_buf_puts(&x, "</"), 0);
     ck_assert_int_eq(xb_buf_puts(&x, name), 0);
     ck_assert_int_eq(xb_buf_puts(&x, ">"), 0);
-    rc = feed_n(x.data, x.len);
+    rc = wt_feed_n(&wire, x.data, x.len);
     xb_buf_free(&x);
     xb_buf_free(&enc);
     return rc;
@@ -547,7 +416,7 @@ static int scram_server(const char *mech, int corrupt)
     take();
     ck_assert_int_eq(out.nel, 1);
     ck_assert(xb_stanza_is(out.el[0], XB_NS_SASL, "auth"));
-    assert_attr(out.el[0], "mechanism", mech);
+    wt_assert_attr(out.el[0], "mechanism", mech);
     snprintf(client_first_b64, sizeof client_first_b64, "%s",
              xb_stanza_text(out.el[0], NULL));
     sasl_payload(out.el[0], &first);
@@ -621,7 +490,7 @@ static void step_bind(const char *features, const char *resource,
     take();
     ck_assert_int_eq(out.nel, 1);
     ck_assert(xb_stanza_is(out.el[0], XB_NS_CLIENT, "iq"));
-    assert_attr(out.el[0], "type", "set");
+    wt_assert_attr(out.el[0], "type", "set");
     ck_assert_ptr_nonnull(xb_stanza_attr(out.el[0], NULL, "id"));
     bind = xb_stanza_child(out.el[0], NULL, NULL);
     ck_assert_ptr_nonnull(bind);
@@ -669,17 +538,22 @@ static void login_tls_scram(void)
     ck_assert_int_eq(xb_session_secure(sess), 1);
 }
 
-/* A login without TLS, with PLAIN allowed: the quick way to READY. */
-static void login_plain(int nready)
+/* SASL PLAIN on a stream without TLS, up to the restarted stream header. */
+static void auth_plain(void)
 {
     expect_header();
     server_says(SERVER_HEADER FEATURES(MECHS(MECH("PLAIN"))));
-    take();
-    ck_assert_int_eq(out.nel, 1);
-    assert_xml(out.el[0], "<auth xmlns='" XB_NS_SASL
-                          "' mechanism='PLAIN'>AHVzZXIAcHc=</auth>");
+    expect_sent("<auth xmlns='" XB_NS_SASL
+                "' mechanism='PLAIN'>AHVzZXIAcHc=</auth>",
+                NULL);
     server_says(SUCCESS);
     expect_header();
+}
+
+/* A login without TLS, with PLAIN allowed: the quick way to READY. */
+static void login_plain(int nready)
+{
+    auth_plain();
     step_bind(SERVER_HEADER FEATURES(F_BIND), "res", "user@localhost/res");
     step_ready("user@localhost/res", nready);
 }
@@ -692,9 +566,9 @@ static void make_ready(void)
     login_plain(1);
 }
 
-static void happy_path(enum split how)
+static void happy_path(enum tu_split how)
 {
-    split = how;
+    wire.split = how;
     new_session();
     ck_assert_int_eq(host.timer, 30000);
     login_tls_scram();
@@ -705,19 +579,19 @@ static void happy_path(enum split how)
 
 START_TEST(test_session_login_whole)
 {
-    happy_path(SPLIT_WHOLE);
+    happy_path(TU_WHOLE);
 }
 END_TEST
 
 START_TEST(test_session_login_bytes)
 {
-    happy_path(SPLIT_BYTES);
+    happy_path(TU_BYTES);
 }
 END_TEST
 
 START_TEST(test_session_login_random)
 {
-    happy_path(SPLIT_RANDOM);
+    happy_path(TU_RANDOM);
 }
 END_TEST
 
@@ -808,7 +682,7 @@ START_TEST(test_session_plain_refused_without_tls)
     ck_assert_int_eq(feed(SERVER_HEADER FEATURES(MECHS(MECH("PLAIN")))),
                      XB_ECLOSED);
     assert_closed(XB_EAUTH);
-    assert_has(host.closed_msg, "--allow-plain");
+    wt_assert_has(host.closed_msg, "--allow-plain");
     assert_sent_close_only();
     ck_assert_int_eq(host.nready, 0);
 }
@@ -850,7 +724,7 @@ START_TEST(test_session_scram_preferred_to_plain)
         SERVER_HEADER FEATURES(MECHS(MECH("PLAIN") MECH("SCRAM-SHA-1"))));
     take();
     ck_assert_int_eq(out.nel, 1);
-    assert_attr(out.el[0], "mechanism", "SCRAM-SHA-1");
+    wt_assert_attr(out.el[0], "mechanism", "SCRAM-SHA-1");
 }
 END_TEST
 
@@ -888,7 +762,7 @@ START_TEST(test_session_tls_required_not_offered)
     expect_header();
     ck_assert_int_eq(feed(SERVER_HEADER FEATURES(ALL_MECHS)), XB_ECLOSED);
     assert_closed(XB_EPROTO);
-    assert_has(host.closed_msg, "STARTTLS");
+    wt_assert_has(host.closed_msg, "STARTTLS");
     assert_sent_close_only();
     ck_assert_int_eq(host.starttls, 0);
 }
@@ -1022,8 +896,8 @@ START_TEST(test_session_sasl_failure)
                      XB_ECLOSED);
     assert_closed(XB_EAUTH);
     ck_assert_str_eq(xb_session_sasl_failure(sess), "not-authorized");
-    assert_has(host.closed_msg, "not-authorized");
-    assert_has(host.closed_msg, "bad");
+    wt_assert_has(host.closed_msg, "not-authorized");
+    wt_assert_has(host.closed_msg, "bad");
     assert_sent_close_only();
 }
 END_TEST
@@ -1078,7 +952,7 @@ START_TEST(test_session_legacy_session)
     take();
     ck_assert_int_eq(out.nel, 1);
     ck_assert(xb_stanza_is(out.el[0], XB_NS_CLIENT, "iq"));
-    assert_attr(out.el[0], "type", "set");
+    wt_assert_attr(out.el[0], "type", "set");
     c = xb_stanza_child(out.el[0], NULL, NULL);
     ck_assert_ptr_nonnull(c);
     ck_assert(xb_stanza_is(c, XB_NS_SESSION, "session"));
@@ -1177,7 +1051,7 @@ static void check_bind_answer(const char *answer_xml)
     server_says(SERVER_HEADER FEATURES(F_BIND));
     take();
     ck_assert_int_eq(out.nel, 1);
-    assert_attr(out.el[0], "id", "bind_1");
+    wt_assert_attr(out.el[0], "id", "bind_1");
     bind_answer = answer_xml;
     isolated(bind_answer_scenario, answer_xml);
 }
@@ -1252,8 +1126,8 @@ START_TEST(test_session_stream_error_conflict)
                      XB_ECLOSED);
     assert_closed(XB_ECLOSED);
     ck_assert_int_eq(xb_session_stream_cond(sess), XB_COND_CONFLICT);
-    assert_has(host.closed_msg, "conflict");
-    assert_has(host.closed_msg, "Replaced");
+    wt_assert_has(host.closed_msg, "conflict");
+    wt_assert_has(host.closed_msg, "Replaced");
     assert_sent_close_only();
     /* The server's own close afterwards changes nothing. */
     ck_assert_int_eq(feed("</stream:stream>"), XB_ECLOSED);
@@ -1300,7 +1174,7 @@ END_TEST
 
 START_TEST(test_session_not_well_formed_bytes)
 {
-    split = SPLIT_BYTES;
+    wire.split = TU_BYTES;
     new_session();
     expect_header();
     ck_assert_int_eq(feed(SERVER_HEADER "<a></b>"), XB_ECLOSED);
@@ -1329,7 +1203,7 @@ START_TEST(test_session_unsupported_version)
                      XB_ECLOSED);
     ck_assert_int_eq(host.nclosed, 1);
     ck_assert_int_lt(host.closed_err, 0);
-    assert_has(host.closed_msg, "0.9");
+    wt_assert_has(host.closed_msg, "0.9");
     assert_sent_stream_error(XB_COND_UNSUPPORTED_VERSION);
 }
 END_TEST
@@ -1391,8 +1265,8 @@ START_TEST(test_session_iq_requests_go_to_the_host)
     ck_assert_int_eq(out.nel, 0);
     ck_assert_int_eq(host.nkept, 2);
     ck_assert(xb_stanza_is(host.kept[0], XB_NS_CLIENT, "iq"));
-    assert_attr(host.kept[0], "id", "p1");
-    assert_attr(host.kept[1], "type", "set");
+    wt_assert_attr(host.kept[0], "id", "p1");
+    wt_assert_attr(host.kept[1], "type", "set");
 }
 END_TEST
 
@@ -1408,9 +1282,9 @@ START_TEST(test_session_stanzas_routed)
     ck_assert(xb_stanza_is(host.kept[0], XB_NS_CLIENT, "message"));
     ck_assert_pstr_eq(xb_stanza_child_text(host.kept[0], NULL, "body"), "hi");
     ck_assert(xb_stanza_is(host.kept[1], XB_NS_CLIENT, "presence"));
-    assert_attr(host.kept[1], "from", "alice@localhost/x");
+    wt_assert_attr(host.kept[1], "from", "alice@localhost/x");
     ck_assert(xb_stanza_is(host.kept[2], XB_NS_CLIENT, "iq"));
-    assert_attr(host.kept[2], "id", "nobody");
+    wt_assert_attr(host.kept[2], "id", "nobody");
     ck_assert_str_eq(take_raw(), "");
 }
 END_TEST
@@ -1495,16 +1369,16 @@ START_TEST(test_session_iq_result)
     ck_assert_str_ne(cbs[0].id, "");
     take();
     ck_assert_int_eq(out.nel, 1);
-    assert_attr(out.el[0], "id", cbs[0].id);
-    assert_attr(out.el[0], "type", "get");
+    wt_assert_attr(out.el[0], "id", cbs[0].id);
+    wt_assert_attr(out.el[0], "type", "get");
     ck_assert(xb_stanza_is(xb_stanza_child(out.el[0], NULL, NULL),
                            "jabber:iq:version", "query"));
     ck_assert_int_eq(host.timer, 5000);
     answer(0, "result");
     ck_assert_int_eq(cbs[0].calls, 1);
     ck_assert_int_eq(cbs[0].nulls, 0);
-    assert_attr(cbs[0].st, "type", "result");
-    assert_attr(cbs[0].st, "id", cbs[0].id);
+    wt_assert_attr(cbs[0].st, "type", "result");
+    wt_assert_attr(cbs[0].st, "id", cbs[0].id);
     ck_assert_int_eq(host.nkept, 0);
     ck_assert_int_eq(host.timer, -1);
     /* A second answer is not a response to anything any more. */
@@ -1520,7 +1394,7 @@ START_TEST(test_session_iq_error_response)
     ck_assert_int_eq(send_tracked(0), 0);
     answer(0, "error");
     ck_assert_int_eq(cbs[0].calls, 1);
-    assert_attr(cbs[0].st, "type", "error");
+    wt_assert_attr(cbs[0].st, "type", "error");
 }
 END_TEST
 
@@ -1657,7 +1531,7 @@ START_TEST(test_session_iq_replaces_caller_id)
     ck_assert_str_ne(id, "mine-1");
     take();
     ck_assert_int_eq(out.nel, 1);
-    assert_attr(out.el[0], "id", id);
+    wt_assert_attr(out.el[0], "id", id);
     server_says("<iq type='result' id='mine-1' from='localhost'/>");
     ck_assert_int_eq(cbs[0].calls, 0);
     snprintf(xml, sizeof xml, "<iq type='result' id='%s' from='localhost'/>",
@@ -1712,8 +1586,8 @@ static void expect_ping(char *id, size_t idsz)
     take();
     ck_assert_int_eq(out.nel, 1);
     ck_assert(xb_stanza_is(out.el[0], XB_NS_CLIENT, "iq"));
-    assert_attr(out.el[0], "type", "get");
-    assert_attr(out.el[0], "to", "localhost");
+    wt_assert_attr(out.el[0], "type", "get");
+    wt_assert_attr(out.el[0], "to", "localhost");
     c = xb_stanza_child(out.el[0], NULL, NULL);
     ck_assert_ptr_nonnull(c);
     ck_assert(xb_stanza_is(c, XB_NS_PING, "ping"));
@@ -2052,41 +1926,43 @@ START_TEST(test_session_trace_redacts_scram)
     cfg.password = "pencil-secret";
     new_session();
     login_tls_scram();
-    ck_assert_int_eq(xb_buf_puts(&host.trace, ""), 0);
-    t = host.trace.data;
+    ck_assert_int_eq(xb_buf_puts(&wire.trace, ""), 0);
+    t = wire.trace.data;
     ck_assert_ptr_nonnull(t);
-    assert_has(t, "> <?xml version='1.0'?><stream:stream");
-    assert_has(t, "< <stream:stream from='localhost' id='s1'>");
-    assert_has(t, "< <stream:features>");
-    assert_has(t, "> " STARTTLS_OUT);
-    assert_has(t, "< " PROCEED);
-    assert_has(t, "> <auth xmlns='" XB_NS_SASL
-                  "' mechanism='SCRAM-SHA-256'>[redacted]</auth>");
-    assert_has(t, "< <challenge xmlns='" XB_NS_SASL "'>[redacted]</challenge>");
-    assert_has(t, "> <response xmlns='" XB_NS_SASL "'>[redacted]</response>");
-    assert_has(t, "< <success xmlns='" XB_NS_SASL "'>[redacted]</success>");
-    assert_has(t, "> <presence/>");
-    assert_has(t, "< <iq type='result'");
+    wt_assert_has(t, "> <?xml version='1.0'?><stream:stream");
+    wt_assert_has(t, "< <stream:stream from='localhost' id='s1'>");
+    wt_assert_has(t, "< <stream:features>");
+    wt_assert_has(t, "> " STARTTLS_OUT);
+    wt_assert_has(t, "< " PROCEED);
+    wt_assert_has(t, "> <auth xmlns='" XB_NS_SASL
+                     "' mechanism='SCRAM-SHA-256'>[redacted]</auth>");
+    wt_assert_has(t,
+                  "< <challenge xmlns='" XB_NS_SASL "'>[redacted]</challenge>");
+    wt_assert_has(t,
+                  "> <response xmlns='" XB_NS_SASL "'>[redacted]</response>");
+    wt_assert_has(t, "< <success xmlns='" XB_NS_SASL "'>[redacted]</success>");
+    wt_assert_has(t, "> <presence/>");
+    wt_assert_has(t, "< <iq type='result'");
     ck_assert_str_ne(client_first_b64, "");
-    assert_lacks(t, client_first_b64);
-    assert_lacks(t, server_first_b64);
-    assert_lacks(t, client_final_b64);
-    assert_lacks(t, server_final_b64);
-    assert_lacks(t, "pencil");
-    assert_lacks(t, SCRAM_SNONCE);
+    wt_assert_lacks(t, client_first_b64);
+    wt_assert_lacks(t, server_first_b64);
+    wt_assert_lacks(t, client_final_b64);
+    wt_assert_lacks(t, server_final_b64);
+    wt_assert_lacks(t, "pencil");
+    wt_assert_lacks(t, SCRAM_SNONCE);
     /* The SASL payloads did go out, just not to the console. */
-    assert_has(host.sent.data, client_first_b64);
+    wt_assert_has(wire.sent.data, client_first_b64);
 }
 END_TEST
 
 START_TEST(test_session_trace_redacts_plain)
 {
     make_ready();
-    ck_assert_int_eq(xb_buf_puts(&host.trace, ""), 0);
-    assert_has(host.trace.data, "> <auth xmlns='" XB_NS_SASL
-                                "' mechanism='PLAIN'>[redacted]</auth>");
-    assert_lacks(host.trace.data, "AHVzZXIAcHc=");
-    assert_has(host.sent.data, "AHVzZXIAcHc=");
+    ck_assert_int_eq(xb_buf_puts(&wire.trace, ""), 0);
+    wt_assert_has(wire.trace.data, "> <auth xmlns='" XB_NS_SASL
+                                   "' mechanism='PLAIN'>[redacted]</auth>");
+    wt_assert_lacks(wire.trace.data, "AHVzZXIAcHc=");
+    wt_assert_has(wire.sent.data, "AHVzZXIAcHc=");
 }
 END_TEST
 
@@ -2101,7 +1977,7 @@ START_TEST(test_session_trace_optional)
     login_plain(1);
     server_says("<iq type='get' id='p1' from='localhost'>"
                 "<ping xmlns='urn:xmpp:ping'/></iq>");
-    ck_assert_int_eq(host.ntrace, 0);
+    ck_assert_int_eq(wire.ntrace, 0);
 }
 END_TEST
 
@@ -2203,6 +2079,13 @@ END_TEST
 #define ENABLED_ABC "<enabled xmlns='" XB_NS_SM "' id='abc' resume='true'/>"
 #define R_OUT "<r xmlns='" XB_NS_SM "'/>"
 #define SERVER_R "<r xmlns='" XB_NS_SM "'/>"
+#define SM_A(h) "<a xmlns='" XB_NS_SM "' h='" h "'/>"
+#define RESUME_ABC(h) "<resume xmlns='" XB_NS_SM "' previd='abc' h='" h "'/>"
+#define RESUMED_ABC(h) "<resumed xmlns='" XB_NS_SM "' previd='abc' h='" h "'/>"
+/* The chat message numbered body (a literal) as the client writes it. */
+#define CHAT(body)                                                             \
+    "<message to='alice@localhost' type='chat'><body>" body "</body>"          \
+    "</message>"
 #define HANDLED_TOO_HIGH(h, sent)                                              \
     "<stream:error><undefined-condition xmlns='" XB_NS_STREAM_ERRORS           \
     "'/><handled-count-too-high xmlns='" XB_NS_SM "' h='" h                    \
@@ -2240,22 +2123,14 @@ static int sm_send_chat(const char *body)
     return sm_send("chat", body);
 }
 
-/* What a chat message numbered body looks like on the wire. */
+/* What a chat message numbered body looks like on the wire (CHAT for a
+ * literal). */
 static const char *chat_xml(const char *body)
 {
     static char xml[160];
 
-    snprintf(xml, sizeof xml,
-             "<message to='alice@localhost' type='chat'><body>%s</body>"
-             "</message>",
-             body);
+    snprintf(xml, sizeof xml, CHAT("%s"), body);
     return xml;
-}
-
-/* el is the chat message numbered body. */
-static void assert_chat(const struct xb_stanza *el, const char *body)
-{
-    assert_xml(el, chat_xml(body));
 }
 
 /* The client wrote exactly xml since the last take. */
@@ -2264,17 +2139,24 @@ static void assert_wrote(const char *xml)
     ck_assert_str_eq(take_raw(), xml);
 }
 
-/* SASL PLAIN on a stream without TLS, up to the restarted stream header. */
-static void auth_plain(void)
+/* Sends the chat messages numbered first..last; each goes out at once,
+ * exactly as chat_xml() says. */
+static void send_chats(int first, int last)
 {
-    expect_header();
-    server_says(SERVER_HEADER FEATURES(MECHS(MECH("PLAIN"))));
-    take();
-    ck_assert_int_eq(out.nel, 1);
-    assert_xml(out.el[0], "<auth xmlns='" XB_NS_SASL
-                          "' mechanism='PLAIN'>AHVzZXIAcHc=</auth>");
-    server_says(SUCCESS);
-    expect_header();
+    char body[12];
+    int i;
+
+    for (i = first; i <= last; i++) {
+        snprintf(body, sizeof body, "%d", i);
+        ck_assert_int_eq(sm_send_chat(body), 0);
+        assert_wrote(chat_xml(body));
+    }
+}
+
+/* el is the chat message numbered body. */
+static void assert_chat(const struct xb_stanza *el, const char *body)
+{
+    assert_xml(el, chat_xml(body));
 }
 
 /* A new session logs in and binds on a server offering SM; the client's
@@ -2286,9 +2168,7 @@ static void sm_bound(const char *enable)
     new_session();
     auth_plain();
     step_bind(SM_FEATURES, "res", "user@localhost/res");
-    take();
-    ck_assert_int_eq(out.nel, 1);
-    assert_xml(out.el[0], enable);
+    expect_sent(enable, NULL);
     ck_assert_int_eq(host.nready, 0);
     ck_assert_int_eq(xb_session_state(sess), XB_SESSION_CONNECTING);
 }
@@ -2333,7 +2213,7 @@ static void answer_bind(void)
     take();
     ck_assert_int_eq(out.nel, 1);
     ck_assert(xb_stanza_is(out.el[0], XB_NS_CLIENT, "iq"));
-    assert_attr(out.el[0], "type", "set");
+    wt_assert_attr(out.el[0], "type", "set");
     assert_xml(xb_stanza_first(out.el[0]),
                "<bind xmlns='" XB_NS_BIND "'><resource>res</resource></bind>");
     server_says("<iq type='result' id='bind_1'><bind xmlns='" XB_NS_BIND
@@ -2349,17 +2229,11 @@ static void answer_bind(void)
 static struct xb_sm *sm_cut_scene(void)
 {
     struct xb_sm *sm = sm_ready();
-    char body[4];
-    int i;
 
     server_says(INBOUND_CHAT INBOUND_CHAT);
     ck_assert_int_eq(host.nkept, 2);
-    for (i = 1; i <= 5; i++) {
-        snprintf(body, sizeof body, "%d", i);
-        ck_assert_int_eq(sm_send_chat(body), 0);
-        assert_wrote(chat_xml(body));
-    }
-    server_says("<a xmlns='" XB_NS_SM "' h='3'/>");
+    send_chats(1, 5);
+    server_says(SM_A("3"));
     ck_assert_uint_eq(sm->qlen, 3);
     ck_assert_str_eq(take_raw(), "");
     xb_session_abort(sess, "connection reset by peer");
@@ -2435,7 +2309,7 @@ START_TEST(test_session_sm_not_offered)
     ck_assert_uint_eq(sm->stats.enabled, 0);
     ck_assert_uint_eq(sm->on, 0);
     ck_assert_int_eq(sm_send_chat("1"), 0);
-    assert_wrote(chat_xml("1"));
+    assert_wrote(CHAT("1"));
     ck_assert_uint_eq(sm->qlen, 0);
     ck_assert_uint_eq(sm->qbytes, 0);
     xb_session_abort(sess, "reset");
@@ -2458,7 +2332,7 @@ START_TEST(test_session_sm_off)
     sm = xb_session_sm(sess);
     ck_assert_uint_eq(sm->stats.enabled, 0);
     ck_assert_int_eq(sm_send_chat("1"), 0);
-    assert_wrote(chat_xml("1"));
+    assert_wrote(CHAT("1"));
     ck_assert_uint_eq(sm->qlen, 0);
     /* An <r/> on a stream without SM is ignored, as before XEP-0198. */
     server_says(SERVER_R);
@@ -2482,10 +2356,10 @@ START_TEST(test_session_sm_enable_refused)
     ck_assert_uint_eq(sm->on, 0);
     ck_assert_ptr_null(sm->id);
     ck_assert_int_eq(host.nnotes, 1);
-    assert_has(host.note, "refused stream management");
+    wt_assert_has(host.note, "refused stream management");
     /* Nothing counted either way afterwards. */
     ck_assert_int_eq(sm_send_chat("1"), 0);
-    assert_wrote(chat_xml("1"));
+    assert_wrote(CHAT("1"));
     server_says(INBOUND_CHAT SERVER_R);
     ck_assert_str_eq(take_raw(), "");
     ck_assert_uint_eq(sm->qlen, 0);
@@ -2517,22 +2391,21 @@ START_TEST(test_session_sm_counting)
                 "<iq type='get' id='v1' from='alice@localhost/x'>"
                 "<query xmlns='jabber:iq:version'/></iq>");
     /* A stanza in another namespace and SM's own nonzas do not count. */
-    server_says("<a xmlns='" XB_NS_SM "' h='0'/>"
-                "<foo xmlns='urn:example:nonza'/>");
+    server_says(SM_A("0") "<foo xmlns='urn:example:nonza'/>");
     expect_answer("3");
     ck_assert_uint_eq(sm->in, 3);
     ck_assert_uint_eq(sm->stats.answers, 3);
     /* The presence after <enabled/> is #1; <r/> and <a/> did not count. */
     ck_assert_uint_eq(xb_sm_out(sm), 1);
     ck_assert_int_eq(sm_send_chat("1"), 0);
-    assert_wrote(chat_xml("1"));
+    assert_wrote(CHAT("1"));
     ck_assert_int_eq(send_tracked(0), 0);
     take();
     ck_assert_int_eq(out.nel, 1);
     ck_assert(xb_stanza_is(out.el[0], XB_NS_CLIENT, "iq"));
     ck_assert_uint_eq(xb_sm_out(sm), 3);
     ck_assert_uint_eq(sm->qlen, 3);
-    server_says("<a xmlns='" XB_NS_SM "' h='3'/>");
+    server_says(SM_A("3"));
     ck_assert_uint_eq(sm->qlen, 0);
     ck_assert_uint_eq(sm->qbytes, 0);
     ck_assert_uint_eq(sm->stats.acks, 2);
@@ -2546,37 +2419,21 @@ END_TEST
 START_TEST(test_session_sm_request_every_n)
 {
     struct xb_sm *sm = sm_ready();
-    char body[4];
-    int i;
 
     /* Presence is #1: messages 1..8 make 9. */
-    for (i = 1; i <= 8; i++) {
-        snprintf(body, sizeof body, "%d", i);
-        ck_assert_int_eq(sm_send_chat(body), 0);
-        assert_wrote(chat_xml(body));
-    }
+    send_chats(1, 8);
     ck_assert_uint_eq(sm->stats.requests, 0);
     ck_assert_int_eq(sm_send_chat("9"), 0);
-    take();
-    ck_assert_int_eq(out.nel, 2);
-    assert_chat(out.el[0], "9");
-    assert_xml(out.el[1], R_OUT);
+    expect_sent(CHAT("9"), R_OUT, NULL);
     ck_assert_uint_eq(sm->stats.requests, 1);
     ck_assert_uint_eq(sm->requested, 10);
     /* The next request comes 10 stanzas after that one, acked or not. */
-    server_says("<a xmlns='" XB_NS_SM "' h='10'/>");
+    server_says(SM_A("10"));
     ck_assert_uint_eq(sm->qlen, 0);
     ck_assert_uint_eq(sm->qbytes, 0);
-    for (i = 10; i <= 18; i++) {
-        snprintf(body, sizeof body, "%d", i);
-        ck_assert_int_eq(sm_send_chat(body), 0);
-        assert_wrote(chat_xml(body));
-    }
+    send_chats(10, 18);
     ck_assert_int_eq(sm_send_chat("19"), 0);
-    take();
-    ck_assert_int_eq(out.nel, 2);
-    assert_chat(out.el[0], "19");
-    assert_xml(out.el[1], R_OUT);
+    expect_sent(CHAT("19"), R_OUT, NULL);
     ck_assert_uint_eq(sm->stats.requests, 2);
 }
 END_TEST
@@ -2588,13 +2445,10 @@ START_TEST(test_session_sm_request_every_configured)
     cfg.sm_ack_every = 2;
     sm = sm_ready();
     ck_assert_int_eq(sm_send_chat("1"), 0);
-    take();
-    ck_assert_int_eq(out.nel, 2);
-    assert_chat(out.el[0], "1");
-    assert_xml(out.el[1], R_OUT);
+    expect_sent(CHAT("1"), R_OUT, NULL);
     ck_assert_uint_eq(sm->requested, 2);
     ck_assert_int_eq(sm_send_chat("2"), 0);
-    assert_wrote(chat_xml("2"));
+    assert_wrote(CHAT("2"));
 }
 END_TEST
 
@@ -2618,7 +2472,7 @@ START_TEST(test_session_sm_request_after_quiet)
     host.clock += 5000;
     xb_session_timer(sess);
     ck_assert_str_eq(take_raw(), "");
-    server_says("<a xmlns='" XB_NS_SM "' h='1'/>");
+    server_says(SM_A("1"));
     ck_assert_uint_eq(sm->qlen, 0);
     ck_assert_uint_eq(sm->qbytes, 0);
     ck_assert_int_eq(host.timer, -1);
@@ -2641,7 +2495,7 @@ START_TEST(test_session_sm_no_request_when_acked)
 {
     struct xb_sm *sm = sm_ready();
 
-    server_says("<a xmlns='" XB_NS_SM "' h='1'/>");
+    server_says(SM_A("1"));
     ck_assert_uint_eq(sm->qlen, 0);
     ck_assert_int_eq(host.timer, -1);
     host.clock += 60000;
@@ -2657,11 +2511,11 @@ START_TEST(test_session_sm_request_after_send)
 {
     struct xb_sm *sm = sm_ready();
 
-    server_says("<a xmlns='" XB_NS_SM "' h='1'/>");
+    server_says(SM_A("1"));
     ck_assert_int_eq(host.timer, -1);
     host.clock += 5000;
     ck_assert_int_eq(sm_send_chat("1"), 0);
-    assert_wrote(chat_xml("1"));
+    assert_wrote(CHAT("1"));
     ck_assert_int_eq(host.timer, 1000);
     host.clock += 1000;
     xb_session_timer(sess);
@@ -2677,7 +2531,7 @@ START_TEST(test_session_sm_request_quiet_from_last)
     ck_assert_int_eq(host.timer, 1000);
     host.clock += 600;
     ck_assert_int_eq(sm_send_chat("1"), 0);
-    assert_wrote(chat_xml("1"));
+    assert_wrote(CHAT("1"));
     host.clock += 400;
     xb_session_timer(sess);
     ck_assert_str_eq(take_raw(), "");
@@ -2699,14 +2553,14 @@ START_TEST(test_session_sm_ack_frees)
     ck_assert_int_eq(sm_send_chat("2"), 0);
     take();
     ck_assert_uint_eq(sm->qlen, 3);
-    ck_assert_uint_gt(sm->qbytes, one + 2 * strlen(chat_xml("1")));
-    server_says("<a xmlns='" XB_NS_SM "' h='2'/>");
+    ck_assert_uint_gt(sm->qbytes, one + 2 * strlen(CHAT("1")));
+    server_says(SM_A("2"));
     ck_assert_uint_eq(sm->qlen, 1);
     ck_assert_uint_eq(sm->acked, 2);
     /* The same h again acknowledges nothing more. */
-    server_says("<a xmlns='" XB_NS_SM "' h='2'/>");
+    server_says(SM_A("2"));
     ck_assert_uint_eq(sm->qlen, 1);
-    server_says("<a xmlns='" XB_NS_SM "' h='3'/>");
+    server_says(SM_A("3"));
     ck_assert_uint_eq(sm->qlen, 0);
     ck_assert_uint_eq(sm->qbytes, 0);
     ck_assert_uint_eq(sm->stats.acked, 3);
@@ -2726,7 +2580,7 @@ START_TEST(test_session_sm_close_acks)
     xb_session_close(sess);
     assert_wrote("<a xmlns='" XB_NS_SM "' h='2'/></stream:stream>");
     /* The server's last ack still counts; nothing is answered any more. */
-    server_says("<a xmlns='" XB_NS_SM "' h='2'/>" SERVER_R);
+    server_says(SM_A("2") SERVER_R);
     ck_assert_uint_eq(sm->qlen, 0);
     ck_assert_str_eq(take_raw(), "");
     ck_assert_int_eq(feed("</stream:stream>"), XB_ECLOSED);
@@ -2752,11 +2606,11 @@ START_TEST(test_session_sm_h_too_high)
 
     ck_assert_int_eq(sm_send_chat("1"), 0);
     take();
-    ck_assert_int_eq(feed("<a xmlns='" XB_NS_SM "' h='3'/>"), XB_ECLOSED);
+    ck_assert_int_eq(feed(SM_A("3")), XB_ECLOSED);
     assert_wrote(HANDLED_TOO_HIGH("3", "2"));
     ck_assert_int_eq(xb_session_stream_cond(sess), XB_COND_UNDEFINED_CONDITION);
     assert_closed(XB_EPROTO);
-    assert_has(host.closed_msg, "handled-count-too-high");
+    wt_assert_has(host.closed_msg, "handled-count-too-high");
     ck_assert_int_eq(xb_session_resumable(sess), 0);
     ck_assert_uint_eq(sm->qlen, 0);
     ck_assert_uint_eq(sm->stats.lost, 2);
@@ -2770,21 +2624,18 @@ START_TEST(test_session_sm_wrap_out)
 
     cfg.sm_ack_every = 3;
     sm = sm_ready();
-    server_says("<a xmlns='" XB_NS_SM "' h='1'/>");
+    server_says(SM_A("1"));
     ck_assert_uint_eq(sm->qlen, 0);
     sm->acked = sm->in = sm->requested = 0xFFFFFFFEu;
     ck_assert_int_eq(sm_send_chat("1"), 0);
-    assert_wrote(chat_xml("1"));
+    assert_wrote(CHAT("1"));
     ck_assert_int_eq(sm_send_chat("2"), 0);
-    assert_wrote(chat_xml("2"));
+    assert_wrote(CHAT("2"));
     ck_assert_int_eq(sm_send_chat("3"), 0);
-    take();
-    ck_assert_int_eq(out.nel, 2);
-    assert_chat(out.el[0], "3");
-    assert_xml(out.el[1], R_OUT);
+    expect_sent(CHAT("3"), R_OUT, NULL);
     ck_assert_uint_eq(xb_sm_out(sm), 1);
     ck_assert_uint_eq(sm->requested, 1);
-    server_says("<a xmlns='" XB_NS_SM "' h='1'/>");
+    server_says(SM_A("1"));
     ck_assert_uint_eq(sm->qlen, 0);
     ck_assert_uint_eq(sm->qbytes, 0);
     ck_assert_uint_eq(sm->acked, 1);
@@ -2812,13 +2663,13 @@ START_TEST(test_session_sm_wrap_h_too_high)
 {
     struct xb_sm *sm = sm_ready();
 
-    server_says("<a xmlns='" XB_NS_SM "' h='1'/>");
+    server_says(SM_A("1"));
     sm->acked = sm->in = sm->requested = 0xFFFFFFFEu;
     ck_assert_int_eq(sm_send_chat("1"), 0);
     ck_assert_int_eq(sm_send_chat("2"), 0);
     ck_assert_int_eq(sm_send_chat("3"), 0);
     take();
-    ck_assert_int_eq(feed("<a xmlns='" XB_NS_SM "' h='2'/>"), XB_ECLOSED);
+    ck_assert_int_eq(feed(SM_A("2")), XB_ECLOSED);
     assert_wrote(HANDLED_TOO_HIGH("2", "1"));
     assert_closed(XB_EPROTO);
 }
@@ -2832,21 +2683,13 @@ START_TEST(test_session_sm_resume)
 
     ck_assert_uint_eq(sm->qsent, 3);
     sm_reconnect(SM_FEATURES);
-    take();
-    ck_assert_int_eq(out.nel, 1);
-    assert_xml(out.el[0], "<resume xmlns='" XB_NS_SM "' previd='abc' h='2'/>");
+    expect_sent(RESUME_ABC("2"), NULL);
     ck_assert_int_eq(host.nready, 1);
     /* While resuming, the bot's stanzas still wait in the queue. */
     ck_assert_int_eq(sm_send_chat("7"), 0);
     ck_assert_str_eq(take_raw(), "");
-    server_says("<resumed xmlns='" XB_NS_SM "' previd='abc' h='4'/>");
-    take();
-    ck_assert_int_eq(out.nel, 5);
-    assert_chat(out.el[0], "4");
-    assert_chat(out.el[1], "5");
-    assert_chat(out.el[2], "6");
-    assert_chat(out.el[3], "7");
-    assert_xml(out.el[4], R_OUT);
+    server_says(RESUMED_ABC("4"));
+    expect_sent(CHAT("4"), CHAT("5"), CHAT("6"), CHAT("7"), R_OUT, NULL);
     ck_assert_int_eq(host.nready, 2);
     ck_assert_int_eq(host.nresumed, 1);
     ck_assert_str_eq(host.ready_jid, "user@localhost/res");
@@ -2866,11 +2709,11 @@ START_TEST(test_session_sm_resume)
     /* Counters carry over, both ways. */
     server_says(INBOUND_CHAT);
     expect_answer("3");
-    server_says("<a xmlns='" XB_NS_SM "' h='8'/>");
+    server_says(SM_A("8"));
     ck_assert_uint_eq(sm->qlen, 0);
     ck_assert_uint_eq(sm->qbytes, 0);
     ck_assert_int_eq(sm_send_chat("8"), 0);
-    assert_wrote(chat_xml("8"));
+    assert_wrote(CHAT("8"));
     ck_assert_uint_eq(xb_sm_out(sm), 9);
     ck_assert_int_eq(host.nclosed, 1);
 }
@@ -2885,10 +2728,8 @@ START_TEST(test_session_sm_resume_all_acked)
     take();
     xb_session_abort(sess, "reset");
     sm_reconnect(SM_FEATURES);
-    take();
-    ck_assert_int_eq(out.nel, 1);
-    assert_xml(out.el[0], "<resume xmlns='" XB_NS_SM "' previd='abc' h='0'/>");
-    server_says("<resumed xmlns='" XB_NS_SM "' previd='abc' h='2'/>");
+    expect_sent(RESUME_ABC("0"), NULL);
+    server_says(RESUMED_ABC("2"));
     ck_assert_str_eq(take_raw(), "");
     ck_assert_int_eq(host.nresumed, 1);
     ck_assert_uint_eq(sm->qlen, 0);
@@ -2904,21 +2745,16 @@ START_TEST(test_session_sm_resume_twice)
 
     sm_reconnect(SM_FEATURES);
     take();
-    server_says("<resumed xmlns='" XB_NS_SM "' previd='abc' h='4'/>");
+    server_says(RESUMED_ABC("4"));
     take();
     ck_assert_int_eq(out.nel, 4);
     xb_session_abort(sess, "reset again");
     ck_assert_int_eq(host.nclosed, 2);
     ck_assert_int_eq(xb_session_resumable(sess), 1);
     sm_reconnect(SM_FEATURES);
-    take();
-    ck_assert_int_eq(out.nel, 1);
-    assert_xml(out.el[0], "<resume xmlns='" XB_NS_SM "' previd='abc' h='2'/>");
-    server_says("<resumed xmlns='" XB_NS_SM "' previd='abc' h='6'/>");
-    take();
-    ck_assert_int_eq(out.nel, 2);
-    assert_chat(out.el[0], "6");
-    assert_xml(out.el[1], R_OUT);
+    expect_sent(RESUME_ABC("2"), NULL);
+    server_says(RESUMED_ABC("6"));
+    expect_sent(CHAT("6"), R_OUT, NULL);
     ck_assert_uint_eq(sm->stats.resumes, 2);
     ck_assert_uint_eq(sm->stats.resent, 2 + 1);
     ck_assert_int_eq(host.nresumed, 2);
@@ -2943,7 +2779,7 @@ static struct xb_sm *sm_cut_scene_mixed(void)
     ck_assert_int_eq(sm_send("groupchat", "g"), 0);
     take();
     ck_assert_int_eq(out.nel, 6);
-    server_says("<a xmlns='" XB_NS_SM "' h='3'/>");
+    server_says(SM_A("3"));
     xb_session_abort(sess, "connection reset by peer");
     ck_assert_int_eq(sm_send_chat("6"), 0);
     p = xb_stanza_new(XB_NS_CLIENT, "presence");
@@ -2956,9 +2792,7 @@ static struct xb_sm *sm_cut_scene_mixed(void)
     ck_assert_uint_eq(sm->qlen, 6);
     ck_assert_uint_eq(sm->qsent, 4);
     sm_reconnect(SM_FEATURES);
-    take();
-    ck_assert_int_eq(out.nel, 1);
-    assert_xml(out.el[0], "<resume xmlns='" XB_NS_SM "' previd='abc' h='2'/>");
+    expect_sent(RESUME_ABC("2"), NULL);
     return sm;
 }
 
@@ -2969,9 +2803,7 @@ static void expect_fresh_stream(const char *const *bodies, int n)
     int i, m = 0, presences = 0;
 
     answer_bind();
-    take();
-    ck_assert_int_eq(out.nel, 1);
-    assert_xml(out.el[0], ENABLE_RESUME);
+    expect_sent(ENABLE_RESUME, NULL);
     ck_assert_int_eq(host.nready, 1);
     server_says("<enabled xmlns='" XB_NS_SM "' id='def' resume='true'/>");
     take();
@@ -3005,21 +2837,21 @@ START_TEST(test_session_sm_resume_failed_h)
     ck_assert_ptr_null(sm->id);
     ck_assert_int_eq(xb_session_resumable(sess), 0);
     ck_assert_int_ge(host.nnotes, 1);
-    assert_has(host.note, "could not resume");
+    wt_assert_has(host.note, "could not resume");
     expect_fresh_stream(want, 2);
     ck_assert_uint_eq(sm->stats.enabled, 2);
     ck_assert_uint_eq(sm->stats.resent, 1);
     ck_assert_uint_eq(sm->stats.duplicated, 0);
     ck_assert_uint_eq(sm->stats.lost, 2);
     ck_assert_uint_eq(sm->stats.resumes, 0);
-    assert_has(host.note, "2 stanzas lost");
-    assert_has(host.note, "(0 possibly duplicated)");
+    wt_assert_has(host.note, "2 stanzas lost");
+    wt_assert_has(host.note, "(0 possibly duplicated)");
     /* The new stream counts from zero: 5, 6, presence. */
     ck_assert_pstr_eq(sm->id, "def");
     ck_assert_uint_eq(sm->qlen, 3);
     ck_assert_uint_eq(xb_sm_out(sm), 3);
     ck_assert_uint_eq(sm->in, 0);
-    server_says("<a xmlns='" XB_NS_SM "' h='3'/>");
+    server_says(SM_A("3"));
     ck_assert_uint_eq(sm->qlen, 0);
     ck_assert_uint_eq(sm->qbytes, 0);
     ck_assert_int_eq(host.nclosed, 1);
@@ -3038,13 +2870,13 @@ START_TEST(test_session_sm_resume_failed_no_h)
 
     server_says("<failed xmlns='" XB_NS_SM "'/>");
     ck_assert_uint_eq(sm->stats.resume_failures, 1);
-    assert_has(host.note, "did not say what it had");
+    wt_assert_has(host.note, "did not say what it had");
     expect_fresh_stream(want, 4);
     ck_assert_uint_eq(sm->stats.resent, 3);
     ck_assert_uint_eq(sm->stats.duplicated, 3);
     ck_assert_uint_eq(sm->stats.lost, 2);
-    assert_has(host.note, "2 stanzas lost");
-    assert_has(host.note, "(3 possibly duplicated)");
+    wt_assert_has(host.note, "2 stanzas lost");
+    wt_assert_has(host.note, "(3 possibly duplicated)");
     ck_assert_uint_eq(sm->qlen, 5);
     ck_assert_pstr_eq(sm->id, "def");
 }
@@ -3071,15 +2903,9 @@ START_TEST(test_session_sm_resume_failed_then_refused)
 
     server_says("<failed xmlns='" XB_NS_SM "' h='5'/>");
     answer_bind();
-    take();
-    ck_assert_int_eq(out.nel, 1);
-    assert_xml(out.el[0], ENABLE_RESUME);
+    expect_sent(ENABLE_RESUME, NULL);
     server_says("<failed xmlns='" XB_NS_SM "'/>");
-    take();
-    ck_assert_int_eq(out.nel, 3);
-    assert_chat(out.el[0], "5");
-    assert_chat(out.el[1], "6");
-    assert_xml(out.el[2], "<presence/>");
+    expect_sent(CHAT("5"), CHAT("6"), "<presence/>", NULL);
     ck_assert_int_eq(host.nready, 2);
     ck_assert_int_eq(host.nresumed, 0);
     ck_assert_uint_eq(sm->stats.refused, 1);
@@ -3090,7 +2916,7 @@ START_TEST(test_session_sm_resume_failed_then_refused)
     ck_assert_uint_eq(sm->on, 0);
     ck_assert_uint_eq(sm->qlen, 0);
     ck_assert_ptr_null(sm->id);
-    assert_has(host.note, "2 stanzas lost");
+    wt_assert_has(host.note, "2 stanzas lost");
 }
 END_TEST
 
@@ -3118,7 +2944,7 @@ START_TEST(test_session_sm_resume_time_up)
     sm_reconnect(SM_FEATURES);
     ck_assert_uint_eq(sm->stats.resume_failures, 1);
     ck_assert_int_eq(host.nnotes, 1);
-    assert_has(host.note, "time is up");
+    wt_assert_has(host.note, "time is up");
     ck_assert_ptr_null(sm->id);
     expect_fresh_stream(want, 1);
     ck_assert_uint_eq(sm->stats.resent, 1);
@@ -3139,11 +2965,7 @@ START_TEST(test_session_sm_resume_not_offered)
     ck_assert_int_eq(xb_session_start(sess), 0);
     auth_plain();
     step_bind(SERVER_HEADER FEATURES(F_BIND), "res", "user@localhost/res");
-    take();
-    ck_assert_int_eq(out.nel, 3);
-    assert_chat(out.el[0], "1");
-    assert_chat(out.el[1], "2");
-    assert_xml(out.el[2], "<presence/>");
+    expect_sent(CHAT("1"), CHAT("2"), "<presence/>", NULL);
     ck_assert_int_eq(host.nready, 2);
     ck_assert_int_eq(host.nresumed, 0);
     ck_assert_uint_eq(sm->stats.resume_failures, 1);
@@ -3154,7 +2976,7 @@ START_TEST(test_session_sm_resume_not_offered)
     ck_assert_uint_eq(sm->qlen, 0);
     ck_assert_ptr_null(sm->id);
     ck_assert_int_eq(host.nnotes, 2);
-    assert_has(host.note, "1 stanzas lost");
+    wt_assert_has(host.note, "1 stanzas lost");
     xb_session_abort(sess, "reset");
     ck_assert_int_eq(xb_session_resumable(sess), 0);
 }
@@ -3174,9 +2996,7 @@ START_TEST(test_session_sm_resume_mode_ack)
     ck_assert_int_eq(xb_session_resumable(sess), 0);
     sm_reconnect(SM_FEATURES);
     answer_bind();
-    take();
-    ck_assert_int_eq(out.nel, 1);
-    assert_xml(out.el[0], "<enable xmlns='" XB_NS_SM "'/>");
+    expect_sent("<enable xmlns='" XB_NS_SM "'/>", NULL);
     ck_assert_uint_eq(sm->stats.resume_failures, 0);
 }
 END_TEST
@@ -3187,7 +3007,7 @@ START_TEST(test_session_sm_queue_bound)
 
     cfg.sm_queue_max = 3;
     sm = sm_ready();
-    server_says("<a xmlns='" XB_NS_SM "' h='1'/>");
+    server_says(SM_A("1"));
     ck_assert_int_eq(sm_send_chat("1"), 0);
     ck_assert_int_eq(sm_send_chat("2"), 0);
     ck_assert_int_eq(sm_send_chat("3"), 0);
@@ -3197,7 +3017,7 @@ START_TEST(test_session_sm_queue_bound)
     ck_assert_int_eq(sm_send_chat("4"), XB_ELIMIT);
     ck_assert_str_eq(take_raw(), "");
     ck_assert_int_eq(host.nnotes, 1);
-    assert_has(host.note, "queue full");
+    wt_assert_has(host.note, "queue full");
     ck_assert_int_eq(sm_send_chat("5"), XB_ELIMIT);
     ck_assert_int_eq(send_tracked(0), XB_ELIMIT);
     ck_assert_str_eq(take_raw(), "");
@@ -3205,9 +3025,9 @@ START_TEST(test_session_sm_queue_bound)
     ck_assert_uint_eq(sm->stats.refused_full, 3);
     ck_assert_uint_eq(sm->qlen, 3);
     ck_assert_uint_eq(xb_sm_out(sm), 4);
-    server_says("<a xmlns='" XB_NS_SM "' h='2'/>");
+    server_says(SM_A("2"));
     ck_assert_int_eq(sm_send_chat("4"), 0);
-    assert_wrote(chat_xml("4"));
+    assert_wrote(CHAT("4"));
     ck_assert_uint_eq(xb_sm_out(sm), 5);
     ck_assert_int_eq(sm_send_chat("5"), XB_ELIMIT);
     ck_assert_int_eq(host.nnotes, 2);
@@ -3246,7 +3066,7 @@ START_TEST(test_session_sm_drop)
     ck_assert_uint_eq(sm->qbytes, 0);
     ck_assert_ptr_null(sm->id);
     ck_assert_int_eq(host.nnotes, 1);
-    assert_has(host.note, "4 stanzas");
+    wt_assert_has(host.note, "4 stanzas");
     ck_assert_int_eq(sm_send_chat("4"), XB_ESTATE);
     /* Again: nothing left to count. */
     xb_session_sm_drop(sess);
@@ -3256,9 +3076,7 @@ START_TEST(test_session_sm_drop)
     ck_assert_int_eq(xb_session_start(sess), 0);
     auth_plain();
     step_bind(SM_FEATURES, "res", "user@localhost/res");
-    take();
-    ck_assert_int_eq(out.nel, 1);
-    assert_xml(out.el[0], ENABLE_RESUME);
+    expect_sent(ENABLE_RESUME, NULL);
     ck_assert_uint_eq(sm->stats.resume_failures, 0);
     server_says(ENABLED_ABC);
     step_ready("user@localhost/res", 2);
@@ -3294,7 +3112,7 @@ START_TEST(test_session_sm_a_max_h)
     struct xb_sm *sm = sm_ready();
 
     sm->acked = 0xFFFFFFFEu;
-    server_says("<a xmlns='" XB_NS_SM "' h='4294967295'/>");
+    server_says(SM_A("4294967295"));
     ck_assert_uint_eq(sm->qlen, 0);
     ck_assert_int_eq(host.nclosed, 0);
 }
@@ -3341,8 +3159,8 @@ START_TEST(test_session_sm_out_of_place)
     sm_bound(ENABLE_RESUME);
     sm = xb_session_sm(sess);
     /* Before <enabled/>: no answer, no ack taken. */
-    server_says(SERVER_R "<a xmlns='" XB_NS_SM "' h='5'/>"
-                         "<resumed xmlns='" XB_NS_SM "' previd='x' h='0'/>");
+    server_says(SERVER_R SM_A("5") "<resumed xmlns='" XB_NS_SM
+                                   "' previd='x' h='0'/>");
     ck_assert_str_eq(take_raw(), "");
     ck_assert_uint_eq(sm->stats.answers, 0);
     server_says(ENABLED_ABC);
@@ -3365,10 +3183,10 @@ START_TEST(test_session_sm_trace)
     sm_ready();
     server_says(SERVER_R);
     take();
-    assert_has(host.trace.data, "> " ENABLE_RESUME "\n");
-    assert_has(host.trace.data, "< " ENABLED_ABC "\n");
-    assert_has(host.trace.data, "< " SERVER_R "\n");
-    assert_has(host.trace.data, "> <a xmlns='" XB_NS_SM "' h='0'/>\n");
+    wt_assert_has(wire.trace.data, "> " ENABLE_RESUME "\n");
+    wt_assert_has(wire.trace.data, "< " ENABLED_ABC "\n");
+    wt_assert_has(wire.trace.data, "< " SERVER_R "\n");
+    wt_assert_has(wire.trace.data, "> <a xmlns='" XB_NS_SM "' h='0'/>\n");
 }
 END_TEST
 
@@ -3376,7 +3194,7 @@ END_TEST
 START_TEST(test_session_sm_r_without_sm)
 {
     make_ready();
-    server_says(SERVER_R "<a xmlns='" XB_NS_SM "' h='7'/>");
+    server_says(SERVER_R SM_A("7"));
     ck_assert_str_eq(take_raw(), "");
     ck_assert_int_eq(host.nclosed, 0);
     ck_assert_uint_eq(xb_session_sm(sess)->stats.answers, 0);
@@ -3388,11 +3206,11 @@ START_TEST(test_session_sm_resume_split)
 {
     struct xb_sm *sm;
 
-    split = _i ? SPLIT_RANDOM : SPLIT_BYTES;
+    wire.split = _i ? TU_RANDOM : TU_BYTES;
     sm = sm_cut_scene();
     sm_reconnect(SM_FEATURES);
     take();
-    server_says("<resumed xmlns='" XB_NS_SM "' previd='abc' h='4'/>");
+    server_says(RESUMED_ABC("4"));
     take();
     ck_assert_int_eq(out.nel, 4);
     assert_chat(out.el[0], "4");
