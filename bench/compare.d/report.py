@@ -1,6 +1,6 @@
-# Report of bench/compare: reads echo.csv, scale.csv, samples.csv,
-# machine.md and tuning.txt from a results directory, checks the data,
-# draws the plots with gnuplot and writes report.md. Exit status 1 when a
+# Report of bench/compare: reads echo.csv, scale.csv, breaking.csv,
+# samples.csv, machine.md and tuning.txt from a results directory, checks
+# the data, draws the plots with gnuplot and writes report.md. Exit status 1 when a
 # consistency check fails or an expected file is missing.
 #   python3 report.py DIR --duration S [--cpu-break PCT ...]   (see bench/compare)
 import argparse
@@ -14,15 +14,17 @@ from collections import defaultdict
 LABELS = {
     "mod_bots": "xmppbots in-server (mod_bots)",
     "cli": "xmppbots client bots (CLI)",
+    "component": "xmppbots component bots (CLI, XEP-0114)",
     "strophe": "libstrophe echo bot",
     "slixmpp": "slixmpp echo bot",
     "lua_echo": "mod_lua_echo (Lua in Prosody)",
+    "lua_jumper": "mod_lua_jumper (Lua in Prosody)",
 }
-IN_SERVER = ("mod_bots", "lua_echo")
+IN_SERVER = ("mod_bots", "lua_echo", "lua_jumper")
 # Columns that may hold "n/a" (per-process figures of a bot that is not a process).
 ECHO_NA = {"bot_cpu_s", "bot_us_per_echo", "bot_rss_kb"}
 SCALE_NA = {"bot_rss_kb", "client_bytes_per_bot", "bot_cpu_pct", "probe_p50_ms",
-            "probe_p99_ms", "probe_max_ms"}
+            "probe_p99_ms", "probe_max_ms", "heard_pct"}
 
 
 def read_csv(path):
@@ -105,6 +107,99 @@ def check_scale(checks, scale):
                          "%s: the bots talked in the window (%s/s)" % (tag, r["groupchat_sent_per_s"]))
 
 
+def check_breaking(checks, scale, breaking, pct, cap):
+    """breaking.csv agrees with scale.csv, and each interval was bisected
+    down to pct% unless the step cap or the ladder's ends stopped it."""
+    models = list(dict.fromkeys((r["gc"], r["model"]) for r in scale))
+    have = {(b["gc"], b["model"]): b for b in breaking}
+    for key in models:
+        tag = "breaking point %s %s" % key
+        b = have.get(key)
+        checks.check(b is not None, "%s: a row in breaking.csv" % tag)
+        if b is None:
+            continue
+        rows = {int(r["bots"]): r for r in scale if (r["gc"], r["model"]) == key}
+        good, bad = b["last_ok"], b["first_broken"]
+        if good != "none":
+            checks.check(int(good) in rows and rows[int(good)]["breaks"] == "ok",
+                         "%s: the last good N=%s ran and did not break" % (tag, good))
+            checks.check(not [n for n, r in rows.items() if n > int(good) and r["breaks"] == "ok"],
+                         "%s: no larger N was good" % tag)
+        if bad != "none":
+            checks.check(int(bad) in rows and rows[int(bad)]["breaks"] != "ok",
+                         "%s: the first broken N=%s ran and broke" % (tag, bad))
+            checks.check(not [n for n, r in rows.items() if n < int(bad) and r["breaks"] != "ok"],
+                         "%s: no smaller N broke" % tag)
+        if good != "none" and bad != "none":
+            width = 100.0 * (int(bad) - int(good)) / int(good)
+            checks.check(width <= pct or int(b["bisect_steps"]) >= cap,
+                         "%s: interval %s-%s (%.0f%%) within %s%% or %s bisection steps done (%s)"
+                         % (tag, good, bad, width, pct, cap, b["bisect_steps"]))
+
+
+def interval(b):
+    """Breaking point of a breaking.csv row as text."""
+    good, bad = b["last_ok"], b["first_broken"]
+    if good != "none" and bad != "none":
+        return "%s-%s (+%.0f%%)" % (good, bad, 100.0 * (int(bad) - int(good)) / int(good))
+    if bad != "none":
+        return "< %s (broke at the first step)" % bad
+    return "> %s (never broke)" % good
+
+
+def breaking_table(scale, breaking):
+    rows = []
+    for b in breaking:
+        key = (b["gc"], b["model"])
+        s = {int(r["bots"]): r for r in scale if (r["gc"], r["model"]) == key}
+        good = s.get(int(b["last_ok"])) if b["last_ok"] != "none" else None
+        bad = s.get(int(b["first_broken"])) if b["first_broken"] != "none" else None
+        ladder = ", ".join(str(n) for n, r in sorted(s.items()) if r["stage"] == "ladder")
+        bis = ", ".join("%s %s" % (r["bots"], "ok" if r["breaks"] == "ok" else "broke")
+                        for r in scale if (r["gc"], r["model"]) == key and r["stage"] == "bisect")
+        rows.append([LABELS[b["model"]] + ("" if b["gc"] == "incremental" else ", gen. GC"), interval(b),
+                     ladder, bis or "-",
+                     ("%s%% CPU, p99 %s ms, %s" % (good["prosody_cpu_pct"], good["probe_p99_ms"],
+                                                  per_delivery(good) + " us/delivery")) if good else "n/a",
+                     ("%s (%s%% CPU, p99 %s ms)" % (bad["breaks"], bad["prosody_cpu_pct"], bad["probe_p99_ms"]))
+                     if bad else "n/a"])
+    return table(["model", "breaking point: last good - first broken N (width)", "ladder", "bisection steps",
+                  "at the last good N: Prosody, probe, Prosody CPU per room delivery",
+                  "at the first broken N"], rows)
+
+
+def ratios_table(breaking):
+    """Breaking point of each model over each other's: the last good N over
+    the last good N, and the range the two intervals allow (a model that
+    never broke, or broke at its first step, gives a bound only)."""
+    rows, bs = [], breaking
+    val = lambda v: None if v == "none" else int(v)
+    for a in bs:
+        row = [LABELS[a["model"]] + ("" if a["gc"] == "incremental" else ", gen. GC")]
+        for b in bs:
+            ag, ab, bg, bb = val(a["last_ok"]), val(a["first_broken"]), val(b["last_ok"]), val(b["first_broken"])
+            lo = ag / bb if ag and bb else None
+            hi = ab / bg if ab and bg else None
+            if a is b:
+                row.append("1")
+            elif lo is not None and hi is not None:
+                row.append("%.2f (%.2f-%.2f)" % (ag / bg, lo, hi))
+            elif lo is not None:
+                row.append("> %.2f" % lo)
+            elif hi is not None:
+                row.append("< %.2f" % hi)
+            else:
+                row.append("n/a")
+        rows.append(row)
+    return table(["breaking point of / over"] + [b["model"] for b in bs], rows)
+
+
+def per_delivery(r):
+    """Prosody CPU (us) per groupchat message delivered to a bot in the window."""
+    rcv, cpu = num(r["groupchat_received_per_s"]), num(r["prosody_cpu_pct"])
+    return "%.1f" % (1e4 * cpu / rcv) if rcv and cpu is not None else "n/a"
+
+
 def plot(outdir, name, title, xlabel, ylabel, series, logy=False):
     """Draws NAME.png; series: list of (title, [(x, y)], dashed)."""
     series = [s for s in series if s[1]]
@@ -142,11 +237,14 @@ def points(rows, key, x, y):
     for r in rows:
         if num(r[y]) is not None:
             groups[key(r)].append((int(r[x]), num(r[y])))
+    for pts in groups.values():
+        pts.sort()
     return groups
 
 
-def headline(echo, scale):
+def headline(echo, scale, breaking):
     rows = []
+    limits = {(b["gc"], b["model"]): b for b in breaking}
     # The largest N that every scale model ran: the like-for-like column.
     ns = [set(int(r["bots"]) for r in scale if r["model"] == m) for m in set(r["model"] for r in scale)]
     common = max(set.intersection(*ns)) if ns and set.intersection(*ns) else None
@@ -157,15 +255,18 @@ def headline(echo, scale):
         emax = max(e, key=lambda r: num(r["echoes_per_s"])) if e else None
         ok = [r for r in s if r["breaks"] == "ok"]
         broke = [r for r in s if r["breaks"] != "ok"]
+        ok.sort(key=lambda r: int(r["bots"]))
         if not s:
             limit = "n/a (echo only)"
+        elif key in limits:
+            limit = interval(limits[key])
         elif broke:
-            limit = "breaks at %s (%s); ok at %s" % (broke[0]["bots"], broke[0]["breaks"],
-                                                      ok[-1]["bots"] if ok else "none tested")
+            limit = "breaks at %s (%s)" % (broke[0]["bots"], broke[0]["breaks"])
         else:
             limit = "> %s (max tested)" % s[-1]["bots"]
         at = ok[-1] if ok else (s[0] if s else None)
         mem = "%s B at N=%s" % (at["server_bytes_per_bot"], at["bots"]) if at else "n/a"
+        delivery = "%s us at N=%s" % (per_delivery(at), at["bots"]) if at else "n/a"
         total = "%s MB server + %s client" % (
             mb(at["prosody_rss_kb"]),
             mb(at["bot_rss_kb"]) + " MB" if at["bot_rss_kb"] != "n/a" else "0") if at else "n/a"
@@ -182,10 +283,10 @@ def headline(echo, scale):
             at_common = "Prosody %s%% CPU, probe p99 %s" % (c[0]["prosody_cpu_pct"],
                                                              p99 if p99 == "n/a" else p99 + " ms")
         rows.append([LABELS[model] + ("" if gc == "incremental" else ", gen. GC"), limit, at_common, mem, total,
-                     cpu, echo_s])
-    return table(["model", "jumper bots at the breaking point", "at N=%s jumpers" % common,
-                  "server memory per bot", "total memory at that N", "CPU per echoed message",
-                  "best echo throughput"], rows)
+                     delivery, cpu, echo_s])
+    return table(["model", "breaking point (jumper bots: last good - first broken)", "at N=%s jumpers" % common,
+                  "server memory per bot", "total memory at that N", "Prosody CPU per room delivery",
+                  "CPU per echoed message", "best echo throughput"], rows)
 
 
 def samples_table(path):
@@ -208,21 +309,26 @@ def main():
     ap.add_argument("dir")
     ap.add_argument("--duration", required=True)
     for opt in ("cpu-break", "probe-break-pct", "probe-break-p99-ms", "rss-break-kb", "window",
-                "interval", "connect-rate", "window-msgs", "join-wait"):
+                "interval", "connect-rate", "window-msgs", "join-wait", "bisect-pct", "bisect-max",
+                "heard-break-pct"):
         ap.add_argument("--" + opt, required=True)
     a = ap.parse_args()
     d = a.dir
     checks = Checks()
-    for f in ("echo.csv", "scale.csv", "samples.csv", "machine.md", "tuning.txt"):
+    for f in ("echo.csv", "scale.csv", "breaking.csv", "samples.csv", "machine.md", "tuning.txt"):
         checks.check(os.path.isfile(os.path.join(d, f)), "file %s exists" % f)
     if checks.failed:
         return 1
     echo, scale = read_csv(os.path.join(d, "echo.csv")), read_csv(os.path.join(d, "scale.csv"))
+    breaking = read_csv(os.path.join(d, "breaking.csv"))
+    order = list(LABELS)
+    scale.sort(key=lambda r: (r["gc"], order.index(r["model"]), int(r["bots"])))
     checks.check(len(echo) > 0, "echo.csv has rows (%d)" % len(echo))
     check_cells(checks, "echo.csv", echo, ECHO_NA)
     check_cells(checks, "scale.csv", scale, SCALE_NA)
     check_echo(checks, echo)
     check_scale(checks, scale)
+    check_breaking(checks, scale, breaking, float(a.bisect_pct), int(a.bisect_max))
 
     lat = []
     for key, pts in points(echo, label, "clients", "rtt_p50_ms").items():
@@ -265,15 +371,16 @@ def main():
                   mb(r["bot_rss_kb"])] for r in echo]
     scale_cols = ["model", "N", "rooms", "online s", "joined s", "online", "Prosody RSS MB", "server B/bot",
                   "Prosody CPU %", "bot RSS MB", "client B/bot", "bot CPU %", "groupchat sent/s",
-                  "received/s", "errors", "probes sent/reflected", "delivery %", "probe p50/p99/max ms",
-                  "breaks"]
+                  "received/s", "heard %", "Prosody us/delivery", "errors", "probes sent/reflected", "delivery %",
+                  "probe p50/p99/max ms", "breaks", "stage"]
     scale_rows = [[label(r), r["bots"], r["rooms"], r["online_s"], r["joined_s"], r["online"],
                    mb(r["prosody_rss_kb"]), r["server_bytes_per_bot"], r["prosody_cpu_pct"],
                    mb(r["bot_rss_kb"]),
                    r["client_bytes_per_bot"], r["bot_cpu_pct"], r["groupchat_sent_per_s"],
-                   r["groupchat_received_per_s"], r["errors"], "%s/%s" % (r["probe_sent"], r["probe_reflected"]),
+                   r["groupchat_received_per_s"], r["heard_pct"], per_delivery(r), r["errors"],
+                   "%s/%s" % (r["probe_sent"], r["probe_reflected"]),
                    r["probe_delivery_pct"], "%s/%s/%s" % (r["probe_p50_ms"], r["probe_p99_ms"], r["probe_max_ms"]),
-                   r["breaks"]] for r in scale]
+                   r["breaks"], r["stage"]] for r in scale]
     report = [
         "# xmppbots deployment models compared", "",
         "Written by `bench/compare` in %.0f s. Every figure below was measured in this run; raw data in "
@@ -283,8 +390,11 @@ def main():
         "Every run starts a fresh Prosody from `tests/prosody.sh` (plain TCP on 127.0.0.1, accounts copied in); "
         "the lines that matter, from the configs saved as `config-*.cfg.lua`:", "",
         "```lua", md("tuning.txt"), "```", "",
-        "Client bots: `--connect-rate %s --retries 100`, SASL as the CLI negotiates it; load generator: "
-        "`--window %s --connect-rate 1000`. Jumpers: 1 room per 100 bots, 5-9 phrases, %s s apart; "
+        "Client bots: `--connect-rate %s --retries 100`, SASL as the CLI negotiates it, XEP-0198 stream "
+        "management on (the CLI's default; the servers load mod_smacks); load generator: "
+        "`--window %s --connect-rate 1000`. Component bots: `--component bots.localhost` over one "
+        "XEP-0114 stream to Prosody's component port (Prosody 0.12 takes one per component), brought online "
+        "at the same `--connect-rate`. Jumpers: 1 room per 100 bots, 5-9 phrases, %s s apart; "
         "measurement window %s s with the probe in bot_room_0."
         % (a.connect_rate, a.window_msgs, a.interval, a.window), "",
         "## Breaking criteria", "",
@@ -292,11 +402,25 @@ def main():
         "N room joins not reached within N/%s + %s s (`join-timeout`); the probe could not join "
         "(`probe-not-joined`), or saw < %s%% of its probes reflected (`probe-delivery`), or a p99 delivery delay "
         "> %s ms (`probe-p99`); Prosody used >= %s%% of one core over the window (`cpu-saturated`); Prosody RSS "
-        "> %d MB, half the RAM (`rss-limit`)." % (a.connect_rate, a.join_wait, a.probe_break_pct, a.probe_break_p99_ms, a.cpu_break,
-                                                 int(a.rss_break_kb) // 1024), "",
-        "## Headline", "", headline(echo, scale), "",
-        "Server memory per bot: (Prosody RSS with N bots - RSS of an idle Prosody, with mod_bots loaded and no "
-        "bots for the in-server model) / N, at the largest N that did not break. CPU per echoed message and "
+        "> %d MB, half the RAM (`rss-limit`); the bots heard < %s%% of the phrases their rooms should have "
+        "delivered to them, each phrase said reaching the (N - 1) / rooms other bots of its room "
+        "(`bots-behind`: deliveries, or the bots' own sends, fall behind; the probe, a client of its own, "
+        "does not see a backlog on the bots' connections)."
+        % (a.connect_rate, a.join_wait, a.probe_break_pct, a.probe_break_p99_ms, a.cpu_break,
+           int(a.rss_break_kb) // 1024, a.heard_break_pct), "",
+        "Each model steps up its ladder until a step breaks, then bisects between the last good and the "
+        "first broken N (geometric middle, 2 significant digits) until the first broken N is within %s%% "
+        "of the last good one, at most %s bisection steps." % (a.bisect_pct, a.bisect_max), "",
+        "## Breaking points", "",
+        breaking_table(scale, breaking) if breaking else "(no scale runs)", "",
+        "Ratios of the breaking points (the last good N over the last good N; in brackets the range the two "
+        "intervals allow):", "",
+        ratios_table(breaking) if breaking else "(no scale runs)", "",
+        "## Headline", "", headline(echo, scale, breaking), "",
+        "Server memory per bot: (Prosody RSS with N bots - RSS of an idle Prosody configured as for the model "
+        "with no bots: mod_bots or mod_lua_jumper loaded, the component declared) / N, at the largest N that "
+        "did not break. Prosody CPU per room delivery: Prosody's CPU over the window / the groupchat messages "
+        "the bots received in it (a bot in a room of 100 receives each phrase said there), at that N. CPU per echoed message and "
         "throughput from each model's echo run with the most echoes/s; the Prosody figure has the logins taken out (see below).", "",
         "## Echo", "",
         "K load clients (`xmppbots load`, %s messages in flight each) send M messages each to "
@@ -310,7 +434,9 @@ def main():
         "## Jumper scale", "",
         "online s / joined s: seconds from starting Prosody until all N bots were online / until N room joins "
         "had happened. RSS and CPU at the end of / over the window; rates over the window from mod_bots' "
-        "`bots:stats()` or the CLI's `--stats` JSON; errors: join errors plus the model's error counters.", "",
+        "`bots:stats()`, mod_lua_jumper's counters or the CLI's `--stats` JSON; errors: join errors plus the "
+        "model's error counters. Prosody us/delivery: its CPU over the window / groupchat received. stage: "
+        "`ladder` or `bisect`.", "",
         table(scale_cols, scale_rows) if scale_rows else "(no scale runs)", "",
         "![memory](memory-vs-n.png)", "", "![cpu](cpu-vs-n.png)", "", "![delivery](delivery-delay-vs-n.png)", "",
         "## Consistency checks", "", "\n".join(checks.lines), "",
