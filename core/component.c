@@ -219,6 +219,10 @@ static void on_stream_open(void *ud, const struct xb_stream_header *h)
                  h->from ? h->from : "", h->id ? h->id : "");
         c->hooks.trace(c->ud, '<', line, strlen(line));
     }
+    /* Closed before the server's header came: no handshake after our
+     * </stream:stream>; wait for the server's close. */
+    if (c->phase == P_CLOSING)
+        return;
     if (!h->content_ns || strcmp(h->content_ns, XB_NS_COMPONENT)) {
         fail(c, XB_EPROTO, XB_COND_INVALID_NAMESPACE,
              "stream namespace is '%.60s', not " XB_NS_COMPONENT

@@ -474,6 +474,10 @@ int xb_route_stanza(const struct xb_route *r, const struct xb_stanza *st,
     is_iq = !strcmp(name, "iq");
     if (!is_iq && strcmp(name, "message") && strcmp(name, "presence"))
         return XB_ROUTE_DROP;
+    /* The server stamps 'from' on everything it routes to a component;
+     * without one there is no one to deliver for or to answer. */
+    if (!xb_stanza_attr(st, NULL, "from"))
+        return XB_ROUTE_DROP;
     if (!to)
         to = r->domain;
     split(to, &p);
@@ -496,9 +500,9 @@ int xb_route_stanza(const struct xb_route *r, const struct xb_stanza *st,
     } else {
         return XB_ROUTE_DROP;
     }
-    /* No one to answer; or an address the server would not take as our
-     * 'from' (it closes the stream for that). */
-    if (!xb_stanza_attr(st, NULL, "from") || xb_jid_check(to, strlen(to), NULL))
+    /* An address the server would not take as our 'from' (it closes the
+     * stream for that). */
+    if (xb_jid_check(to, strlen(to), NULL))
         return XB_ROUTE_DROP;
     rep = xb_xmpp_reply(st, cond, etype);
     if (!rep || xb_stanza_set_attr(rep, NULL, "from", to) ||

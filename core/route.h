@@ -97,9 +97,11 @@ enum xb_route_verdict {
  *   messages of type groupchat, headline and error, and presences, are
  *   dropped (RFC 6121 8.5.2 lets them go silently);
  * - a message to the domain is answered like one to an unknown JID.
- * Errors and IQ results are never answered, nor is a stanza without a
- * 'from', and a 'to' of another domain is dropped (an answer from there
- * would make the server close the stream: invalid-from).
+ * Errors and IQ results are never answered. A stanza without a 'from'
+ * (the server stamps one on everything it routes to a component) is
+ * dropped, not delivered: no one could be answered. A 'to' of another
+ * domain is dropped (an answer from there would make the server close
+ * the stream: invalid-from).
  * Stores the item or a new reply (the caller frees it) and returns the
  * verdict, or XB_ENOMEM.
  */

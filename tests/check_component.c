@@ -649,6 +649,25 @@ START_TEST(test_component_close_clean)
 }
 END_TEST
 
+/* Closed before the server's header came: the header that follows gets
+ * no handshake (nothing is written after our close), and an accepting
+ * <handshake/> does not make the stream ready (fuzz finding). */
+START_TEST(test_component_close_before_header)
+{
+    new_component();
+    ck_assert_str_eq(take_raw(), CLIENT_HEADER);
+    xb_component_close(comp);
+    ck_assert_str_eq(take_raw(), "</stream:stream>");
+    server_says(SERVER_HEADER "<handshake/>");
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_int_eq(host.nready, 0);
+    ck_assert_int_eq(xb_component_state(comp), XB_COMPONENT_CLOSING);
+    ck_assert_int_eq(feed("</stream:stream>"), XB_ECLOSED);
+    assert_closed(0, XB_COND_NONE);
+    ck_assert_str_eq(take_raw(), "");
+}
+END_TEST
+
 START_TEST(test_component_close_timeout)
 {
     make_ready();
@@ -868,6 +887,21 @@ START_TEST(test_component_route_ping_to_bot)
     wt_assert_attr(r, "id", "p1");
     wt_assert_attr(r, "from", "echo_3@" DOMAIN "/bot");
     wt_assert_attr(r, "to", "alice@localhost/r");
+}
+END_TEST
+
+/* A stanza without 'from' (the server always stamps one) is not delivered:
+ * a bot would answer no one (fuzz finding). */
+START_TEST(test_component_route_no_from_not_delivered)
+{
+    make_host(10);
+    server_says("<iq to='echo_3@" DOMAIN "/bot' type='get' id='p1'>"
+                "<ping xmlns='urn:xmpp:ping'/></iq>"
+                "<message to='echo_3@" DOMAIN "/bot' type='chat'>"
+                "<body>hi</body></message>");
+    ck_assert_int_eq(host.delivered, 0);
+    ck_assert_int_eq(host.dropped, 2);
+    ck_assert_str_eq(take_raw(), "");
 }
 END_TEST
 
@@ -1211,6 +1245,7 @@ static Suite *component_suite(void)
     tc = tcase_create("life");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_component_close_clean);
+    tcase_add_test(tc, test_component_close_before_header);
     tcase_add_test(tc, test_component_close_timeout);
     tcase_add_test(tc, test_component_abort);
     tcase_add_test(tc, test_component_restart);
@@ -1227,6 +1262,7 @@ static Suite *component_suite(void)
     tcase_add_test(tc, test_component_route_full_to_among_many);
     tcase_add_test(tc, test_component_route_bare_to);
     tcase_add_test(tc, test_component_route_ping_to_bot);
+    tcase_add_test(tc, test_component_route_no_from_not_delivered);
     tcase_add_test(tc, test_component_route_disco_info);
     tcase_add_test(tc, test_component_route_disco_items_bounded);
     tcase_add_test(tc, test_component_route_domain_other_iqs);

@@ -1,7 +1,9 @@
 /*
- * Runs the parser fuzz target without libFuzzer over every file in
- * $XB_CORPUS_DIR (default tests/corpus/parser) and those named on the
- * command line; a property violation aborts, so make check fails on it.
+ * Runs a fuzz target without libFuzzer over every file of its seed corpus,
+ * $top_srcdir/tests/corpus/FUZZ_NAME (FUZZ_NAME is set when it is built:
+ * parser, session, component), or $XB_CORPUS_DIR if set, and over those
+ * named on the command line; a property violation aborts, so make check
+ * fails on it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -10,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#ifndef FUZZ_NAME
+#define FUZZ_NAME "parser"
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -82,11 +88,15 @@ static int run_dir(const char *dir, int *count)
 
 int main(int argc, char **argv)
 {
-    const char *dir = getenv("XB_CORPUS_DIR");
+    const char *dir = getenv("XB_CORPUS_DIR"), *top = getenv("top_srcdir");
+    char path[4096];
     int count = 0, failed = 0, i;
 
-    if (!dir || !*dir)
-        dir = "tests/corpus/parser";
+    if (!dir || !*dir) {
+        snprintf(path, sizeof path, "%s/tests/corpus/" FUZZ_NAME,
+                 top && *top ? top : ".");
+        dir = path;
+    }
     if (run_dir(dir, &count) != 0)
         failed = 1;
     for (i = 1; i < argc; i++) {
@@ -97,6 +107,6 @@ int main(int argc, char **argv)
         else
             failed = 1;
     }
-    printf("fuzz_regress: %d inputs ran\n", count);
+    printf("fuzz_regress: %d %s inputs ran\n", count, FUZZ_NAME);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
