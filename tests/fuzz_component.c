@@ -24,6 +24,8 @@
 #include "stanza.h"
 #include "xmpp.h"
 
+#include "fuzzcommon.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /*
@@ -52,7 +54,6 @@ enum op {
     OP_COUNT
 };
 
-#define ESC 0xFF
 #define DOMAIN "bots.localhost"
 #define SECRET "fuzz-component-secret"
 #define NBOTS 4
@@ -96,10 +97,6 @@ static const char *const macros[] = {
 };
 #define NMACROS (sizeof macros / sizeof macros[0])
 
-static const struct xb_parser_limits fz_limits = {16 * 1024, 16, 32};
-static const struct xb_parser_limits big_limits = {(size_t)1 << 30, 64,
-                                                   1u << 16};
-
 struct vbot {
     struct xb_bot *bot;
     int64_t timer;
@@ -117,29 +114,11 @@ struct fz {
     struct xb_route *route;
     struct xb_bot_config *echo;
     struct vbot bots[NBOTS];
-    struct xb_parser *out; /* re-parses what the component writes */
     struct answering ans;
-    uint64_t clock;
-    int64_t timer;
-    uint64_t armed;
-    int nclosed;
-    int closed;
-    int out_closed;
     int online;
 };
 
 static struct fz fz;
-
-/* XB_FUZZ_VERBOSE set: what is written and how the stream ends go to
- * stderr, to read a corpus file or a finding. */
-static int verbose;
-
-static void die(const char *what, const char *detail)
-{
-    fprintf(stderr, "fuzz_component: %s%s%s\n", what, detail ? ": " : "",
-            detail ? detail : "");
-    abort();
-}
 
 /* ---- what the component writes ----------------------------------------- */
 
@@ -147,9 +126,9 @@ static void out_open(void *ud, const struct xb_stream_header *h)
 {
     (void)ud;
     if (!h->content_ns || strcmp(h->content_ns, XB_NS_COMPONENT))
-        die("the component opened a stream not in " XB_NS_COMPONENT, NULL);
+        fuzz_die("the component opened a stream not in " XB_NS_COMPONENT, NULL);
     if (!h->to || strcmp(h->to, DOMAIN))
-        die("the component opened a stream to another domain", h->to);
+        fuzz_die("the component opened a stream to another domain", h->to);
 }
 
 /* 'from' of a stanza written: a valid JID of the component's domain. */
@@ -159,11 +138,11 @@ static void check_from(const struct xb_stanza *st)
     struct xb_jid j;
 
     if (!from)
-        die("a stanza went out without 'from'", NULL);
+        fuzz_die("a stanza went out without 'from'", NULL);
     if (xb_jid_parse(&j, from, strlen(from), NULL))
-        die("a stanza went out with a 'from' that is no JID", from);
+        fuzz_die("a stanza went out with a 'from' that is no JID", from);
     if (strcmp(j.domain, DOMAIN))
-        die("a stanza went out with a 'from' outside the domain", from);
+        fuzz_die("a stanza went out with a 'from' outside the domain", from);
     xb_jid_clear(&j);
 }
 
@@ -176,10 +155,10 @@ static void out_stanza(void *ud, struct xb_stanza *st)
     if (xb_stanza_is(st, XB_NS_COMPONENT, "handshake")) {
         t = xb_stanza_text(st, NULL);
         if (!t || strlen(t) != 40)
-            die("a handshake that is no SHA-1", t);
+            fuzz_die("a handshake that is no SHA-1", t);
         for (i = 0; i < 40; i++)
             if (!strchr("0123456789abcdef", t[i]))
-                die("a handshake that is no lowercase hex", t);
+                fuzz_die("a handshake that is no lowercase hex", t);
     } else if (xb_stanza_is(st, XB_NS_COMPONENT, "message") ||
                xb_stanza_is(st, XB_NS_COMPONENT, "presence") ||
                xb_stanza_is(st, XB_NS_COMPONENT, "iq")) {
@@ -187,23 +166,17 @@ static void out_stanza(void *ud, struct xb_stanza *st)
         if (fz.ans.active) {
             to = xb_stanza_attr(st, NULL, "to");
             if (fz.ans.silent)
-                die("an answer to an error, a result or a stanza without "
-                    "'from'",
-                    fz.ans.from);
+                fuzz_die("an answer to an error, a result or a stanza without "
+                         "'from'",
+                         fz.ans.from);
             if (!to || strcmp(to, fz.ans.from))
-                die("an answer to someone else than the sender", to);
+                fuzz_die("an answer to someone else than the sender", to);
         }
     } else if (!xb_stanza_is(st, XB_NS_STREAMS, "error")) {
-        die("the component wrote something that is no stanza",
-            xb_stanza_name(st));
+        fuzz_die("the component wrote something that is no stanza",
+                 xb_stanza_name(st));
     }
     xb_stanza_free(st);
-}
-
-static void out_close(void *ud)
-{
-    (void)ud;
-    fz.out_closed = 1;
 }
 
 /* ---- the bots' host ------------------------------------------------------ */
@@ -234,26 +207,8 @@ static const struct xb_bot_host bot_host = {b_send, b_set_timer, NULL,
 
 static void h_write(void *ud, const char *data, size_t len)
 {
-    int rc;
-
     (void)ud;
-    if (verbose)
-        fprintf(stderr, "> %.*s\n", (int)len, data);
-    if (len == 0)
-        die("an empty write", NULL);
-    if (fz.closed)
-        die("a write after the closed hook", data);
-    if (fz.out_closed)
-        die("a write after our </stream:stream>", data);
-    if (len >= 5 && !memcmp(data, "<?xml", 5) && xb_parser_reset(fz.out))
-        die("xb_parser_reset failed", NULL);
-    rc = xb_parser_feed(fz.out, data, len);
-    if (rc) {
-        fprintf(stderr, "fuzz_component: re-parse: %s (%s)\n",
-                xb_parser_message(fz.out),
-                xb_cond_name(xb_parser_condition(fz.out)));
-        die("the component wrote XML that does not parse", data);
-    }
+    fuzz_write(data, len, NULL);
 }
 
 static void h_ready(void *ud)
@@ -262,7 +217,7 @@ static void h_ready(void *ud)
 
     (void)ud;
     if (xb_component_state(fz.c) != XB_COMPONENT_READY)
-        die("ready hook outside the ready state", NULL);
+        fuzz_die("ready hook outside the ready state", NULL);
     fz.online = 1;
     for (i = 0; i < NBOTS; i++)
         xb_bot_online(fz.bots[i].bot, NULL);
@@ -290,31 +245,31 @@ static void h_stanza(void *ud, const struct xb_stanza *st)
 
     (void)ud;
     if (strcmp(xb_stanza_ns(st), XB_NS_CLIENT))
-        die("a stanza reached the host outside jabber:client",
-            xb_stanza_ns(st));
+        fuzz_die("a stanza reached the host outside jabber:client",
+                 xb_stanza_ns(st));
     if (fz.ans.active)
-        die("the stanza hook ran inside itself", NULL);
+        fuzz_die("the stanza hook ran inside itself", NULL);
     fz.ans.active = 1;
     fz.ans.silent = must_not_answer(st);
     snprintf(fz.ans.from, sizeof fz.ans.from, "%s", from ? from : "");
     v = xb_route_stanza(fz.route, st, &item, &reply);
     if (v == XB_ROUTE_DELIVER) {
         if (!item || reply)
-            die("deliver without an item", NULL);
+            fuzz_die("deliver without an item", NULL);
         if (fz.online)
             xb_bot_stanza(((struct vbot *)item)->bot, st);
     } else if (v == XB_ROUTE_REPLY) {
         if (!reply || item)
-            die("reply without a reply", NULL);
+            fuzz_die("reply without a reply", NULL);
         rc = xb_component_send(fz.c, reply);
         if (rc && rc != XB_ESTATE)
-            die("the route's reply was refused", xb_strerror(rc));
+            fuzz_die("the route's reply was refused", xb_strerror(rc));
         xb_stanza_free(reply);
     } else if (v == XB_ROUTE_DROP) {
         if (item || reply)
-            die("drop with an item or a reply", NULL);
+            fuzz_die("drop with an item or a reply", NULL);
     } else if (v != XB_ENOMEM) {
-        die("xb_route_stanza gave an unknown verdict", NULL);
+        fuzz_die("xb_route_stanza gave an unknown verdict", NULL);
     }
     fz.ans.active = 0;
 }
@@ -324,36 +279,11 @@ static void h_closed(void *ud, int err, const char *msg)
     int i;
 
     (void)ud;
-    if (verbose)
-        fprintf(stderr, "closed: %d %s\n", err, msg ? msg : "(null)");
-    if (++fz.nclosed > 1)
-        die("the closed hook ran twice", msg);
-    fz.closed = 1;
-    if (xb_component_state(fz.c) != XB_COMPONENT_CLOSED)
-        die("closed hook outside the closed state", msg);
-    if (err > 0 || err < XB_ETIMEOUT)
-        die("closed hook with an unknown code", msg);
-    if (!msg || !*msg || strchr(msg, '\n'))
-        die("closed hook without a one-line reason", msg);
+    fuzz_closed(err, msg, xb_component_state(fz.c) == XB_COMPONENT_CLOSED);
     if (fz.online)
         for (i = 0; i < NBOTS; i++)
             xb_bot_offline(fz.bots[i].bot);
     fz.online = 0;
-}
-
-static void h_set_timer(void *ud, int64_t ms)
-{
-    (void)ud;
-    if (ms < -1)
-        die("set_timer below -1", NULL);
-    fz.timer = ms;
-    fz.armed = fz.clock;
-}
-
-static uint64_t h_now(void *ud)
-{
-    (void)ud;
-    return fz.clock;
 }
 
 /* The console sees our handshake redacted. (Not "never the secret": the
@@ -363,69 +293,25 @@ static void h_trace(void *ud, char dir, const char *data, size_t len)
     static const char red[] = "<handshake>[redacted]</handshake>";
 
     (void)ud;
-    if (dir != '<' && dir != '>')
-        die("trace with a bad direction", NULL);
-    if (len == 0)
-        die("an empty trace", NULL);
+    fuzz_trace_check(dir, len);
     if (dir == '>' && len >= 10 && !memcmp(data, "<handshake", 10) &&
         (len != sizeof red - 1 || memcmp(data, red, len)))
-        die("the console saw the handshake digest", NULL);
+        fuzz_die("the console saw the handshake digest", NULL);
 }
 
 static const struct xb_component_hooks hooks = {
-    h_write, h_ready, h_stanza, h_closed, h_set_timer, h_now, h_trace,
+    h_write, h_ready, h_stanza, h_closed, fuzz_set_timer, fuzz_now, h_trace,
 };
 
 /* ---- driving the component ---------------------------------------------- */
 
 static int feed1(const char *data, size_t len)
 {
-    int was_closed = fz.closed, rc;
+    int was_closed = fuzz.closed, rc;
 
     rc = xb_component_feed(fz.c, data, len);
-    if (was_closed && rc >= 0)
-        die("a feed after the closed hook succeeded", NULL);
-    if (rc == 0 && fz.closed)
-        die("a feed returned 0 but the stream ended", NULL);
-    if (rc < 0 && !fz.closed)
-        die("a feed failed without the closed hook", NULL);
+    fuzz_check_feed(was_closed, rc, 0);
     return rc;
-}
-
-static void feed_cut(const char *data, size_t len, unsigned ctl,
-                     unsigned *state)
-{
-    size_t n;
-
-    while (len > 0) {
-        switch (ctl & 3) {
-        case 0:
-            n = len;
-            break;
-        case 1:
-            n = 1;
-            break;
-        case 2:
-            n = 7;
-            break;
-        default:
-            *state ^= *state << 13;
-            *state ^= *state >> 17;
-            *state ^= *state << 5;
-            n = 1 + *state % 24;
-        }
-        if (n > len)
-            n = len;
-        feed1(data, n);
-        data += n;
-        len -= n;
-    }
-}
-
-static void server(const char *xml)
-{
-    if (feed1(xml, strlen(xml)) != 0)
-        die("the scripted server was refused", xml);
 }
 
 static void start(void)
@@ -436,10 +322,10 @@ static void start(void)
     /* A new connection: the per-stream rules start over (the header is
      * written from inside xb_component_start). */
     if (may)
-        fz.nclosed = fz.closed = fz.out_closed = 0;
+        fuzz_new_stream();
     rc = xb_component_start(fz.c);
     if ((rc == 0) != may)
-        die("xb_component_start accepted or refused wrongly", NULL);
+        fuzz_die("xb_component_start accepted or refused wrongly", NULL);
 }
 
 /* The host sends a chat message as bot arg, or (evil) with a 'from'
@@ -453,22 +339,22 @@ static void host_send(unsigned arg, int evil)
         xb_stanza_set_attr(st, NULL, "type", "chat") ||
         !(b = xb_stanza_add_child(st, NULL, "body")) ||
         xb_stanza_add_text(b, "a <b> & c", 9))
-        die("out of memory", NULL);
+        fuzz_die("out of memory", NULL);
     if (evil) {
         if (xb_stanza_set_attr(st, NULL, "from",
                                arg & 1 ? "bots.localhost.evil" : "x@localhost"))
-            die("out of memory", NULL);
+            fuzz_die("out of memory", NULL);
         rc = xb_component_send(fz.c, st);
         if (rc == 0)
-            die("a 'from' outside the domain was accepted", NULL);
+            fuzz_die("a 'from' outside the domain was accepted", NULL);
     } else {
         rc = xb_component_send_from(fz.c, st,
                                     xb_bot_jid(fz.bots[arg % NBOTS].bot));
         if (rc && rc != XB_ESTATE)
-            die("a bot's send failed oddly", xb_strerror(rc));
+            fuzz_die("a bot's send failed oddly", xb_strerror(rc));
     }
     if (rc == 0 && xb_component_state(fz.c) != XB_COMPONENT_READY)
-        die("a send accepted outside the ready state", NULL);
+        fuzz_die("a send accepted outside the ready state", NULL);
     xb_stanza_free(st);
 }
 
@@ -486,15 +372,12 @@ static size_t do_op(const uint8_t *data, size_t len)
         used = 2;
         break;
     case OP_CLOCK:
-        fz.clock += (uint64_t)arg * 100;
+        fuzz.clock += (uint64_t)arg * 100;
         used = 2;
         break;
     case OP_TIMER:
-        if (fz.timer >= 0) {
-            if (fz.clock < fz.armed + (uint64_t)fz.timer)
-                fz.clock = fz.armed + (uint64_t)fz.timer;
+        if (fuzz_timer_due())
             xb_component_timer(fz.c);
-        }
         break;
     case OP_ABORT:
         xb_component_abort(fz.c, "connection lost");
@@ -524,7 +407,7 @@ static void make_bots(void)
     fz.echo = xb_bot_config_new(xb_bot_kind_find("echo"));
     fz.route = xb_route_new(DOMAIN, "fuzz", vbot_jid);
     if (!fz.echo || !fz.route)
-        die("out of memory", NULL);
+        fuzz_die("out of memory", NULL);
     for (i = 0; i < NBOTS; i++) {
         if (i < NBOTS - 1)
             snprintf(jid, sizeof jid, "echo_%d@" DOMAIN "/bot", i);
@@ -533,7 +416,7 @@ static void make_bots(void)
         fz.bots[i].bot =
             xb_bot_new(fz.echo, jid, &bot_host, &fz.bots[i], 1, (uint64_t)i);
         if (!fz.bots[i].bot || xb_route_add(fz.route, &fz.bots[i]))
-            die("cannot add a bot", jid);
+            fuzz_die("cannot add a bot", jid);
     }
 }
 
@@ -544,76 +427,57 @@ static void make_bots(void)
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct xb_parser_hooks out_hooks = {out_open, out_stanza,
-                                                     out_close};
     struct xb_component_hooks hk = hooks;
     struct xb_component_config cfg;
     struct xb_parser_engine *engine = NULL;
     enum start st;
-    unsigned ctl, rng;
-    size_t i, j;
+    unsigned ctl;
     int b;
 
     if (size < 2)
         return 0;
     st = (enum start)(data[0] % ST_COUNT);
     ctl = data[1];
-    rng = ctl * 2654435761u + (unsigned)size + 1;
-    data += 2;
-    size -= 2;
 
-    verbose = getenv("XB_FUZZ_VERBOSE") != NULL;
     memset(&fz, 0, sizeof fz);
-    fz.clock = 1000000;
-    fz.timer = -1;
+    fuzz_begin("fuzz_component", feed1, out_open, out_stanza);
     memset(&cfg, 0, sizeof cfg);
     cfg.domain = DOMAIN;
     cfg.secret = SECRET;
-    cfg.limits = fz_limits;
+    cfg.limits = fuzz_limits;
     cfg.keepalive_ms = (ctl & 4) ? 5000 : 0;
     if (ctl & 8)
         hk.trace = NULL;
     if (ctl & 16) {
         engine = xb_parser_engine_new();
         if (!engine)
-            die("out of memory", NULL);
+            fuzz_die("out of memory", NULL);
         cfg.engine = engine;
     }
     make_bots();
-    fz.out = xb_parser_new(&out_hooks, NULL, &big_limits, 0);
     fz.c = xb_component_new(&cfg, &hk, NULL);
-    if (!fz.out || !fz.c)
-        die("out of memory", NULL);
+    if (!fz.c)
+        fuzz_die("out of memory", NULL);
     start();
     if (st >= ST_HANDSHAKE)
-        server(HDR);
+        fuzz_server(HDR);
     if (st >= ST_READY) {
-        server("<handshake/>");
+        fuzz_server("<handshake/>");
         if (!fz.online)
-            die("the scripted handshake did not get ready", NULL);
+            fuzz_die("the scripted handshake did not get ready", NULL);
     }
 
-    for (i = 0; i < size; i = j) {
-        if (data[i] == ESC) {
-            j = i + 1;
-            if (j < size)
-                j += do_op(data + j, size - j);
-            continue;
-        }
-        for (j = i; j < size && data[j] != ESC; j++)
-            ;
-        feed_cut((const char *)data + i, j - i, ctl, &rng);
-    }
+    fuzz_walk(data, size, do_op);
     xb_component_abort(fz.c, "end of input");
     if (xb_component_state(fz.c) != XB_COMPONENT_IDLE &&
         xb_component_state(fz.c) != XB_COMPONENT_CLOSED)
-        die("not closed after an abort", NULL);
+        fuzz_die("not closed after an abort", NULL);
     xb_component_free(fz.c);
     for (b = 0; b < NBOTS; b++)
         xb_bot_free(fz.bots[b].bot);
     xb_route_free(fz.route);
     xb_bot_config_free(fz.echo);
-    xb_parser_free(fz.out);
+    fuzz_end();
     xb_parser_engine_free(engine);
     return 0;
 }

@@ -27,6 +27,8 @@
 #include "stanza.h"
 #include "xmpp.h"
 
+#include "fuzzcommon.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /*
@@ -77,7 +79,6 @@ enum op {
     OP_COUNT
 };
 
-#define ESC 0xFF
 #define PASSWORD "fuzz-pw"
 /* base64("\0user\0fuzz-pw"): must never reach the console. */
 #define PLAIN_B64 "AHVzZXIAZnV6ei1wdw=="
@@ -137,23 +138,10 @@ static const char *const macros[] = {
 };
 #define NMACROS (sizeof macros / sizeof macros[0])
 
-/* Small limits, so that short inputs reach them. */
-static const struct xb_parser_limits fz_limits = {16 * 1024, 16, 32};
-/* For re-parsing the client's output. */
-static const struct xb_parser_limits big_limits = {(size_t)1 << 30, 64,
-                                                   1u << 16};
-
 /* The fake host and what the harness knows of the exchange. */
 struct fz {
     struct xb_session *s;
     struct xb_session_config cfg;
-    struct xb_parser *out; /* re-parses what the session writes */
-    uint64_t clock;
-    int64_t timer;    /* last set_timer; -1 disarmed */
-    uint64_t armed;   /* clock when it was armed */
-    int nclosed;      /* closed hook runs since the last start */
-    int closed;       /* the closed hook ran; no start since */
-    int out_closed;   /* the session wrote </stream:stream> */
     int tls_pending;  /* starttls asked, tls_ready not called */
     int in_hook;      /* inside a session hook */
     char iq_id[64];   /* the last IQ id the session wrote */
@@ -169,17 +157,6 @@ struct fz {
 
 static struct fz fz;
 static struct xb_scram_cache *cache;
-
-/* XB_FUZZ_VERBOSE set: what is written and how the stream ends go to
- * stderr, to read a corpus file or a finding. */
-static int verbose;
-
-static void die(const char *what, const char *detail)
-{
-    fprintf(stderr, "fuzz_session: %s%s%s\n", what, detail ? ": " : "",
-            detail ? detail : "");
-    abort();
-}
 
 static void free_cache(void)
 {
@@ -207,11 +184,11 @@ static void out_open(void *ud, const struct xb_stream_header *h)
 {
     (void)ud;
     if (!h->content_ns || strcmp(h->content_ns, XB_NS_CLIENT))
-        die("the session opened a stream not in jabber:client", NULL);
+        fuzz_die("the session opened a stream not in jabber:client", NULL);
     if (!h->to || strcmp(h->to, "localhost"))
-        die("the session opened a stream to another domain", h->to);
+        fuzz_die("the session opened a stream to another domain", h->to);
     if (!h->version || strcmp(h->version, "1.0"))
-        die("the session opened a stream without version 1.0", NULL);
+        fuzz_die("the session opened a stream without version 1.0", NULL);
 }
 
 /* Keeps what the harness needs of an element the session wrote. */
@@ -223,7 +200,7 @@ static void out_stanza(void *ud, struct xb_stanza *st)
     (void)ud;
     if (strcmp(ns, XB_NS_CLIENT) && strcmp(ns, XB_NS_STREAMS) &&
         strcmp(ns, XB_NS_TLS) && strcmp(ns, XB_NS_SASL) && strcmp(ns, XB_NS_SM))
-        die("the session wrote an element of an unknown namespace", ns);
+        fuzz_die("the session wrote an element of an unknown namespace", ns);
     if (xb_stanza_is(st, XB_NS_CLIENT, "iq") &&
         (id = xb_stanza_attr(st, NULL, "id")))
         snprintf(fz.iq_id, sizeof fz.iq_id, "%s", id);
@@ -247,47 +224,20 @@ static void out_stanza(void *ud, struct xb_stanza *st)
     xb_stanza_free(st);
 }
 
-static void out_close(void *ud)
-{
-    (void)ud;
-    fz.out_closed = 1;
-}
-
 /* ---- the host's hooks ---------------------------------------------------- */
 
 static void h_write(void *ud, const char *data, size_t len)
 {
-    int rc;
-
     (void)ud;
-    if (verbose)
-        fprintf(stderr, "> %.*s\n", (int)len, data);
-    if (len == 0)
-        die("an empty write", NULL);
-    if (fz.closed)
-        die("a write after the closed hook", data);
-    if (fz.out_closed)
-        die("a write after our </stream:stream>", data);
-    if (fz.tls_pending)
-        die("a write during the TLS handshake", data);
-    /* A stream header starts a new stream (a start, a restart after TLS
-     * or SASL): the checker starts over too. */
-    if (len >= 5 && !memcmp(data, "<?xml", 5) && xb_parser_reset(fz.out))
-        die("xb_parser_reset failed", NULL);
-    rc = xb_parser_feed(fz.out, data, len);
-    if (rc) {
-        fprintf(stderr, "fuzz_session: re-parse: %s (%s)\n",
-                xb_parser_message(fz.out),
-                xb_cond_name(xb_parser_condition(fz.out)));
-        die("the session wrote XML that does not parse", data);
-    }
+    fuzz_write(data, len,
+               fz.tls_pending ? "a write during the TLS handshake" : NULL);
 }
 
 static void h_starttls(void *ud)
 {
     (void)ud;
     if (fz.tls_pending)
-        die("starttls asked twice", NULL);
+        fuzz_die("starttls asked twice", NULL);
     fz.tls_pending = 1;
 }
 
@@ -295,48 +245,23 @@ static void h_ready(void *ud, const char *full_jid, int resumed)
 {
     (void)ud;
     if (xb_session_state(fz.s) != XB_SESSION_READY)
-        die("ready hook outside the ready state", NULL);
+        fuzz_die("ready hook outside the ready state", NULL);
     if (!full_jid || !*full_jid || (resumed != 0 && resumed != 1))
-        die("ready hook with bad arguments", full_jid);
+        fuzz_die("ready hook with bad arguments", full_jid);
 }
 
 static void h_stanza(void *ud, const struct xb_stanza *st)
 {
     (void)ud;
     if (xb_stanza_is_text(st) || xb_stanza_parent(st))
-        die("the stanza hook got no root element", NULL);
+        fuzz_die("the stanza hook got no root element", NULL);
 }
 
 static void h_closed(void *ud, int err, const char *msg)
 {
     (void)ud;
-    if (verbose)
-        fprintf(stderr, "closed: %d %s\n", err, msg ? msg : "(null)");
-    if (++fz.nclosed > 1)
-        die("the closed hook ran twice", msg);
-    fz.closed = 1;
     fz.tls_pending = 0;
-    if (xb_session_state(fz.s) != XB_SESSION_CLOSED)
-        die("closed hook outside the closed state", msg);
-    if (err > 0 || err < XB_ETIMEOUT)
-        die("closed hook with an unknown code", msg);
-    if (!msg || !*msg || strchr(msg, '\n'))
-        die("closed hook without a one-line reason", msg);
-}
-
-static void h_set_timer(void *ud, int64_t ms)
-{
-    (void)ud;
-    if (ms < -1)
-        die("set_timer below -1", NULL);
-    fz.timer = ms;
-    fz.armed = fz.clock;
-}
-
-static uint64_t h_now(void *ud)
-{
-    (void)ud;
-    return fz.clock;
+    fuzz_closed(err, msg, xb_session_state(fz.s) == XB_SESSION_CLOSED);
 }
 
 /* Whether needle occurs in the len bytes at data. */
@@ -353,10 +278,7 @@ static int has(const char *data, size_t len, const char *needle)
 static void h_trace(void *ud, char dir, const char *data, size_t len)
 {
     (void)ud;
-    if (dir != '<' && dir != '>')
-        die("trace with a bad direction", NULL);
-    if (len == 0)
-        die("an empty trace", NULL);
+    fuzz_trace_check(dir, len);
     /* Our SASL elements reach the console redacted. (Not "never the
      * password" anywhere: the fuzzer learns it from comparisons and puts
      * it in what the session repeats, a resumption id say.) */
@@ -364,19 +286,19 @@ static void h_trace(void *ud, char dir, const char *data, size_t len)
         ((len > 6 && !memcmp(data, "<auth ", 6)) ||
          (len > 10 && !memcmp(data, "<response ", 10))) &&
         (!has(data, len, "[redacted]") || has(data, len, PLAIN_B64)))
-        die("the console saw a SASL payload", NULL);
+        fuzz_die("the console saw a SASL payload", NULL);
 }
 
 static void h_note(void *ud, const char *msg)
 {
     (void)ud;
     if (!msg || !*msg || strchr(msg, '\n'))
-        die("a note that is not one line", msg);
+        fuzz_die("a note that is not one line", msg);
 }
 
 static const struct xb_session_hooks hooks = {
-    h_write,     h_starttls, h_ready, h_stanza, h_closed,
-    h_set_timer, h_now,      h_trace, h_note,
+    h_write,        h_starttls, h_ready, h_stanza, h_closed,
+    fuzz_set_timer, fuzz_now,   h_trace, h_note,
 };
 
 /* ---- invariants checked after every step -------------------------------- */
@@ -391,13 +313,13 @@ static void check_sm(void)
     snprintf(n, sizeof n, "qlen %" PRIu32 " out %" PRIu32 " acked %" PRIu32,
              sm->qlen, xb_sm_out(sm), sm->acked);
     if (sm->qlen > max)
-        die("the stream management queue outgrew sm_queue_max", n);
+        fuzz_die("the stream management queue outgrew sm_queue_max", n);
     if ((uint32_t)(xb_sm_out(sm) - sm->acked) != sm->qlen)
-        die("qlen is not xb_sm_out - acked", n);
+        fuzz_die("qlen is not xb_sm_out - acked", n);
     if (sm->qsent > sm->qlen)
-        die("more queued stanzas sent than queued", n);
+        fuzz_die("more queued stanzas sent than queued", n);
     if ((sm->qlen == 0) != (sm->head == NULL) || (!sm->qlen && sm->qbytes))
-        die("the queue's length and contents disagree", n);
+        fuzz_die("the queue's length and contents disagree", n);
 }
 
 /* ---- driving the session ------------------------------------------------ */
@@ -405,58 +327,15 @@ static void check_sm(void)
 /* Feeds len bytes at once and checks what the result says. */
 static int feed1(const char *data, size_t len)
 {
-    int was_closed = fz.closed, rc;
+    int was_closed = fuzz.closed, rc;
 
     rc = xb_session_feed(fz.s, data, len);
-    if (was_closed && rc >= 0)
-        die("a feed after the closed hook succeeded", NULL);
-    if (rc == 0 && fz.closed)
-        die("a feed returned 0 but the session closed", NULL);
-    if (rc < 0 && rc != XB_ESTATE && !fz.closed)
-        die("a feed failed without the closed hook", NULL);
+    fuzz_check_feed(was_closed, rc, 1);
     if (rc == XB_ESTATE && !fz.tls_pending &&
         xb_session_state(fz.s) != XB_SESSION_IDLE)
-        die("XB_ESTATE from a feed outside TLS and idle", NULL);
+        fuzz_die("XB_ESTATE from a feed outside TLS and idle", NULL);
     check_sm();
     return rc;
-}
-
-/* Feeds len bytes cut as byte 1 says (ctl bits 0-1). */
-static void feed_cut(const char *data, size_t len, unsigned ctl,
-                     unsigned *state)
-{
-    size_t n;
-
-    while (len > 0) {
-        switch (ctl & 3) {
-        case 0:
-            n = len;
-            break;
-        case 1:
-            n = 1;
-            break;
-        case 2:
-            n = 7;
-            break;
-        default:
-            *state ^= *state << 13;
-            *state ^= *state >> 17;
-            *state ^= *state << 5;
-            n = 1 + *state % 24;
-        }
-        if (n > len)
-            n = len;
-        feed1(data, n);
-        data += n;
-        len -= n;
-    }
-}
-
-/* The scripted server: what it says must be accepted. */
-static void server(const char *xml)
-{
-    if (feed1(xml, strlen(xml)) != 0)
-        die("the scripted server was refused", xml);
 }
 
 static void start(void)
@@ -466,13 +345,15 @@ static void start(void)
 
     /* A new connection: the per-stream rules start over (the header is
      * written from inside xb_session_start). */
-    if (may)
-        fz.nclosed = fz.closed = fz.out_closed = fz.tls_pending = 0;
+    if (may) {
+        fuzz_new_stream();
+        fz.tls_pending = 0;
+    }
     rc = xb_session_start(fz.s);
     if ((rc == 0) != may)
-        die("xb_session_start accepted or refused wrongly", NULL);
+        fuzz_die("xb_session_start accepted or refused wrongly", NULL);
     if (rc == 0 && xb_session_state(fz.s) != XB_SESSION_CONNECTING)
-        die("xb_session_start did not open a stream", NULL);
+        fuzz_die("xb_session_start did not open a stream", NULL);
     check_sm();
 }
 
@@ -482,7 +363,7 @@ static void iq_cb(void *cb_ud, const struct xb_stanza *st)
 
     (void)st;
     if (++*calls > 1)
-        die("a tracked IQ's callback ran twice", NULL);
+        fuzz_die("a tracked IQ's callback ran twice", NULL);
 }
 
 /* The bot sends a stanza of kind (OP_CHAT, OP_PRESENCE, OP_GROUPCHAT,
@@ -499,7 +380,7 @@ static void bot_send(int kind)
         if (st && (xb_stanza_set_attr(st, NULL, "type", "get") ||
                    xb_stanza_set_attr(st, NULL, "to", "localhost") ||
                    !xb_stanza_add_child(st, XB_NS_PING, "ping")))
-            die("out of memory", NULL);
+            fuzz_die("out of memory", NULL);
     } else {
         st = xb_stanza_new(XB_NS_CLIENT, "message");
         if (st && (xb_stanza_set_attr(st, NULL, "to", "alice@localhost") ||
@@ -507,10 +388,10 @@ static void bot_send(int kind)
                                       kind == OP_CHAT ? "chat" : "groupchat") ||
                    !(b = xb_stanza_add_child(st, NULL, "body")) ||
                    xb_stanza_add_text(b, "hi & <bye>", 10)))
-            die("out of memory", NULL);
+            fuzz_die("out of memory", NULL);
     }
     if (!st)
-        die("out of memory", NULL);
+        fuzz_die("out of memory", NULL);
     if (kind == OP_IQ) {
         if (fz.niqs < (int)(sizeof fz.iq_calls / sizeof fz.iq_calls[0])) {
             rc = xb_session_send_iq(fz.s, st, iq_cb, &fz.iq_calls[fz.niqs]);
@@ -520,7 +401,7 @@ static void bot_send(int kind)
     } else {
         rc = xb_session_send(fz.s, st);
         if (rc && rc != XB_ESTATE && rc != XB_ELIMIT)
-            die("xb_session_send failed oddly", xb_strerror(rc));
+            fuzz_die("xb_session_send failed oddly", xb_strerror(rc));
     }
     xb_stanza_free(st);
     check_sm();
@@ -572,7 +453,7 @@ static void server_signature(char *out, size_t size)
         if (PKCS5_PBKDF2_HMAC(PASSWORD, (int)strlen(PASSWORD),
                               (const unsigned char *)salt.data, (int)salt.len,
                               (int)iter, md, (int)hlen, salted) != 1)
-            die("PBKDF2 failed", NULL);
+            fuzz_die("PBKDF2 failed", NULL);
         memcpy(key_salt, salt.data, salt.len);
         key_salt_len = salt.len;
         key_iter = iter;
@@ -584,10 +465,10 @@ static void server_signature(char *out, size_t size)
               skey, &len) ||
         !HMAC(md, skey, (int)hlen, (const unsigned char *)am, strlen(am), sig,
               &len))
-        die("HMAC failed", NULL);
+        fuzz_die("HMAC failed", NULL);
     xb_buf_init(&enc);
     if (xb_base64_encode(&enc, sig, hlen))
-        die("out of memory", NULL);
+        fuzz_die("out of memory", NULL);
     snprintf(out, size, "%s", enc.data);
     xb_buf_free(&enc);
 }
@@ -622,7 +503,7 @@ static void expand(struct xb_buf *raw, const char *p, size_t len)
         }
     }
     if (rc)
-        die("out of memory", NULL);
+        fuzz_die("out of memory", NULL);
 }
 
 /* Feeds a SASL payload: raw is expanded, remembered as the server-first
@@ -638,7 +519,7 @@ static void feed_sasl(const char *p, size_t len)
         snprintf(fz.sfirst, sizeof fz.sfirst, "%s", raw.data);
     if (raw.len ? xb_base64_encode(&enc, raw.data, raw.len)
                 : xb_buf_puts(&enc, "="))
-        die("out of memory", NULL);
+        fuzz_die("out of memory", NULL);
     feed1(enc.data, enc.len);
     xb_buf_free(&raw);
     xb_buf_free(&enc);
@@ -651,36 +532,36 @@ static void scram_challenge(void)
     struct xb_buf salt;
 
     if (!fz.cnonce[0])
-        die("no SCRAM client-first", NULL);
+        fuzz_die("no SCRAM client-first", NULL);
     xb_buf_init(&salt);
     if (xb_base64_encode(&salt, SALT, strlen(SALT)))
-        die("out of memory", NULL);
+        fuzz_die("out of memory", NULL);
     snprintf(sf, sizeof sf, "r=%.200s" SNONCE ",s=%s,i=%d", fz.cnonce,
              salt.data, ITER);
     xb_buf_free(&salt);
-    server("<challenge xmlns='" XB_NS_SASL "'>");
+    fuzz_server("<challenge xmlns='" XB_NS_SASL "'>");
     feed_sasl(sf, strlen(sf));
-    server("</challenge>");
+    fuzz_server("</challenge>");
     if (!fz.cfinal[0])
-        die("no SCRAM client-final", NULL);
+        fuzz_die("no SCRAM client-final", NULL);
 }
 
 /* ---- starting states ----------------------------------------------------- */
 
 static void login_plain(const char *features)
 {
-    server(HDR FEATURES(MECHS(MECH("PLAIN"))));
-    server(SUCCESS);
-    server(features);
+    fuzz_server(HDR FEATURES(MECHS(MECH("PLAIN"))));
+    fuzz_server(SUCCESS);
+    fuzz_server(features);
 }
 
 static void ready_sm(void)
 {
     login_plain(HDR FEATURES(F_BIND F_SM));
-    server(BOUND);
-    server(ENABLED);
+    fuzz_server(BOUND);
+    fuzz_server(ENABLED);
     if (xb_session_state(fz.s) != XB_SESSION_READY)
-        die("the scripted login did not get ready", NULL);
+        fuzz_die("the scripted login did not get ready", NULL);
 }
 
 /* Ready with stream management; traffic both ways, a partial ack, the
@@ -688,14 +569,14 @@ static void ready_sm(void)
 static void cut(void)
 {
     ready_sm();
-    server(INBOUND INBOUND);
+    fuzz_server(INBOUND INBOUND);
     bot_send(OP_CHAT);
     bot_send(OP_GROUPCHAT);
     bot_send(OP_CHAT);
-    server("<a xmlns='" XB_NS_SM "' h='2'/>");
+    fuzz_server("<a xmlns='" XB_NS_SM "' h='2'/>");
     xb_session_abort(fz.s, "connection reset by peer");
-    if (!fz.closed || !xb_session_resumable(fz.s))
-        die("the scripted cut is not resumable", NULL);
+    if (!fuzz.closed || !xb_session_resumable(fz.s))
+        fuzz_die("the scripted cut is not resumable", NULL);
     bot_send(OP_CHAT);
     check_sm();
 }
@@ -707,27 +588,27 @@ static void reach(enum start st)
         break;
     case ST_STARTTLS:
     case ST_TLS:
-        server(HDR FEATURES(F_STARTTLS ALL_MECHS));
+        fuzz_server(HDR FEATURES(F_STARTTLS ALL_MECHS));
         if (st == ST_TLS) {
-            server(PROCEED);
+            fuzz_server(PROCEED);
             if (!fz.tls_pending)
-                die("no starttls after <proceed/>", NULL);
+                fuzz_die("no starttls after <proceed/>", NULL);
             fz.tls_pending = 0;
             xb_session_tls_ready(fz.s);
         }
         break;
     case ST_PLAIN:
-        server(HDR FEATURES(MECHS(MECH("PLAIN"))));
+        fuzz_server(HDR FEATURES(MECHS(MECH("PLAIN"))));
         break;
     case ST_SCRAM1:
     case ST_SCRAM1_FINAL:
-        server(HDR FEATURES(MECHS(MECH("PLAIN") MECH("SCRAM-SHA-1"))));
+        fuzz_server(HDR FEATURES(MECHS(MECH("PLAIN") MECH("SCRAM-SHA-1"))));
         if (st == ST_SCRAM1_FINAL)
             scram_challenge();
         break;
     case ST_SCRAM256:
     case ST_SCRAM256_FINAL:
-        server(HDR FEATURES(ALL_MECHS));
+        fuzz_server(HDR FEATURES(ALL_MECHS));
         if (st == ST_SCRAM256_FINAL)
             scram_challenge();
         break;
@@ -735,14 +616,14 @@ static void reach(enum start st)
     case ST_SM_ENABLE:
         login_plain(HDR FEATURES(F_BIND F_SM));
         if (st == ST_SM_ENABLE)
-            server(BOUND);
+            fuzz_server(BOUND);
         break;
     case ST_READY_SM:
         ready_sm();
         break;
     case ST_READY:
         login_plain(HDR FEATURES(F_BIND));
-        server(BOUND);
+        fuzz_server(BOUND);
         break;
     case ST_RESUME:
         cut();
@@ -768,7 +649,7 @@ static void fz_config(enum start st, unsigned ctl)
     memset(&fz.cfg, 0, sizeof fz.cfg);
     fz.cfg.jid = "user@localhost/res";
     fz.cfg.password = PASSWORD;
-    fz.cfg.limits = fz_limits;
+    fz.cfg.limits = fuzz_limits;
     fz.cfg.scram_cache = cache;
     fz.cfg.tls = st <= ST_TLS ? XB_TLS_REQUIRED : XB_TLS_NONE;
     fz.cfg.allow_plain = st != ST_SCRAM1 && st != ST_SCRAM256 &&
@@ -801,13 +682,11 @@ static size_t do_op(const uint8_t *data, size_t len)
         bot_send((int)op);
         break;
     case OP_CLOCK:
-        fz.clock += (uint64_t)arg * 100;
+        fuzz.clock += (uint64_t)arg * 100;
         used = 2;
         break;
     case OP_TIMER:
-        if (fz.timer >= 0) {
-            if (fz.clock < fz.armed + (uint64_t)fz.timer)
-                fz.clock = fz.armed + (uint64_t)fz.timer;
+        if (fuzz_timer_due()) {
             xb_session_timer(fz.s);
             check_sm();
         }
@@ -833,12 +712,12 @@ static size_t do_op(const uint8_t *data, size_t len)
         if (xb_session_state(fz.s) == XB_SESSION_CLOSED) {
             xb_session_sm_drop(fz.s);
             if (xb_session_resumable(fz.s))
-                die("resumable after xb_session_sm_drop", NULL);
+                fuzz_die("resumable after xb_session_sm_drop", NULL);
             check_sm();
         }
         break;
     case OP_SASL:
-        for (n = 1; n < len && data[n] != ESC; n++)
+        for (n = 1; n < len && data[n] != FUZZ_ESC; n++)
             ;
         feed_sasl((const char *)data + 1, n - 1);
         used = n;
@@ -865,7 +744,7 @@ static size_t do_op(const uint8_t *data, size_t len)
         if (xb_session_set_tls(fz.s, (enum xb_tls_mode)(arg % 3)) == 0 &&
             xb_session_state(fz.s) != XB_SESSION_IDLE &&
             xb_session_state(fz.s) != XB_SESSION_CLOSED)
-            die("xb_session_set_tls accepted with a stream open", NULL);
+            fuzz_die("xb_session_set_tls accepted with a stream open", NULL);
         used = 2;
         break;
     case OP_ANSWER:
@@ -889,62 +768,44 @@ static size_t do_op(const uint8_t *data, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct xb_parser_hooks out_hooks = {out_open, out_stanza,
-                                                     out_close};
     struct xb_session_hooks hk = hooks;
     enum start st;
-    unsigned ctl, rng;
-    size_t i, j;
+    unsigned ctl;
+    int i;
 
     if (size < 2)
         return 0;
     if (!cache) {
         cache = xb_scram_cache_new(4);
         if (!cache)
-            die("out of memory", NULL);
+            fuzz_die("out of memory", NULL);
         atexit(free_cache);
     }
     st = (enum start)(data[0] % ST_COUNT);
     ctl = data[1];
-    rng = ctl * 2654435761u + (unsigned)size + 1;
-    data += 2;
-    size -= 2;
 
-    verbose = getenv("XB_FUZZ_VERBOSE") != NULL;
     memset(&fz, 0, sizeof fz);
-    fz.clock = 1000000;
-    fz.timer = -1;
+    fuzz_begin("fuzz_session", feed1, out_open, out_stanza);
     fz_config(st, ctl);
     if (ctl & 64)
         hk.trace = NULL, hk.note = NULL;
-    fz.out = xb_parser_new(&out_hooks, NULL, &big_limits, 0);
     fz.s = xb_session_new(&fz.cfg, &hk, NULL);
-    if (!fz.out || !fz.s)
-        die("out of memory", NULL);
+    if (!fz.s)
+        fuzz_die("out of memory", NULL);
     start();
     reach(st);
 
-    for (i = 0; i < size; i = j) {
-        if (data[i] == ESC) {
-            j = i + 1;
-            if (j < size)
-                j += do_op(data + j, size - j);
-            continue;
-        }
-        for (j = i; j < size && data[j] != ESC; j++)
-            ;
-        feed_cut((const char *)data + i, j - i, ctl, &rng);
-    }
+    fuzz_walk(data, size, do_op);
     /* The host is done with it: a last abort must settle everything. */
     xb_session_abort(fz.s, "end of input");
     check_sm();
     if (xb_session_state(fz.s) != XB_SESSION_IDLE &&
         xb_session_state(fz.s) != XB_SESSION_CLOSED)
-        die("not closed after an abort", NULL);
-    for (i = 0; i < (size_t)fz.niqs; i++)
+        fuzz_die("not closed after an abort", NULL);
+    for (i = 0; i < fz.niqs; i++)
         if (fz.iq_calls[i] != 1)
-            die("a tracked IQ's callback did not run exactly once", NULL);
+            fuzz_die("a tracked IQ's callback did not run exactly once", NULL);
     xb_session_free(fz.s);
-    xb_parser_free(fz.out);
+    fuzz_end();
     return 0;
 }
