@@ -16,10 +16,11 @@
 
 /* The registry: a new kind is its bot_<kind>.c, its declaration here and
  * its entry in the list (doc/bot-kinds.md). */
-extern const struct xb_bot_kind xb_bot_echo, xb_bot_jumper, xb_bot_load;
+extern const struct xb_bot_kind xb_bot_echo, xb_bot_jumper, xb_bot_load,
+    xb_bot_webpresence;
 
-const struct xb_bot_kind *const xb_bot_kinds[] = {&xb_bot_echo, &xb_bot_jumper,
-                                                  &xb_bot_load, NULL};
+const struct xb_bot_kind *const xb_bot_kinds[] = {
+    &xb_bot_echo, &xb_bot_jumper, &xb_bot_load, &xb_bot_webpresence, NULL};
 
 /* The counters every bot keeps, before its kind's. */
 static const struct xb_bot_counter common_counters[] = {
@@ -263,6 +264,15 @@ void xb_bot_counters_add(const struct xb_bot *b, uint64_t *sum)
 
     for (i = 0; i < n; i++)
         sum[i] += xb_bot_counter(b, i);
+}
+
+int xb_bot_http(struct xb_bot *b, const char *path, size_t len,
+                struct xb_bot_page *page)
+{
+    memset(page, 0, sizeof *page);
+    if (!b->kind->http)
+        return XB_ENOTFOUND;
+    return b->kind->http(b, path, len, page);
 }
 
 int xb_bot_ok(const struct xb_bot *b)

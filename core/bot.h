@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "rand.h"
 #include "stanza.h"
 
@@ -50,6 +51,46 @@ struct xb_bot_host {
     /* One sample of a series the kind declares (xb_bot_kind.series), such
      * as a round-trip time. Optional. */
     void (*sample)(void *ud, unsigned series, uint32_t value);
+    /*
+     * Persistence for kinds that keep data across restarts (the web
+     * presence gateway's registrations): one namespace of keys per bot,
+     * keys and values NUL-terminated UTF-8 text, borrowed for the call.
+     * A call returning 0 is durable; <0 (an XB_E* code) means nothing was
+     * changed. Optional, all three or none: without them a kind keeps its
+     * data in memory only.
+     *
+     * store_load calls add(ctx, key, value) for every stored pair, in no
+     * particular order, and stops at and returns add's first error.
+     * store_put inserts or replaces key; store_del deletes it (a missing
+     * key is not an error).
+     */
+    int (*store_load)(void *ud,
+                      int (*add)(void *ctx, const char *key,
+                                 const char *value),
+                      void *ctx);
+    int (*store_put)(void *ud, const char *key, const char *value);
+    int (*store_del)(void *ud, const char *key);
+    /* The public address under which the host serves the bot's pages
+     * (kinds with an http hook), ending in '/'; NULL if it serves none.
+     * Borrowed for the bot's life. Optional. */
+    const char *(*http_url)(void *ud);
+};
+
+/* --- pages ---------------------------------------------------------------- */
+
+/*
+ * One HTTP response from a kind's http hook. Hosts answer only GET and
+ * HEAD (405 for other methods) and send status, type, every header pair
+ * and the body as they are.
+ */
+struct xb_bot_page {
+    int status;       /* 200, 404, ... */
+    const char *type; /* Content-Type; static */
+    /* Extra response headers: name, value, name, value, ..., NULL;
+     * static. The kind says here how pages may be cached, framed and
+     * referred to, so every host sends the same. */
+    const char *const *headers;
+    struct xb_buf body; /* the host frees it (xb_buf_free) */
 };
 
 /* --- options ------------------------------------------------------------ */
@@ -162,7 +203,21 @@ struct xb_bot_kind {
     int (*ok)(const struct xb_bot *b);
     /* Frees what init allocated. Optional. */
     void (*fini)(struct xb_bot *b);
+    /* A GET for one of the bot's pages: path is what follows the bot's
+     * address (xb_bot_host.http_url) without the query string, any bytes
+     * from the network. Fills page (zeroed by the caller) and returns 0,
+     * or XB_ENOMEM. Optional: a kind without it has no pages. */
+    int (*http)(struct xb_bot *b, const char *path, size_t len,
+                struct xb_bot_page *page);
+    unsigned flags; /* XB_KIND_* */
 };
+
+/*
+ * The bot is a service at a domain of its own (an XEP-0114 component's
+ * domain, or a Prosody component host), not a user account: users address
+ * the domain, as with XEP-0077 registration. Client hosts refuse it.
+ */
+#define XB_KIND_SERVICE 1u
 
 /* --- the registry ------------------------------------------------------- */
 
@@ -284,6 +339,14 @@ uint64_t xb_bot_counter(const struct xb_bot *b, unsigned i);
 
 /* Adds b's counters to sum[0 .. xb_bot_ncounters(kind) - 1]. */
 void xb_bot_counters_add(const struct xb_bot *b, uint64_t *sum);
+
+/*
+ * A GET for one of b's pages (see xb_bot_kind.http): page is zeroed here.
+ * Returns 0 with page filled (its body the caller frees), XB_ENOTFOUND if
+ * the kind serves no pages, or XB_ENOMEM.
+ */
+int xb_bot_http(struct xb_bot *b, const char *path, size_t len,
+                struct xb_bot_page *page);
 
 /* Whether the bot did all it was asked (see xb_bot_kind.ok). */
 int xb_bot_ok(const struct xb_bot *b);

@@ -43,7 +43,8 @@ struct xb_route {
     uint32_t *hashes;
     void **items; /* NULL: an empty slot */
     size_t cap;   /* a power of two */
-    size_t count;
+    size_t count; /* in the table, not counting domain_item */
+    void *domain_item; /* the bot at the domain itself, or NULL */
     struct resource res[XB_ROUTE_BARE_RESOURCES];
 };
 
@@ -258,11 +259,18 @@ int xb_route_add(struct xb_route *r, void *item)
 
     if (!s || xb_jid_parse(&j, s, strlen(s), NULL))
         return XB_EJID;
-    ok = j.local && !strcmp(j.domain, r->domain) && !strcmp(j.full, s);
+    ok = (j.local || !j.resource) && !strcmp(j.domain, r->domain) &&
+         !strcmp(j.full, s);
     xb_jid_clear(&j);
     if (!ok)
         return XB_EJID;
     split(s, &p);
+    if (!p.local) {
+        if (r->domain_item)
+            return XB_EINVAL;
+        r->domain_item = item;
+        return 0;
+    }
     if (lookup(r, p.local, p.local_len, p.res, p.res_len))
         return XB_EINVAL;
     if ((r->count + 1) * 4 > r->cap * 3 && (rc = grow(r, r->cap * 2)))
@@ -283,6 +291,10 @@ int xb_route_remove(struct xb_route *r, const void *item)
 
     if (!item)
         return XB_ENOTFOUND;
+    if (item == r->domain_item) {
+        r->domain_item = NULL;
+        return 0;
+    }
     split(r->jid_of(item), &p);
     h = key_hash(p.local, p.local_len, p.res, p.res_len);
     for (i = h & mask; r->items[i] != item; i = (i + 1) & mask)
@@ -339,14 +351,16 @@ void *xb_route_find(const struct xb_route *r, const char *jid)
     struct parts p;
 
     split(jid, &p);
-    if (!p.local || !is_ours(r, &p))
+    if (!is_ours(r, &p))
         return NULL;
+    if (!p.local)
+        return r->domain_item;
     return find_parts(r, &p);
 }
 
 size_t xb_route_count(const struct xb_route *r)
 {
-    return r->count;
+    return r->count + (r->domain_item != NULL);
 }
 
 size_t xb_route_mem(const struct xb_route *r)
@@ -483,7 +497,7 @@ int xb_route_stanza(const struct xb_route *r, const struct xb_stanza *st,
     split(to, &p);
     if (!is_ours(r, &p))
         return XB_ROUTE_DROP;
-    if (p.local && (*item = find_parts(r, &p)))
+    if ((*item = p.local ? find_parts(r, &p) : r->domain_item))
         return XB_ROUTE_DELIVER;
     request = type && (!strcmp(type, "get") || !strcmp(type, "set"));
     if (is_iq) {

@@ -49,8 +49,10 @@ void xb_route_free(struct xb_route *r);
 /*
  * Adds item (borrowed until removed; not NULL) under its JID. Returns 0;
  * XB_EJID if the JID is not a normalized localpart@domain[/resource] of
- * the index's domain; XB_EINVAL if a bot already has that exact JID;
- * XB_ENOMEM.
+ * the index's domain, or the domain itself; XB_EINVAL if a bot already
+ * has that exact JID; XB_ENOMEM. A bot at the domain itself (a service
+ * such as the web presence gateway) takes every stanza to the domain and
+ * its resources, and answers disco there itself.
  */
 int xb_route_add(struct xb_route *r, void *item);
 
@@ -62,13 +64,14 @@ int xb_route_remove(struct xb_route *r, const void *item);
  * - a full JID: the bot of exactly that JID, else the bot of its bare JID
  *   (a bot without a resource takes all of its resources);
  * - a bare JID: the bot of that bare JID, else a bot of that localpart
- *   with a resource (see XB_ROUTE_BARE_RESOURCES).
+ *   with a resource (see XB_ROUTE_BARE_RESOURCES);
+ * - the domain, bare or with a resource: the bot at the domain, if any.
  * The localpart and domain match without regard to ASCII case, as JIDs
  * are normalized; the resource exactly.
  */
 void *xb_route_find(const struct xb_route *r, const char *jid);
 
-/* Items in the index. */
+/* Items in the index (the domain's bot included). */
 size_t xb_route_count(const struct xb_route *r);
 
 /* Bytes of heap the index holds (not counting the items). */
@@ -84,8 +87,9 @@ enum xb_route_verdict {
 /*
  * Decides what becomes of st (borrowed), a stanza that arrived on the
  * component stream, by its 'to' (none: the domain):
- * - a bot's JID (see xb_route_find): deliver to it;
- * - the domain itself: IQ get disco#info (XEP-0030: identity component/
+ * - a bot's JID (see xb_route_find), or the domain (or one of its
+ *   resources) when a bot is at the domain: deliver to it;
+ * - the domain itself, with no bot there: IQ get disco#info (XEP-0030: identity component/
  *   generic with the index's name, features, and a form with the number
  *   of bots), disco#items (the bots, at most XB_ROUTE_DISCO_ITEMS) and
  *   ping (XEP-0199) get their results; another IQ get or set
