@@ -827,7 +827,12 @@ void conn_setup(struct farm *f)
         s_write,  s_starttls,  s_ready, s_stanza,
         s_closed, s_set_timer, s_now,   NULL, s_note};
     static const struct xb_bot_host bot_host = {
-        b_send, b_set_timer, b_log, farm_now_us, b_done, b_sample};
+        .send = b_send,
+        .set_timer = b_set_timer,
+        .log = b_log,
+        .now_us = farm_now_us,
+        .done = b_done,
+        .sample = b_sample};
 
     f->session_hooks = hooks;
     if (f->trace)

@@ -57,7 +57,53 @@ void xb_framer_init(struct xb_framer *f, unsigned flags)
     f->flags = FL_DECL | FL_BOM;
     if (flags & XB_FRAMER_DOCUMENT)
         f->flags |= FL_DOC;
-    f->spare = 0;
+    f->attrs = 0;
+    f->name = 0;
+    f->max_depth = 0;
+    f->max_attrs = 0;
+}
+
+void xb_framer_limit(struct xb_framer *f, unsigned max_depth,
+                     unsigned max_attrs)
+{
+    f->max_depth = max_depth <= UINT16_MAX ? (uint16_t)max_depth : 0;
+    f->max_attrs = max_attrs < 255 ? (uint8_t)max_attrs : 0;
+}
+
+/*
+ * Attribute names in a start tag, for the attribute limit: f->name is
+ * NAME_START after whitespace (a name may start), 1 + i after the first
+ * i bytes of "xmlns" there, NAME_DECL in a namespace declaration ("xmlns"
+ * or "xmlns:..." up to its value), and 0 in any other name (the
+ * element's, or an attribute's).
+ */
+#define NAME_START 1
+#define NAME_XMLNS 6 /* "xmlns" matched */
+#define NAME_DECL 7
+
+static void stag_byte(struct xb_framer *f, unsigned c)
+{
+    if (is_ws(c)) {
+        if (f->name < NAME_XMLNS)
+            f->name = NAME_START;
+    } else if (f->name == NAME_XMLNS) {
+        f->name = c == ':' || c == '=' ? NAME_DECL : 0;
+    } else if (f->name >= NAME_START && f->name < NAME_XMLNS) {
+        f->name = c == (unsigned char)"xmlns"[f->name - 1] ? f->name + 1 : 0;
+    }
+}
+
+/* A quote opened an attribute's value: is it one too many? */
+static int attr_over(struct xb_framer *f)
+{
+    int decl = f->name >= NAME_XMLNS;
+
+    f->name = 0;
+    if (decl || (f->depth == 0 && !(f->flags & FL_DOC)))
+        return 0; /* a namespace declaration, or the stream root's */
+    if (f->attrs < 255)
+        f->attrs++;
+    return f->max_attrs && f->attrs > f->max_attrs;
 }
 
 int xb_framer_between(const struct xb_framer *f)
@@ -133,11 +179,15 @@ size_t xb_framer_scan(struct xb_framer *f, const char *data, size_t len,
             break;
         case F_STAG:
             while (p < end && !stag_stop[*p])
-                p++;
+                stag_byte(f, *p++);
             if (p == end)
                 goto all;
             c = *p++;
             if (c == '\'' || c == '"') {
+                if (attr_over(f)) {
+                    r = XB_FRAME_ATTRS;
+                    goto out;
+                }
                 /* The common case, without going round the switch. */
                 q = memchr(p, (int)c, (size_t)(end - p));
                 if (!q) {
@@ -154,6 +204,10 @@ size_t xb_framer_scan(struct xb_framer *f, const char *data, size_t len,
                     goto out;
                 }
                 f->depth++;
+                if (f->max_depth && f->depth > f->max_depth) {
+                    r = XB_FRAME_DEEP;
+                    goto out;
+                }
                 if (f->depth == 1 && !(f->flags & FL_DOC)) {
                     f->state = F_TOP;
                     r = XB_FRAME_HEADER;
@@ -170,6 +224,10 @@ size_t xb_framer_scan(struct xb_framer *f, const char *data, size_t len,
         case F_SLASH:
             if (*p++ != '>') {
                 r = XB_FRAME_INVALID;
+                goto out;
+            }
+            if (f->max_depth && f->depth >= f->max_depth) {
+                r = XB_FRAME_DEEP; /* an empty element one too deep */
                 goto out;
             }
             r = closed(f);
@@ -197,6 +255,8 @@ size_t xb_framer_scan(struct xb_framer *f, const char *data, size_t len,
                 goto out;
             } else if (name_start(c)) {
                 f->state = F_STAG;
+                f->attrs = 0;
+                f->name = 0;
             } else {
                 r = XB_FRAME_INVALID;
                 goto out;
@@ -301,6 +361,8 @@ size_t xb_framer_scan(struct xb_framer *f, const char *data, size_t len,
                 f->state = F_BANG;
             } else if (name_start(c)) {
                 f->state = F_STAG;
+                f->attrs = 0;
+                f->name = 0;
             } else {
                 r = XB_FRAME_INVALID;
                 goto out;

@@ -27,22 +27,39 @@ enum xb_frame {
     XB_FRAME_COMMENT, /* the last byte consumed opens a comment */
     XB_FRAME_PI,      /* ... a processing instruction */
     XB_FRAME_DOCTYPE, /* ... a document type declaration */
-    XB_FRAME_INVALID  /* the last byte consumed cannot occur there in
+    XB_FRAME_INVALID, /* the last byte consumed cannot occur there in
                          well-formed XML */
+    XB_FRAME_DEEP,    /* ... ends a start tag past the depth limit */
+    XB_FRAME_ATTRS    /* ... opens the value of an attribute past the
+                         attribute limit */
 };
 
-/* The framer's whole state, eight bytes: embed it, no allocation. */
+/* The framer's whole state, twelve bytes: embed it, no allocation. */
 struct xb_framer {
-    uint32_t depth; /* open elements, the stream root included */
+    uint32_t depth;     /* open elements, the stream root included */
+    uint16_t max_depth; /* 0: no limit */
     uint8_t state;
-    uint8_t k;     /* progress through a keyword, or the closing quote */
-    uint8_t flags; /* XB_FRAMER_DOCUMENT and prolog bits */
-    uint8_t spare;
+    uint8_t k;         /* progress through a keyword, or the closing quote */
+    uint8_t flags;     /* XB_FRAMER_DOCUMENT and prolog bits */
+    uint8_t attrs;     /* attributes so far in this start tag (at most 255) */
+    uint8_t max_attrs; /* 0: no limit */
+    uint8_t name;      /* progress matching "xmlns" in an attribute name */
 };
 
 /* Prepares f for the first byte of a stream (or of a document with
- * XB_FRAMER_DOCUMENT). */
+ * XB_FRAMER_DOCUMENT), with no limits. */
 void xb_framer_init(struct xb_framer *f, unsigned flags);
+
+/*
+ * Limits checked as the bytes come (0: none): max_depth open elements,
+ * counted as depth is (the stream root included), and max_attrs
+ * attributes on one element, not counting namespace declarations (as
+ * expat reports them) nor those of the stream root. Limits above 65535
+ * (depth) and 254 (attributes) are not checked here: expat checks them
+ * when it gets the unit. xb_framer_init() clears them.
+ */
+void xb_framer_limit(struct xb_framer *f, unsigned max_depth,
+                     unsigned max_attrs);
 
 /* Is f at the stream level between units (only whitespace is skipped
  * there, anything else starts a unit)? */

@@ -16,6 +16,7 @@
 #include <assert.h>
 #include <expat.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -938,6 +939,13 @@ static void parser_clear(struct xb_parser *p)
     forget_context(p);
     xb_framer_init(&p->fr,
                    p->flags & XB_PARSER_DOCUMENT ? XB_FRAMER_DOCUMENT : 0);
+    /* The limits fire on the byte that breaks them, on a shared engine
+     * too (expat sees a unit there only once it is complete). The
+     * framer's depth counts the stream root. */
+    xb_framer_limit(&p->fr,
+                    p->lim.max_depth + (is_stream_mode(p) &&
+                                        p->lim.max_depth < UINT_MAX),
+                    p->lim.max_attrs);
     p->unit_len = 0;
     p->synced = 0;
     p->pos = p->unit_start = p->line_start = 0;
@@ -1074,6 +1082,14 @@ static void framer_failed(struct xb_parser *p, enum xb_frame ev, uint64_t off)
     case XB_FRAME_DOCTYPE:
         fail_at(p, off, XB_EXML, XB_COND_RESTRICTED_XML,
                 "DOCTYPE is not allowed");
+        break;
+    case XB_FRAME_DEEP:
+        fail_at(p, off, XB_ELIMIT, XB_COND_POLICY_VIOLATION,
+                "elements nested deeper than %u", p->lim.max_depth);
+        break;
+    case XB_FRAME_ATTRS:
+        fail_at(p, off, XB_ELIMIT, XB_COND_POLICY_VIOLATION,
+                "more than %u attributes on an element", p->lim.max_attrs);
         break;
     default:
         fail_at(p, off, XB_EXML, XB_COND_NOT_WELL_FORMED,

@@ -92,10 +92,9 @@ void xb_parser_engine_free(struct xb_parser_engine *e);
  *   write to sockets, stop, or create and free parsers are fine).
  * - The bytes of an unfinished top-level element (or stream header) wait
  *   in the parser and are parsed when its last byte arrives: errors
- *   inside it (bad UTF-8, mismatched tags, the depth and attribute
- *   limits) are reported then, not as they arrive. Comments, PIs,
- *   DOCTYPE, text between stanzas and the size limit are still refused
- *   as soon as they arrive.
+ *   inside it (bad UTF-8, mismatched tags) are reported then, not as
+ *   they arrive. Comments, PIs, DOCTYPE, text between stanzas and the
+ *   three limits are still refused at the byte that breaks them.
  * Returns NULL only on out-of-memory. Free with xb_parser_free().
  */
 struct xb_parser *xb_parser_new_shared(struct xb_parser_engine *e,

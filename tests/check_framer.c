@@ -425,7 +425,7 @@ START_TEST(test_framer_garbage)
     size_t len, k;
     int round;
 
-    ck_assert_uint_le(sizeof(struct xb_framer), 8);
+    ck_assert_uint_le(sizeof(struct xb_framer), 12);
     for (round = 0; round < 2000; round++) {
         len = 0;
         if (round % 2) {
@@ -594,6 +594,90 @@ START_TEST(test_framer_endless_unit)
 }
 END_TEST
 
+/* The depth and attribute limits fire at the byte that breaks them, on
+ * either kind of engine, in a stanza that never ends (a shared engine
+ * sees a unit only once it is complete: the framer counts for it);
+ * namespace declarations are not attributes. */
+struct limit_case {
+    const char *name;
+    const char *start; /* after HDR "<presence/>" */
+    const char *repeat;
+    unsigned times;
+    const char *tail;
+    const struct xb_parser_limits *lim;
+    int refused;      /* 1: XB_ELIMIT/policy-violation; 0: still open */
+    const char *word; /* in the message when refused */
+};
+
+static const struct xb_parser_limits small_lim = {0, 4, 3};
+
+static const struct limit_case limit_cases[] = {
+    {"<a> 100,000 times", "<message>", "<a>", 100000, "", NULL, 1, "deeper"},
+    {"32 deep, open", "<message>", "<a>", 30, "<b>", NULL, 0, NULL},
+    {"33 deep, open", "<message>", "<a>", 31, "<b>", NULL, 1, "deeper"},
+    {"32 deep, empty", "<message>", "<a>", 30, "<b/>", NULL, 0, NULL},
+    {"33 deep, empty", "<message>", "<a>", 31, "<b/>", NULL, 1, "deeper"},
+    {"65 attributes, value open", "<message", " a='1'", 64, " z='", NULL, 1,
+     "attributes"},
+    {"64 attributes, tag open", "<message", " a='1'", 64, " ", NULL, 0, NULL},
+    {"100 namespace declarations", "<message", " xmlns:p='u'", 100,
+     " xmlns='jabber:client' xmlns = \"x\" a='1'", NULL, 0, NULL},
+    {"xmlnsx is an attribute", "<message a='1' b='2' c='3'", "", 0,
+     " xmlnsx='4'", &small_lim, 1, "attributes"},
+    {"attributes of a child", "<message><body", " a='1'", 4, "", &small_lim, 1,
+     "attributes"},
+    {"depth 5 of 4", "<message><a><b><c>", "", 0, "<d>", &small_lim, 1,
+     "deeper"},
+    {"depth 4 of 4", "<message><a><b>", "", 0, "<c>", &small_lim, 0, NULL},
+};
+
+START_TEST(test_framer_limits_as_bytes_come)
+{
+    struct xb_parser_engine *e = xb_parser_engine_new();
+    unsigned state = tu_seed();
+    struct xb_buf b;
+    struct run r;
+    size_t i;
+    unsigned k;
+    int shared, rc;
+
+    ck_assert_ptr_nonnull(e);
+    xb_buf_init(&b);
+    for (shared = 0; shared < 2; shared++) {
+        for (i = 0; i < sizeof limit_cases / sizeof limit_cases[0]; i++) {
+            const struct limit_case *c = &limit_cases[i];
+
+            xb_buf_reset(&b);
+            ck_assert_int_eq(xb_buf_puts(&b, HDR "<presence/>"), 0);
+            ck_assert_int_eq(xb_buf_puts(&b, c->start), 0);
+            for (k = 0; k < c->times; k++)
+                ck_assert_int_eq(xb_buf_puts(&b, c->repeat), 0);
+            ck_assert_int_eq(xb_buf_puts(&b, c->tail), 0);
+            rc = feed_parser(&r, shared ? e : NULL, b.data, b.len, c->lim, _i,
+                             &state);
+            if (c->refused)
+                ck_assert_msg(rc == XB_ELIMIT &&
+                                  xb_parser_condition(r.p) ==
+                                      XB_COND_POLICY_VIOLATION &&
+                                  strstr(xb_parser_message(r.p), c->word),
+                              "%s, %s: %s: got %d %s \"%s\"", SPLIT,
+                              shared ? "shared" : "private", c->name, rc,
+                              xb_cond_name(xb_parser_condition(r.p)),
+                              xb_parser_message(r.p));
+            else
+                ck_assert_msg(rc == 0, "%s, %s: %s: refused: %s \"%s\"", SPLIT,
+                              shared ? "shared" : "private", c->name,
+                              xb_cond_name(xb_parser_condition(r.p)),
+                              xb_parser_message(r.p));
+            ck_assert_int_eq(r.stanzas, 1);
+            xb_parser_free(r.p);
+        }
+    }
+    xb_buf_free(&b);
+    xb_parser_engine_free(e);
+}
+END_TEST
+
 /* Garbage after a good header: refused by expat (or still pending), never
  * a crash, and a parser on a shared engine never accepts more than one on
  * a private engine. */
@@ -699,6 +783,7 @@ static Suite *framer_suite(void)
     tcase_add_loop_test(tc, test_framer_restricted_through_parser, 0,
                         SPLIT_COUNT);
     tcase_add_loop_test(tc, test_framer_endless_unit, 0, SPLIT_COUNT);
+    tcase_add_loop_test(tc, test_framer_limits_as_bytes_come, 0, SPLIT_COUNT);
     tcase_add_loop_test(tc, test_framer_garbage_through_parser, 0, SPLIT_COUNT);
     tcase_add_loop_test(tc, test_framer_disagreement, 0, SPLIT_COUNT);
     suite_add_tcase(s, tc);

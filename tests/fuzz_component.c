@@ -200,8 +200,8 @@ static void b_set_timer(void *ud, int64_t ms)
     ((struct vbot *)ud)->timer = ms;
 }
 
-static const struct xb_bot_host bot_host = {b_send, b_set_timer, NULL,
-                                            NULL,   NULL,        NULL};
+static const struct xb_bot_host bot_host = {.send = b_send,
+                                            .set_timer = b_set_timer};
 
 /* ---- the component's host ----------------------------------------------- */
 
