@@ -46,10 +46,13 @@ static int load_pair(void *ctx, const char *key, const char *value)
     struct load_ctx *lc = ctx;
     struct xb_webpresence_record r;
     char token[XB_WEBPRESENCE_TOKEN_LEN + 1];
-    size_t n = strlen(value);
-    const char *flags = value + XB_WEBPRESENCE_TOKEN_LEN;
+    const char *flags;
 
-    if (n != VALUE_LEN || flags[0] != ' ' || flags[2] != ' ' ||
+    /* The length first: only then is flags inside the string. */
+    if (strlen(value) != VALUE_LEN)
+        return XB_EINVAL;
+    flags = value + XB_WEBPRESENCE_TOKEN_LEN;
+    if (flags[0] != ' ' || flags[2] != ' ' ||
         (flags[1] != '0' && flags[1] != '1') ||
         (flags[3] != '0' && flags[3] != '1'))
         return XB_EINVAL;
@@ -289,8 +292,10 @@ static int wp_http(struct xb_bot *b, const char *path, size_t len,
         page->headers = missing_headers;
         return xb_buf_puts(&page->body, "No such page.\n") ? XB_ENOMEM : 0;
     }
-    if (render(&page->body, &v))
+    if (render(&page->body, &v)) {
+        xb_buf_free(&page->body); /* a failed page leaves nothing to free */
         return XB_ENOMEM;
+    }
     w->pages++;
     page->status = 200;
     return 0;

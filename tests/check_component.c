@@ -76,6 +76,7 @@ static struct xb_component *comp;
 static struct xb_component_config cfg;
 static struct xb_route *route;
 static struct xb_bot_config *echo_cfg;
+static struct xb_bot_config *service_cfg;
 static struct vbot vbots[NBOTS + 1];
 static int nvbots;
 
@@ -98,8 +99,18 @@ static void b_set_timer(void *ud, int64_t ms)
     ((struct vbot *)ud)->timer = ms;
 }
 
-static const struct xb_bot_host bot_host = {b_send, b_set_timer, NULL,
-                                            NULL,   NULL,        NULL};
+static const struct xb_bot_host bot_host = {.send = b_send,
+                                            .set_timer = b_set_timer};
+
+static const char *b_http_url(void *ud)
+{
+    (void)ud;
+    return "http://" DOMAIN "/wp/";
+}
+
+/* The host of a service bot at the domain: pages, no store. */
+static const struct xb_bot_host service_host = {
+    .send = b_send, .set_timer = b_set_timer, .http_url = b_http_url};
 
 static void h_write(void *ud, const char *data, size_t len)
 {
@@ -226,6 +237,7 @@ static void setup(void)
     comp = NULL;
     route = NULL;
     echo_cfg = NULL;
+    service_cfg = NULL;
 }
 
 static void teardown(void)
@@ -235,6 +247,7 @@ static void teardown(void)
     for (i = 0; i < nvbots; i++)
         xb_bot_free(vbots[i].bot);
     xb_bot_config_free(echo_cfg);
+    xb_bot_config_free(service_cfg);
     xb_route_free(route);
     xb_component_free(comp);
     wt_out_clear(&out);
@@ -307,6 +320,23 @@ static void make_host(int n)
     }
     ck_assert_uint_eq(xb_route_count(route), (size_t)n + 1);
     make_ready();
+}
+
+/* A web presence gateway at the domain itself, added to the host made by
+ * make_host() and online; its index in vbots. */
+static int add_service(void)
+{
+    int i = nvbots;
+
+    service_cfg = fh_config("webpresence", NULL);
+    ck_assert_ptr_nonnull(service_cfg);
+    vbots[i].bot =
+        xb_bot_new(service_cfg, DOMAIN, &service_host, &vbots[i], 1, 0);
+    ck_assert_ptr_nonnull(vbots[i].bot);
+    nvbots++;
+    ck_assert_int_eq(xb_route_add(route, &vbots[i]), 0);
+    xb_bot_online(vbots[i].bot, NULL);
+    return i;
 }
 
 static uint64_t stanzas_of(int i)
@@ -1094,6 +1124,107 @@ START_TEST(test_component_route_bot_answers_error_silently)
 }
 END_TEST
 
+/* A bot at the domain takes what is addressed to the domain, disco
+ * included; removed, the component answers for the domain again. */
+START_TEST(test_component_route_domain_bot)
+{
+    const struct xb_stanza *r, *id;
+    struct vbot second = {0};
+    int gw;
+
+    make_host(3);
+    ck_assert_uint_eq(xb_route_count(route), 4);
+    gw = add_service();
+    ck_assert_uint_eq(xb_route_count(route), 5);
+    ck_assert_str_eq(take_raw(), ""); /* nothing registered: no probes */
+
+    /* disco#info: the bot's identity, not the component's. */
+    server_says("<iq from='alice@localhost/r' to='" DOMAIN "' type='get' "
+                "id='d1'><query xmlns='" XB_NS_DISCO_INFO "'/></iq>");
+    ck_assert_int_eq(host.delivered, 1);
+    ck_assert_uint_eq(stanzas_of(gw), 1);
+    r = one_answer();
+    wt_assert_attr(r, "type", "result");
+    wt_assert_attr(r, "from", DOMAIN);
+    wt_assert_attr(r, "id", "d1");
+    id = xb_stanza_child(xb_stanza_child(r, XB_NS_DISCO_INFO, "query"),
+                         XB_NS_DISCO_INFO, "identity");
+    ck_assert_ptr_nonnull(id);
+    wt_assert_attr(id, "category", "component");
+    wt_assert_attr(id, "type", "presence");
+    wt_assert_lacks(out.text, XB_ROUTE_FORM_TYPE);
+
+    /* A resource of the domain, and no 'to' at all, reach it too. */
+    server_says("<iq from='alice@localhost/r' to='" DOMAIN "/x' type='get' "
+                "id='p'><ping xmlns='urn:xmpp:ping'/></iq>");
+    r = one_answer();
+    wt_assert_attr(r, "type", "result");
+    wt_assert_attr(r, "from", DOMAIN);
+    server_says("<iq from='alice@localhost/r' type='get' id='p2'><ping "
+                "xmlns='urn:xmpp:ping'/></iq>");
+    r = one_answer();
+    wt_assert_attr(r, "id", "p2");
+    ck_assert_uint_eq(stanzas_of(gw), 3);
+
+    /* Registration through the component: the answers come from the
+     * domain; the user's presence to the domain is delivered, not
+     * dropped; a message to it gets no error. */
+    server_says("<iq from='alice@localhost/r' to='" DOMAIN "' type='set' "
+                "id='reg'><query xmlns='jabber:iq:register'><x xmlns='"
+                "jabber:x:data' type='submit'><field var='FORM_TYPE' "
+                "type='hidden'><value>jabber:iq:register</value></field>"
+                "</x></query></iq>");
+    take();
+    ck_assert_int_eq(out.nel, 3);
+    wt_assert_attr(out.el[0], "type", "result");
+    wt_assert_attr(out.el[1], "from", DOMAIN);
+    wt_assert_attr(out.el[1], "to", "alice@localhost");
+    wt_assert_has(out.text, "http://" DOMAIN "/wp/");
+    wt_assert_attr(out.el[2], "type", "subscribe");
+    wt_assert_attr(out.el[2], "from", DOMAIN);
+    server_says("<presence from='alice@localhost/r' to='" DOMAIN "'/>"
+                "<message from='alice@localhost/r' to='" DOMAIN "' "
+                "type='chat'><body>hi</body></message>");
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_uint_eq(fh_counter(vbots[gw].bot, "presence_updates"), 1);
+    ck_assert_uint_eq(stanzas_of(gw), 6);
+
+    /* The echo bots and the unknown JIDs are as before. */
+    server_says("<message from='alice@localhost/r' to='echo_1@" DOMAIN
+                "/bot' type='chat'><body>e</body></message>");
+    wt_assert_attr(one_answer(), "from", "echo_1@" DOMAIN "/bot");
+    server_says("<iq from='alice@localhost/r' to='nobody@" DOMAIN "' "
+                "type='get' id='u'><ping xmlns='urn:xmpp:ping'/></iq>");
+    ck_assert_ptr_nonnull(
+        xb_stanza_child(xb_stanza_child(one_answer(), NULL, "error"),
+                        XB_NS_STANZA_ERRORS, "item-not-found"));
+    ck_assert_uint_eq(stanzas_of(gw), 6);
+    ck_assert_int_eq(host.delivered, 7);
+
+    /* One bot at the domain. */
+    second.bot = xb_bot_new(service_cfg, DOMAIN, &service_host, &second, 1, 1);
+    ck_assert_ptr_nonnull(second.bot);
+    ck_assert_int_eq(xb_route_add(route, &second), XB_EINVAL);
+    xb_bot_free(second.bot);
+
+    /* Removed: the component's own disco again, with the echo bots. */
+    ck_assert_int_eq(xb_route_remove(route, &vbots[gw]), 0);
+    ck_assert_uint_eq(xb_route_count(route), 4);
+    server_says("<iq from='alice@localhost/r' to='" DOMAIN "' type='get' "
+                "id='d2'><query xmlns='" XB_NS_DISCO_INFO "'/></iq>");
+    r = one_answer();
+    id = xb_stanza_child(xb_stanza_child(r, XB_NS_DISCO_INFO, "query"),
+                         XB_NS_DISCO_INFO, "identity");
+    wt_assert_attr(id, "type", "generic");
+    wt_assert_attr(id, "name", "xmppbots test");
+    wt_assert_has(out.text, "<value>4</value>");
+    server_says("<presence from='alice@localhost/r' to='" DOMAIN "'/>");
+    ck_assert_str_eq(take_raw(), "");
+    ck_assert_uint_eq(stanzas_of(gw), 6);
+    ck_assert_int_eq(host.delivered, 7);
+}
+END_TEST
+
 /* --- the index alone ---------------------------------------------------- */
 
 /* Items of the index tests: their JIDs are their own. */
@@ -1108,9 +1239,11 @@ static const char *named_jid(const void *item)
 
 START_TEST(test_route_add_refusals)
 {
-    static struct named bad[] = {
-        {"a@other.host"},     {DOMAIN},     {DOMAIN "/r"},  {"A@" DOMAIN},
-        {"a@Bots.localhost"}, {"@" DOMAIN}, {"a b@" DOMAIN}};
+    static struct named bad[] = {{"a@other.host"},    {DOMAIN "/r"},
+                                 {"A@" DOMAIN},       {"a@Bots.localhost"},
+                                 {"@" DOMAIN},        {"a b@" DOMAIN},
+                                 {"Bots.localhost"},  {"other.host"},
+                                 {"bots.localhost."}, {DOMAIN "/"}};
     struct named a = {"a@" DOMAIN "/r"}, a2 = {"a@" DOMAIN "/r"};
     struct named b = {"a@" DOMAIN};
     size_t i;
@@ -1133,6 +1266,50 @@ START_TEST(test_route_add_refusals)
     ck_assert_ptr_null(xb_route_find(route, "a@elsewhere/r"));
     ck_assert_ptr_null(xb_route_new("a@" DOMAIN, NULL, named_jid));
     ck_assert_ptr_null(xb_route_new(DOMAIN, NULL, NULL));
+}
+END_TEST
+
+/* A bot at the domain itself (a service): it takes the domain and its
+ * resources, never a localpart's JID, and there is one at most. */
+START_TEST(test_route_domain_bot)
+{
+    struct named d = {DOMAIN}, d2 = {DOMAIN}, dr = {DOMAIN "/gw"};
+    struct named a = {"a@" DOMAIN "/r"};
+
+    route = xb_route_new(DOMAIN, NULL, named_jid);
+    ck_assert_ptr_nonnull(route);
+    ck_assert_int_eq(xb_route_add(route, &a), 0);
+    ck_assert_int_eq(xb_route_add(route, &dr), XB_EJID);
+    ck_assert_ptr_null(xb_route_find(route, DOMAIN));
+    ck_assert_int_eq(xb_route_add(route, &d), 0);
+    ck_assert_int_eq(xb_route_add(route, &d2), XB_EINVAL);
+    ck_assert_int_eq(xb_route_add(route, &dr), XB_EJID);
+    ck_assert_uint_eq(xb_route_count(route), 2);
+
+    ck_assert_ptr_eq(xb_route_find(route, DOMAIN), &d);
+    ck_assert_ptr_eq(xb_route_find(route, DOMAIN "/gw"), &d);
+    ck_assert_ptr_eq(xb_route_find(route, DOMAIN "/any/thing"), &d);
+    ck_assert_ptr_eq(xb_route_find(route, "BOTS.localhost/X"), &d);
+    ck_assert_ptr_eq(xb_route_find(route, "a@" DOMAIN "/r"), &a);
+    ck_assert_ptr_eq(xb_route_find(route, "a@" DOMAIN), &a);
+    ck_assert_ptr_null(xb_route_find(route, "b@" DOMAIN));
+    ck_assert_ptr_null(xb_route_find(route, "b@" DOMAIN "/r"));
+    ck_assert_ptr_null(xb_route_find(route, "other.host"));
+    ck_assert_ptr_null(xb_route_find(route, "a@other.host/r"));
+
+    /* Removed: the domain is free again, for another. */
+    ck_assert_int_eq(xb_route_remove(route, &d2), XB_ENOTFOUND);
+    ck_assert_int_eq(xb_route_remove(route, &d), 0);
+    ck_assert_int_eq(xb_route_remove(route, &d), XB_ENOTFOUND);
+    ck_assert_uint_eq(xb_route_count(route), 1);
+    ck_assert_ptr_null(xb_route_find(route, DOMAIN));
+    ck_assert_ptr_eq(xb_route_find(route, "a@" DOMAIN "/r"), &a);
+    ck_assert_int_eq(xb_route_add(route, &d2), 0);
+    ck_assert_ptr_eq(xb_route_find(route, DOMAIN "/x"), &d2);
+    ck_assert_uint_eq(xb_route_count(route), 2);
+    ck_assert_int_eq(xb_route_remove(route, &a), 0);
+    ck_assert_uint_eq(xb_route_count(route), 1);
+    ck_assert_ptr_eq(xb_route_find(route, DOMAIN), &d2);
 }
 END_TEST
 
@@ -1269,11 +1446,13 @@ static Suite *component_suite(void)
     tcase_add_test(tc, test_component_route_unknown_jid);
     tcase_add_test(tc, test_component_route_never_error_for_error);
     tcase_add_test(tc, test_component_route_bot_answers_error_silently);
+    tcase_add_test(tc, test_component_route_domain_bot);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("index");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_route_add_refusals);
+    tcase_add_test(tc, test_route_domain_bot);
     tcase_add_test(tc, test_route_many_add_remove);
     tcase_add_test(tc, test_route_one_localpart_many_resources);
     suite_add_tcase(s, tc);

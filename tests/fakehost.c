@@ -1,5 +1,6 @@
 /*
- * The recording bot host shared by the bot kind tests.
+ * The recording bot host shared by the bot kind tests, with its
+ * in-memory key/value store.
  */
 #include "fakehost.h"
 
@@ -72,8 +73,136 @@ static void fh_sample(void *ud, unsigned series, uint32_t value)
     f->samples[f->nsamples++] = value;
 }
 
-const struct xb_bot_host fh_host = {fh_send,   fh_set_timer, fh_log,
-                                    fh_now_us, fh_done,      fh_sample};
+static struct fh_store *store_of(void *ud, const char *hook)
+{
+    struct fakehost *f = ud;
+
+    ck_assert_msg(f->store != NULL, "%s called with no store attached", hook);
+    return f->store;
+}
+
+static int find_key(const struct fh_store *s, const char *key)
+{
+    int i;
+
+    for (i = 0; i < s->n; i++)
+        if (!strcmp(s->keys[i], key))
+            return i;
+    return -1;
+}
+
+static int fh_store_load(void *ud,
+                         int (*add)(void *ctx, const char *key,
+                                    const char *value),
+                         void *ctx)
+{
+    struct fh_store *s = store_of(ud, "store_load");
+    int i, rc;
+
+    s->loads++;
+    if (s->fail_load)
+        return s->fail_load;
+    for (i = 0; i < s->n; i++)
+        if ((rc = add(ctx, s->keys[i], s->values[i])))
+            return rc;
+    return 0;
+}
+
+static int fh_store_put(void *ud, const char *key, const char *value)
+{
+    struct fh_store *s = store_of(ud, "store_put");
+
+    s->puts++;
+    if (s->fail)
+        return s->fail;
+    fh_store_set(s, key, value);
+    return 0;
+}
+
+static int fh_store_del(void *ud, const char *key)
+{
+    struct fh_store *s = store_of(ud, "store_del");
+    int i;
+
+    s->dels++;
+    if (s->fail)
+        return s->fail;
+    if ((i = find_key(s, key)) < 0)
+        return 0;
+    free(s->keys[i]);
+    free(s->values[i]);
+    s->n--;
+    s->keys[i] = s->keys[s->n];
+    s->values[i] = s->values[s->n];
+    return 0;
+}
+
+static const char *fh_http_url(void *ud)
+{
+    struct fakehost *f = ud;
+
+    if (f->no_http_url)
+        return NULL;
+    return f->http_url ? f->http_url : FH_HTTP_URL;
+}
+
+const struct xb_bot_host fh_host = {
+    .send = fh_send,
+    .set_timer = fh_set_timer,
+    .log = fh_log,
+    .now_us = fh_now_us,
+    .done = fh_done,
+    .sample = fh_sample,
+    .store_load = fh_store_load,
+    .store_put = fh_store_put,
+    .store_del = fh_store_del,
+    .http_url = fh_http_url,
+};
+
+const struct xb_bot_host fh_host_bare = {
+    .send = fh_send,
+    .set_timer = fh_set_timer,
+    .log = fh_log,
+    .now_us = fh_now_us,
+    .done = fh_done,
+    .sample = fh_sample,
+};
+
+const char *fh_store_get(const struct fh_store *s, const char *key)
+{
+    int i = find_key(s, key);
+
+    return i < 0 ? NULL : s->values[i];
+}
+
+void fh_store_set(struct fh_store *s, const char *key, const char *value)
+{
+    int i = find_key(s, key);
+    char *v = strdup(value);
+
+    ck_assert_ptr_nonnull(v);
+    if (i < 0) {
+        ck_assert_int_lt(s->n, FH_STORE_MAX);
+        i = s->n;
+        s->keys[i] = strdup(key);
+        ck_assert_ptr_nonnull(s->keys[i]);
+        s->n++;
+    } else {
+        free(s->values[i]);
+    }
+    s->values[i] = v;
+}
+
+void fh_store_free(struct fh_store *s)
+{
+    int i;
+
+    for (i = 0; i < s->n; i++) {
+        free(s->keys[i]);
+        free(s->values[i]);
+    }
+    memset(s, 0, sizeof *s);
+}
 
 void fh_reset(struct fakehost *f)
 {

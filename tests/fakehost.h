@@ -1,8 +1,9 @@
 /*
  * The one bot host for every bot kind test: it records what a bot does
  * (stanzas sent, timers armed, log lines, samples, done) instead of doing
- * it, keeps a clock the test moves, and makes bots from a kind's name and
- * "option=value" texts through the public bot API, as a host would.
+ * it, keeps a clock the test moves and a key/value store the test owns,
+ * gives an address for the bot's pages, and makes bots from a kind's name
+ * and "option=value" texts through the public bot API, as a host would.
  */
 #ifndef XB_FAKEHOST_H
 #define XB_FAKEHOST_H
@@ -14,6 +15,25 @@
 #define FH_MAX_SENT 2048
 #define FH_MAX_LOGS 64
 #define FH_NO_TIMER (-2) /* set_timer was not called */
+#define FH_STORE_MAX 64
+#define FH_HTTP_URL "http://fake.example/wp/" /* http_url's default */
+
+/*
+ * The store behind the store hooks, in memory. The test owns it and
+ * attaches it to a host (struct fakehost.store): it outlives fh_reset()
+ * and bots, so a second bot on it is a restart that loads what the first
+ * one stored. Zero it to start; free it with fh_store_free().
+ */
+struct fh_store {
+    char *keys[FH_STORE_MAX];
+    char *values[FH_STORE_MAX];
+    int n;
+    /* Non-zero (an XB_E* code): store_put and store_del return it and
+     * change nothing; likewise store_load with fail_load, adding nothing. */
+    int fail;
+    int fail_load;
+    int loads, puts, dels; /* hook calls, failed ones included */
+};
 
 struct fakehost {
     char *sent[FH_MAX_SENT]; /* serialized, default ns jabber:client */
@@ -34,12 +54,34 @@ struct fakehost {
      * sent[nsent - 1]), to model a host that delivers synchronously. */
     void (*reenter)(struct fakehost *f, const struct xb_stanza *st);
     struct xb_bot_config *config; /* of fh_bot's last bot */
+    /* The store hooks' store (borrowed, not freed by fh_reset). NULL: a
+     * store hook called fails the test (the kinds that keep nothing never
+     * call them). */
+    struct fh_store *store;
+    const char *http_url; /* what http_url returns; NULL: FH_HTTP_URL */
+    int no_http_url;      /* http_url returns NULL: the host serves no pages */
 };
 
-/* The hooks, each recording into the struct fakehost given as ud. */
+/* The hooks, each recording into the struct fakehost given as ud: every
+ * one of struct xb_bot_host. */
 extern const struct xb_bot_host fh_host;
 
-/* Frees what f recorded and its config, and zeroes it. */
+/* The same without the optional store and http_url hooks, as a host that
+ * neither stores nor serves pages. */
+extern const struct xb_bot_host fh_host_bare;
+
+/* The value stored under key, or NULL (borrowed until the store changes). */
+const char *fh_store_get(const struct fh_store *s, const char *key);
+
+/* Inserts or replaces key (both copied), as a test seeding the store:
+ * fail is not applied and puts is not counted. */
+void fh_store_set(struct fh_store *s, const char *key, const char *value);
+
+/* Frees what s holds and zeroes it. */
+void fh_store_free(struct fh_store *s);
+
+/* Frees what f recorded and its config, and zeroes it (its store is the
+ * test's: it stays as it is, detached). */
 void fh_reset(struct fakehost *f);
 
 /* The last timer armed (FH_NO_TIMER if none) and the last stanza sent
