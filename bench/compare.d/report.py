@@ -14,6 +14,7 @@ from collections import defaultdict
 LABELS = {
     "mod_bots": "xmppbots in-server (mod_bots)",
     "cli": "xmppbots client bots (CLI)",
+    "cli_nosm": "xmppbots client bots (CLI, --sm off)",
     "component": "xmppbots component bots (CLI, XEP-0114)",
     "strophe": "libstrophe echo bot",
     "slixmpp": "slixmpp echo bot",
