@@ -32,6 +32,8 @@ const char *xb_strerror(int code)
         return "stream closed";
     case XB_ETIMEOUT:
         return "timed out";
+    case XB_EIO:
+        return "storage or I/O failed";
     }
     return "unknown error";
 }

@@ -19,7 +19,8 @@ enum {
     XB_EAUTH = -9,     /* authentication failed or was not proven */
     XB_EPROTO = -10,   /* the peer broke the protocol */
     XB_ECLOSED = -11,  /* the stream or connection is closed */
-    XB_ETIMEOUT = -12  /* a deadline passed */
+    XB_ETIMEOUT = -12, /* a deadline passed */
+    XB_EIO = -13       /* a host's storage or other I/O failed */
 };
 
 /* Returns a static, human-readable description of an XB_E* code. */

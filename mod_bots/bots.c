@@ -1,9 +1,10 @@
 /*
  * The Lua side of the in-server bots: configs (a kind's options checked
- * against its option table), a pool (the bot host: Lua callbacks for send
- * and log, one timer heap for all its bots, counters), and bot userdata
- * wrapping the core's bots. The core's hooks re-enter Lua only through
- * protected calls, so no Lua error ever unwinds through the core.
+ * against its option table), a pool (the bot host: Lua callbacks for send,
+ * log and storage, one timer heap for all its bots, counters, the address
+ * of the bots' pages), and bot userdata wrapping the core's bots. The
+ * core's hooks re-enter Lua only through protected calls, so no Lua error
+ * ever unwinds through the core.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -40,10 +41,17 @@ enum {
     UV_SEND = 1,
     UV_LOG,
     UV_WAKE,
+    UV_STORE_LOAD,
+    UV_STORE_PUT,
+    UV_STORE_DEL,
     UV_BOTS,
     UV_ANCHORS,
     POOL_NUV = UV_ANCHORS
 };
+
+/* What the host's store hooks return when a Lua store callback fails
+ * (the callback logs why). */
+#define STORE_FAILED XB_EIO
 /* User values of a bot: its pool, and the host's data (the session). */
 enum { BUV_POOL = 1, BUV_DATA, BOT_NUV = BUV_DATA };
 
@@ -71,6 +79,7 @@ struct pool {
     char *capture; /* while a bot is made: where its log lines go */
     size_t capture_len;
     struct xb_stanza *scratch; /* a tree under conversion */
+    char *http_url;            /* where the host serves the bots' pages */
 };
 
 struct lbot {
@@ -269,6 +278,135 @@ static void h_log(void *ud, enum xb_log_level level, const char *msg)
         return;
     }
     pool_log(p, 1, level, msg);
+}
+
+/* --- storage and pages ------------------------------------------------- */
+
+/* What store_load's trampoline hands each stored pair to. */
+struct load_call {
+    int (*add)(void *ctx, const char *key, const char *value);
+    void *ctx;
+    int rc;
+};
+
+/* store_load(data) -> { key = value, ... } | nil, err: each pair goes to
+ * the core's add (which calls no Lua). Keys and values must be strings
+ * without NUL bytes; anything else is a bad record. */
+static int load_tramp(lua_State *L)
+{
+    struct load_call *c = lua_touserdata(L, 3);
+
+    lua_getiuservalue(L, 1, UV_STORE_LOAD);
+    lua_getiuservalue(L, 2, BUV_DATA);
+    lua_call(L, 1, 1);
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        c->rc = STORE_FAILED;
+        return 0;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        size_t klen, vlen;
+        const char *k, *v;
+
+        /* Type first: lua_tolstring would turn a number key into a
+         * string in place and break the traversal. */
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+            c->rc = XB_EINVAL;
+            return 0;
+        }
+        k = lua_tolstring(L, -2, &klen);
+        v = lua_tolstring(L, -1, &vlen);
+        if (strlen(k) != klen || strlen(v) != vlen) {
+            c->rc = XB_EINVAL;
+            return 0;
+        }
+        c->rc = c->add(c->ctx, k, v);
+        if (c->rc)
+            return 0;
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+static int h_store_load(void *ud,
+                        int (*add)(void *ctx, const char *key,
+                                   const char *value),
+                        void *ctx)
+{
+    struct lbot *b = ud;
+    struct pool *p = b->pool;
+    lua_State *L = p->L;
+    struct load_call c = {add, ctx, 0};
+
+    if (!L)
+        return STORE_FAILED;
+    if (!lua_checkstack(L, 8))
+        return XB_ENOMEM;
+    lua_pushcfunction(L, load_tramp);
+    lua_pushvalue(L, p->pool_idx);
+    lua_pushvalue(L, p->bot_idx);
+    lua_pushlightuserdata(L, &c);
+    if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+        callback_failed(p, "store_load");
+        return STORE_FAILED;
+    }
+    return c.rc;
+}
+
+/* store_put(data, key, value), or store_del(data, key) when value is
+ * NULL: true | nil, err */
+static int put_tramp(lua_State *L)
+{
+    const char *value = lua_touserdata(L, 4);
+
+    lua_getiuservalue(L, 1, value ? UV_STORE_PUT : UV_STORE_DEL);
+    lua_getiuservalue(L, 2, BUV_DATA);
+    lua_pushstring(L, lua_touserdata(L, 3));
+    if (value)
+        lua_pushstring(L, value);
+    lua_call(L, value ? 3 : 2, 1);
+    return 1;
+}
+
+static int store_call(struct lbot *b, const char *key, const char *value)
+{
+    struct pool *p = b->pool;
+    lua_State *L = p->L;
+    int ok;
+
+    if (!L)
+        return STORE_FAILED;
+    if (!lua_checkstack(L, 8))
+        return XB_ENOMEM;
+    lua_pushcfunction(L, put_tramp);
+    lua_pushvalue(L, p->pool_idx);
+    lua_pushvalue(L, p->bot_idx);
+    lua_pushlightuserdata(L, (void *)key);
+    lua_pushlightuserdata(L, (void *)value);
+    if (lua_pcall(L, 4, 1, 0) != LUA_OK) {
+        callback_failed(p, value ? "store_put" : "store_del");
+        return STORE_FAILED;
+    }
+    ok = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return ok ? 0 : STORE_FAILED;
+}
+
+static int h_store_put(void *ud, const char *key, const char *value)
+{
+    return store_call(ud, key, value);
+}
+
+static int h_store_del(void *ud, const char *key)
+{
+    return store_call(ud, key, NULL);
+}
+
+static const char *h_http_url(void *ud)
+{
+    const struct lbot *b = ud;
+
+    return b->pool->http_url;
 }
 
 /* --- entry points ------------------------------------------------------ */
@@ -604,6 +742,56 @@ static int Lbot_stats(lua_State *L)
     return 1;
 }
 
+static struct box *new_box(lua_State *L);
+
+/* bot:http(path) -> status, type, headers, body | nil, err
+ * A GET for one of the bot's pages: path (any bytes) is what follows the
+ * bot's address, without the query string. headers maps each header the
+ * kind adds to its value, named as the kind names it; type is nil if the
+ * kind gave none. A kind without pages answers nil, "not found". */
+static int Lbot_http(lua_State *L)
+{
+    struct lbot *b = live_bot(L);
+    struct xb_bot_page page;
+    const char *const *h;
+    struct box *x;
+    struct saved sv;
+    const char *path;
+    size_t len;
+    int rc;
+
+    if (!b)
+        return 2;
+    path = luaL_checklstring(L, 2, &len);
+    lua_settop(L, 2);
+    x = new_box(L); /* 3: owns the body until it is pushed */
+    enter(b->pool, L, push_pool_of(L, 1), 1, &sv);
+    begin_call(b);
+    rc = xb_bot_http(b->bot, path, len, &page);
+    end_call(L, b);
+    leave(b->pool, &sv);
+    x->buf = page.body;
+    if (rc) {
+        xb_buf_free(&x->buf);
+        lua_pushnil(L);
+        lua_pushstring(L, xb_strerror(rc));
+        return 2;
+    }
+    lua_pushinteger(L, page.status);
+    if (page.type)
+        lua_pushstring(L, page.type);
+    else
+        lua_pushnil(L);
+    lua_newtable(L);
+    for (h = page.headers; h && h[0] && h[1]; h += 2) {
+        lua_pushstring(L, h[1]);
+        lua_setfield(L, -2, h[0]);
+    }
+    lua_pushlstring(L, x->buf.data ? x->buf.data : "", x->buf.len);
+    xb_buf_free(&x->buf);
+    return 4;
+}
+
 static int Lbot_gc(lua_State *L)
 {
     struct lbot *b = check_bot(L);
@@ -754,9 +942,11 @@ static int Lconfig_gc(lua_State *L)
     return 0;
 }
 
-/* bots.kinds() -> { { name, summary, start_rate, options = { { name, arg,
- *   help, type, default } }, counters = { { name, label, help } } } }, in
- * registry order: what a host shows and validates, from the kinds' tables. */
+/* bots.kinds() -> { { name, summary, start_rate, service, pages, options =
+ *   { { name, arg, help, type, default } }, counters = { { name, label,
+ *   help } } } }, in registry order: what a host shows and validates, from
+ * the kinds' tables. service: the bot is a domain of its own
+ * (XB_KIND_SERVICE); pages: it serves web pages (bot:http). */
 static int Lkinds(lua_State *L)
 {
     const struct xb_bot_option *o;
@@ -767,10 +957,14 @@ static int Lkinds(lua_State *L)
     for (i = 0; xb_bot_kinds[i]; i++) {
         const struct xb_bot_kind *k = xb_bot_kinds[i];
 
-        lua_createtable(L, 0, 4);
+        lua_createtable(L, 0, 7);
         set_str(L, "name", k->name);
         set_str(L, "summary", k->summary);
         set_count(L, "start_rate", k->start_rate);
+        lua_pushboolean(L, (k->flags & XB_KIND_SERVICE) != 0);
+        lua_setfield(L, -2, "service");
+        lua_pushboolean(L, k->http != NULL);
+        lua_setfield(L, -2, "pages");
         lua_newtable(L);
         for (o = k->options, j = 1; o->name; o++, j++) {
             lua_createtable(L, 0, 5);
@@ -812,11 +1006,46 @@ static struct pool *check_pool(lua_State *L, int idx)
     return p;
 }
 
+/* Takes the pool's store callbacks from the table at index 1 into the
+ * pool at the top of the stack; raises on a bad table. */
+static void pool_storage(lua_State *L, struct pool *p)
+{
+    static const char *const names[] = {"store_load", "store_put", "store_del"};
+    int i, n = 0;
+
+    for (i = UV_STORE_LOAD; i <= UV_STORE_DEL; i++) {
+        int t = lua_getfield(L, 1, names[i - UV_STORE_LOAD]);
+
+        if (t != LUA_TFUNCTION && t != LUA_TNIL)
+            luaL_error(L, "pool %s must be a function",
+                       names[i - UV_STORE_LOAD]);
+        n += t == LUA_TFUNCTION;
+        lua_setiuservalue(L, -2, i);
+    }
+    if (n == 3) {
+        p->host.store_load = h_store_load;
+        p->host.store_put = h_store_put;
+        p->host.store_del = h_store_del;
+    } else if (n) {
+        luaL_error(L, "%s",
+                   "pool store_load, store_put and store_del go together");
+    }
+}
+
 /* bots.pool{ send = function(data, stanza), log = function(data, level,
- *   msg), wake = function(seconds) } -> pool */
+ *   msg), wake = function(seconds), store_load = function(data),
+ *   store_put = function(data, key, value), store_del = function(data,
+ *   key), http_url = "https://.../" } -> pool
+ * The store callbacks (all three, or none: the bots keep their data in
+ * memory) keep each bot's key/value pairs, strings both: store_load
+ * returns them all as a table, the others true; any of them nil, err on
+ * failure. http_url is where the host serves the bots' pages (bot:http),
+ * ending in '/'. */
 static int Lpool(lua_State *L)
 {
     struct pool *p;
+    const char *url;
+    size_t n;
     int i;
 
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -836,6 +1065,23 @@ static int Lpool(lua_State *L)
             return luaL_error(L, "pool %s must be a function", names[i - 1]);
         lua_setiuservalue(L, -2, i);
     }
+    pool_storage(L, p);
+    switch (lua_getfield(L, 1, "http_url")) {
+    case LUA_TNIL:
+        break;
+    case LUA_TSTRING:
+        url = lua_tolstring(L, -1, &n);
+        if (strlen(url) == n && n && url[n - 1] == '/') {
+            if (!(p->http_url = strdup(url)))
+                return luaL_error(L, "%s", "out of memory");
+            p->host.http_url = h_http_url;
+            break;
+        }
+        /* fall through */
+    default:
+        return luaL_error(L, "%s", "pool http_url must be a URL ending in '/'");
+    }
+    lua_pop(L, 1);
     lua_newtable(L);
     lua_setiuservalue(L, -2, UV_BOTS);
     lua_newtable(L);
@@ -874,6 +1120,7 @@ static int Lpool_new(lua_State *L)
     struct pool *p = check_pool(L, 1);
     struct config *cfg;
     struct lbot *b;
+    struct saved sv;
     const char *jid;
     lua_Integer seed, index;
     char why[300];
@@ -911,8 +1158,11 @@ static int Lpool_new(lua_State *L)
     why[0] = '\0';
     p->capture = why;
     p->capture_len = sizeof why;
+    /* Entered: a kind may load its stored data while it is made. */
+    enter(p, L, 1, bot, &sv);
     b->bot =
         xb_bot_new(cfg->cfg, jid, &p->host, b, (uint64_t)seed, (uint64_t)index);
+    leave(p, &sv);
     p->capture = NULL;
     if (!b->bot) {
         p->free_slots[p->nfree++] = b->slot;
@@ -1038,6 +1288,8 @@ static void close_pool(lua_State *L, struct pool *p, int idx)
     }
     xb_stanza_free(p->scratch);
     p->scratch = NULL;
+    free(p->http_url);
+    p->http_url = NULL;
 }
 
 /* pool:close(): frees all bots now (they send nothing; stop them first).
@@ -1168,10 +1420,9 @@ static int Lparse(lua_State *L)
 }
 
 static const luaL_Reg bot_methods[] = {
-    {"online", Lbot_online}, {"deliver", Lbot_deliver},
-    {"timer", Lbot_timer},   {"offline", Lbot_offline},
-    {"stop", Lbot_stop},     {"close", Lbot_close},
-    {"stats", Lbot_stats},   {NULL, NULL}};
+    {"online", Lbot_online},   {"deliver", Lbot_deliver}, {"timer", Lbot_timer},
+    {"offline", Lbot_offline}, {"stop", Lbot_stop},       {"close", Lbot_close},
+    {"stats", Lbot_stats},     {"http", Lbot_http},       {NULL, NULL}};
 
 static const luaL_Reg pool_methods[] = {{"new", Lpool_new},
                                         {"tick", Lpool_tick},

@@ -20,6 +20,15 @@
 --
 -- A group's options are its kind's (the C module's tables check them);
 -- count/prefix/first, seed and ramp are the module's.
+--
+-- A service kind (the web presence gateway) is no user account but a
+-- domain: it runs on a component host of its own, where it is the one
+-- bot, gets what is addressed to the domain through the host's events,
+-- keeps its data in Prosody's storage and serves its pages over
+-- Prosody's HTTP server:
+--
+--   Component "presence.example.org" "bots"
+--     bots_webpresence = { refresh = 5 }
 
 local st = require "util.stanza";
 local jid_prep = require "util.jid".prep;
@@ -83,11 +92,13 @@ if not is_integer(priority, -128, 127) then
 	refuse("bots_priority must be an integer from -128 to 127");
 end
 
--- The kinds the C module has, from its registry: names, options, counters.
-local kind_names, option_names, start_rates = {}, {}, {};
+-- The kinds the C module has, from its registry: names, options, counters,
+-- and which are services (a domain, not an account) or serve pages.
+local kind_names, option_names, start_rates, is_service, has_pages = {}, {}, {}, {}, {};
 for i, k in ipairs(bots.kinds()) do
 	kind_names[i] = k.name;
 	start_rates[k.name] = k.start_rate;
+	is_service[k.name], has_pages[k.name] = k.service, k.pages;
 	local names = {};
 	for j, o in ipairs(k.options) do names[j] = o.name; end
 	option_names[k.name] = table.concat(names, ", ");
@@ -95,6 +106,20 @@ end
 
 -- Keys of a bot group that are the host's, not the kind's options.
 local group_keys = { kind = true, count = true, prefix = true, first = true, seed = true, ramp = true };
+
+-- Services live on component hosts, accounts on VirtualHosts: the rule,
+-- for a group of kind in where, from the kind's flags.
+local on_component = module:get_host_type() == "component";
+local function check_host_type(where, kind)
+	if is_service[kind] and not on_component then
+		refuse("%s: %s bots are services at a domain of their own: configure them on a "
+			.. "Component host (Component \"presence.%s\" \"bots\"), not on the VirtualHost %s",
+			where, kind, host, host);
+	elseif not is_service[kind] and on_component then
+		refuse("%s: %s bots are user accounts: configure them on a VirtualHost, "
+			.. "not on the component %s (only service kinds run there)", where, kind, host);
+	end
+end
 
 -- Reads one group of bots: its array part names bots (localparts or JIDs
 -- on this host), count/prefix/first number them, the rest are the kind's
@@ -104,6 +129,7 @@ local function read_group(where, kind, g)
 	if type(g) == "string" then g = { g }; end
 	if type(g) ~= "table" then refuse("%s must be a table", where); end
 	if g.kind ~= nil and g.kind ~= kind then refuse("%s.kind must be %s", where, kind); end
+	check_host_type(where, kind);
 	local options = {};
 	for k, v in pairs(g) do
 		if type(k) == "string" and not group_keys[k] then
@@ -124,6 +150,14 @@ local function read_group(where, kind, g)
 		end
 	end
 	local jids, indexes = {}, {};
+	if is_service[kind] then
+		-- A service is the component's domain: one bot, no JIDs to give.
+		if g[1] ~= nil or g.count ~= nil or g.prefix ~= nil or g.first ~= nil then
+			refuse("%s: a %s bot is the component's domain %s: it takes no JIDs, count, prefix or first",
+				where, kind, host);
+		end
+		jids[1], indexes[1] = host, 0;
+	end
 	for i, item in ipairs(g) do
 		if type(item) ~= "string" then refuse("%s[%d] is not a string", where, i); end
 		local full = item:find("@", 1, true) and item or (item .. "@" .. host);
@@ -202,6 +236,15 @@ local stopping = false;
 local queue, queued = {}, 0;
 local flush_pending = false;
 
+-- A service bot has no session: it speaks for the component's domain
+-- through the host itself, as a component module does (module:send).
+-- This table stands in for its session in the lists.
+local host_session = prosody.hosts[host];
+local service_session = on_component and {
+	service = true, host = host, full_jid = host,
+	log = function(level, message, ...) return module:log(level, message, ...); end,
+} or nil;
+
 -- What core_process_stanza does for a c2s session's stanza, minus its
 -- checks of client input (the core built this stanza: names, JIDs and
 -- UTF-8 are valid, 'to' is already normalized) and minus its per-stanza
@@ -209,6 +252,12 @@ local flush_pending = false;
 -- 10 us of the ~90 us an echo costs the server).
 local core_post_stanza = prosody.core_post_stanza;
 local function process(session, stanza)
+	if session.service then
+		-- From the domain, routed by the host: no c2s pre-events.
+		stanza.attr.from = host;
+		core_post_stanza(host_session, stanza);
+		return;
+	end
 	local filter = session.filter;
 	if filter then stanza = filter("stanzas/in", stanza); end
 	if stanza then
@@ -316,7 +365,73 @@ local function wake(delay)
 	end
 end
 
-pool = bots.pool { send = bot_send, log = bot_log, wake = wake };
+-- --- storage and pages -------------------------------------------------------
+
+-- One namespace per bot: the store "bots_<kind>" of this host, under the
+-- bot's localpart (none for a service: the domain is the bot). Pairs are
+-- written one at a time through the store's map interface and read back
+-- all at once through its keyval interface, which Prosody's drivers keep
+-- in the same place (internal: one file per namespace; sql: one row per
+-- key). Whatever driver the admin chose for the store is used.
+local stores = {};
+local function store_of(i)
+	for _, g in ipairs(groups) do
+		if i >= g.from and i <= g.to then
+			local s = stores[g.kind];
+			if not s then
+				local name = "bots_" .. g.kind;
+				local map, err = module:open_store(name, "map");
+				local keyval, err2 = module:open_store(name);
+				s = { name = name, map = map, keyval = keyval, err = err or err2 };
+				stores[g.kind] = s;
+			end
+			return s, (jid_split(jids[i]));
+		end
+	end
+end
+
+local function store_failed(i, s, what, err)
+	module:log("error", "Cannot %s the data of bot %s in store %s: %s", what, jids[i], s.name,
+		tostring(err));
+	return nil, err;
+end
+
+-- store_load(i) -> { key = value } | nil, err
+local function store_load(i)
+	local s, user = store_of(i);
+	if not s.keyval then return store_failed(i, s, "open", s.err); end
+	local data, err = s.keyval:get(user);
+	if data == nil and err ~= nil then return store_failed(i, s, "read", err); end
+	return data or {};
+end
+
+-- store_put(i, key, value), store_del(i, key) -> true | nil, err
+local function store_put(i, key, value)
+	local s, user = store_of(i);
+	if not s.map then return store_failed(i, s, "open", s.err); end
+	local ok, err = s.map:set(user, key, value);
+	if not ok then return store_failed(i, s, value and "write" or "delete", err); end
+	return true;
+end
+local function store_del(i, key) return store_put(i, key, nil); end
+
+-- A service kind with pages has them served by Prosody's HTTP server, at
+-- module:http_url() (http_external_url, http_host and http_paths apply).
+local http_url;
+for _, g in ipairs(groups) do
+	if on_component and has_pages[g.kind] and not http_url then
+		module:depends("http");
+		http_url = module:http_url();
+		if http_url == "http://disabled.invalid/" then
+			refuse("%s bots serve web pages, and Prosody serves no HTTP: set http_ports (or "
+				.. "https_ports), or http_external_url for an address in front of it", g.kind);
+		end
+		if not http_url:find("/$") then http_url = http_url .. "/"; end
+	end
+end
+
+pool = bots.pool { send = bot_send, log = bot_log, wake = wake, store_load = store_load,
+	store_put = store_put, store_del = store_del, http_url = http_url };
 
 -- session:close(), from a kick (a client bound the same full JID), an
 -- admin command, or host deactivation.
@@ -336,6 +451,10 @@ end
 -- make five closures with eleven upvalues (about 1 kB) per session.
 local module_log = module._log;
 local function start_bot(i)
+	if on_component then -- the service: no session to make
+		sessions[i] = service_session;
+		return;
+	end
 	local bot, full = list[i], jids[i];
 	local node, _, res = jid_split(full);
 	local session = sessionlib.new("c2s");
@@ -358,9 +477,12 @@ local function start_bot(i)
 			local filter = session.filter;
 			if filter then stanza = filter("stanzas/out", stanza); end
 			if stanza then
+				-- Saved: this may be a delivery inside another bot's (or
+				-- this bot's) answer, which goes on afterwards.
+				local outer = answer_now;
 				answer_now = from_outside(stanza);
 				local ok, err = bot:deliver(stanza);
-				answer_now = false;
+				answer_now = outer;
 				if not ok then
 					session.log("debug", "Bot refused a stanza: %s", err);
 				end
@@ -388,20 +510,73 @@ end
 
 local seen = {};
 for _, g in ipairs(groups) do
-	g.from = #list + 1;
+	g.from, g.to = #list + 1, #list + #g.jids;
 	for n, full in ipairs(g.jids) do
 		if seen[full] then refuse("two bots would be %s", full); end
 		seen[full] = true;
 		local i = #list + 1;
+		jids[i] = full; -- before the bot is made: it may load its stored data
 		local bot, err = pool:new { config = g.config, jid = full, seed = g.seed,
 			index = g.indexes[n], data = i };
 		if not bot then refuse("%s", err); end
-		list[i], jids[i] = bot, full;
+		list[i] = bot;
 	end
-	g.to = #list;
 	g.jids, g.indexes = nil, nil;
 end
 seen = nil;
+
+-- What is addressed to a service's domain (or a resource of it) goes to
+-- the bot, after any other module of the host that handles it, as
+-- mod_component does for an external component. Stanzas to JIDs under
+-- the domain are not the bot's: Prosody answers them.
+if on_component and #list > 0 then
+	local function to_service(event)
+		local session, bot = sessions[1], list[1];
+		if stopping or not session or session.destroyed then return; end -- Prosody answers
+		local stanza, outer = event.stanza, answer_now;
+		answer_now = from_outside(stanza);
+		local ok, err = bot:deliver(stanza);
+		answer_now = outer;
+		if not ok then module:log("debug", "Bot refused a stanza: %s", err); end
+		return true;
+	end
+	module:hook("iq/host", to_service, -1);
+	module:hook("message/host", to_service, -1);
+	module:hook("presence/host", to_service, -1);
+end
+
+-- The service's pages: GET and HEAD; other methods get 405 (Prosody's
+-- router would say 404); CORS and the other headers are the kind's.
+if http_url and #list > 0 then
+	local function serve(event, path)
+		if stopping then return 503; end
+		local status, ctype, headers, body = list[1]:http(path or "");
+		if not status then
+			module:log("error", "Cannot serve %s: %s", event.request.path, ctype);
+			return 500;
+		end
+		local response = event.response;
+		for name, value in pairs(headers) do -- Prosody's spelling: cache_control
+			response.headers[(name:lower():gsub("%-", "_"))] = value;
+		end
+		response.headers.content_type = ctype;
+		response.status_code = status;
+		return body;
+	end
+	local function not_allowed(event)
+		local response = event.response;
+		response.headers.allow = "GET, HEAD";
+		response.headers.content_type = "text/plain; charset=utf-8";
+		response.status_code = 405;
+		return "Only GET and HEAD are allowed here.\n";
+	end
+	local route = { ["GET /*"] = serve, ["HEAD /*"] = serve };
+	for _, method in ipairs { "POST", "PUT", "DELETE", "PATCH", "OPTIONS" } do
+		route[method .. " /*"] = not_allowed;
+	end
+	module:provides("http", { route = route, cors = { enabled = false } });
+	module:log("info", "Pages of %s at %s", jids[1], http_url);
+end
 
 -- --- metrics ------------------------------------------------------------------
 
@@ -490,7 +665,9 @@ local function stop_all(reason)
 		local session = sessions[i];
 		sessions[i] = nil;
 		list[i]:offline();
-		if session and not session.destroyed then
+		if session and session.service then
+			session.destroyed = true;
+		elseif session and not session.destroyed then
 			sm.destroy_session(session, reason);
 		end
 		list[i]:close();

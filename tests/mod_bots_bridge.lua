@@ -615,11 +615,199 @@ check("new: no config raises", not pcall(pool.new, pool, { jid = "a@b" }))
 local kinds = bots.kinds()
 local names = {}
 for _, k in ipairs(kinds) do names[#names + 1] = k.name end
-check("kinds: echo, jumper, load", table.concat(names, " ") == "echo jumper load", table.concat(names, " "))
+check("kinds: echo, jumper, load, webpresence", table.concat(names, " ") == "echo jumper load webpresence",
+	table.concat(names, " "))
+check("kinds: webpresence is a service with pages, echo neither",
+	kinds[4].service == true and kinds[4].pages == true and kinds[1].service == false
+	and kinds[1].pages == false)
 check("kinds: options with their defaults", kinds[2].options[2].name == "rooms"
 	and kinds[2].options[2].default == "10")
 check("kinds: counters, common ones first", kinds[1].counters[1].name == "stanzas"
 	and kinds[2].counters[3].name == "joins")
+
+-- --- 5. a service with storage and pages (webpresence) -----------------------
+
+do
+	local stored, failing, wsent, wlogs = {}, nil, {}, {}
+	local function copy(t)
+		local c = {}
+		for k, v in pairs(t) do c[k] = v end
+		return c
+	end
+	local store = {
+		load = function(data)
+			if failing == "load" then return nil, "no disk" end
+			if failing == "raise" then error("store exploded") end
+			assert(data == "GW")
+			return copy(stored)
+		end,
+		put = function(_, key, value)
+			if failing then return nil, "disk full" end
+			stored[key] = value
+			return true
+		end,
+		del = function(_, key)
+			if failing then return nil, "disk full" end
+			stored[key] = nil
+			return true
+		end,
+	}
+	local function new_pool(url)
+		return bots.pool {
+			send = function(_, s) wsent[#wsent + 1] = s end,
+			log = function(_, level, msg) wlogs[#wlogs + 1] = level .. " " .. msg end,
+			store_load = function(...) return store.load(...) end,
+			store_put = function(...) return store.put(...) end,
+			store_del = function(...) return store.del(...) end,
+			http_url = url,
+		}
+	end
+	local function wtake()
+		local t = wsent
+		wsent = {}
+		return t
+	end
+	local url = "http://presence.localhost:5280/bots/"
+	local p = new_pool(url)
+	local wcfg = assert(bots.config("webpresence", { refresh = 7 }))
+	local gw, gerr = p:new { config = wcfg, jid = "presence.localhost", data = "GW" }
+	check("webpresence: made at a domain, its stored data loaded", gw ~= nil, gerr)
+	gw:online("presence.localhost")
+	local function register(user, id, s, j)
+		return st.iq({ from = user .. "/r", to = "presence.localhost", type = "set", id = id })
+			:tag("query", { xmlns = "jabber:iq:register" })
+			:tag("x", { xmlns = "jabber:x:data", type = "submit" })
+			:tag("field", { var = "FORM_TYPE", type = "hidden" }):text_tag("value", "jabber:iq:register"):up()
+			:tag("field", { var = "show_status_msg" }):text_tag("value", s):up()
+			:tag("field", { var = "show_full_jid" }):text_tag("value", j):up()
+	end
+	local function reply_to(out, id)
+		for _, s in ipairs(out) do
+			if s.name == "iq" and s.attr.id == id then return s end
+		end
+	end
+	gw:deliver(register("u@localhost", "reg1", "1", "0"))
+	local out = wtake()
+	local res = reply_to(out, "reg1")
+	check("webpresence: a registration is answered", res and res.attr.type == "result", res and tostring(res))
+	local value = stored["u@localhost"] or ""
+	local token = value:match("^([%w_-]+) 1 0$")
+	check("webpresence: the registration went to the store", token and #token == 24, value)
+	local told
+	for _, s in ipairs(out) do
+		local body = s.name == "message" and s:get_child_text("body")
+		if body and token and body:find(url .. token, 1, true) then told = true end
+	end
+	check("webpresence: the page address is the host's http_url and the token", told)
+	token = token or "x"
+
+	local status, ctype, headers, body = gw:http(token)
+	check("webpresence: the HTML page", status == 200 and ctype == "text/html; charset=utf-8"
+		and body:find('data-show="offline"', 1, true) and body:find('content="7"', 1, true),
+		status)
+	check("webpresence: the kind's headers, by name",
+		headers["Referrer-Policy"] == "no-referrer" and headers["X-Content-Type-Options"] == "nosniff"
+		and headers["Content-Security-Policy"] ~= nil)
+	gw:deliver(st.presence({ from = "u@localhost/r", to = "presence.localhost" })
+		:text_tag("show", "away"):text_tag("status", "at <lunch> & \240\159\141\149"))
+	status, ctype, headers, body = gw:http(token .. ".json")
+	local json = require "util.json"
+	local doc = status == 200 and json.decode(body)
+	check("webpresence: JSON shows the presence and status",
+		ctype == "application/json" and doc and doc.show == "away"
+		and doc.status == "at <lunch> & \240\159\141\149" and headers["Access-Control-Allow-Origin"] == "*",
+		body)
+	status, ctype = gw:http(token .. ".svg")
+	check("webpresence: the SVG badge", status == 200 and ctype == "image/svg+xml")
+	local hostile = { "", "\0", token .. "\0", token .. "\0.json", ("A"):rep(1000000),
+		"../" .. token, token .. "/", token:sub(1, 23), token .. "x", ".json", "\255\254" }
+	local all404 = true
+	for _, path in ipairs(hostile) do
+		local s2, t2, h2, b2 = gw:http(path)
+		if s2 ~= 404 or t2 ~= "text/plain; charset=utf-8" or h2["Cache-Control"] ~= "no-store"
+			or type(b2) ~= "string" then
+			all404 = false
+		end
+	end
+	check("webpresence: hostile and unknown paths are 404", all404)
+	check("webpresence: http(path) needs a string", not pcall(gw.http, gw, {}))
+	local stats = gw:stats()
+	check("webpresence: counters (registered 1, pages 3, not found 11)",
+		stats.registered == 1 and stats.pages_served == 3 and stats.pages_not_found == #hostile
+		and stats.kind == "webpresence" and stats.state == "serving",
+		("%d %d %d"):format(stats.registered, stats.pages_served, stats.pages_not_found))
+
+	-- A store that fails: the user gets internal-server-error, nothing changes.
+	failing = "put"
+	wlogs = {}
+	gw:deliver(register("v@localhost", "reg2", "0", "0"))
+	res = reply_to(wtake(), "reg2")
+	local function condition(r) return r and select(2, r:get_error()) end
+	local cond = condition(res)
+	check("webpresence: a failing store -> internal-server-error", res and res.attr.type == "error"
+		and cond == "internal-server-error", res and tostring(res))
+	check("webpresence: nothing stored, the failure counted and logged",
+		stored["v@localhost"] == nil and gw:stats().store_failures == 1 and gw:stats().registered == 1
+		and #wlogs >= 1 and wlogs[#wlogs]:find("v@localhost", 1, true), wlogs[#wlogs])
+	gw:deliver(st.iq({ from = "u@localhost/r", to = "presence.localhost", type = "set", id = "rm1" })
+		:tag("query", { xmlns = "jabber:iq:register" }):tag("remove"))
+	res = reply_to(wtake(), "rm1")
+	cond = condition(res)
+	check("webpresence: a failing delete -> internal-server-error, still registered",
+		cond == "internal-server-error" and stored["u@localhost"] and gw:http(token) == 200)
+	failing = nil
+
+	-- Registrations outlive the bot: a new one loads them.
+	local gw2 = p:new { config = wcfg, jid = "presence.localhost", data = "GW" }
+	check("webpresence: a new bot serves the stored registration", gw2 and gw2:http(token) == 200)
+	gw2:online("presence.localhost")
+	out = wtake()
+	check("webpresence: online, it probes its users", #out == 1 and out[1].attr.type == "probe"
+		and out[1].attr.to == "u@localhost", out[1] and tostring(out[1]))
+	gw2:deliver(st.iq({ from = "u@localhost/r", to = "presence.localhost", type = "set", id = "rm2" })
+		:tag("query", { xmlns = "jabber:iq:register" }):tag("remove"))
+	check("webpresence: unregistered, deleted from the store, 404",
+		stored["u@localhost"] == nil and gw2:http(token) == 404)
+	gw2:close()
+
+	-- Stored data that is not the kind's, or a store that fails: no bot.
+	stored["w@localhost"] = "not a registration"
+	local b1, e1 = p:new { config = wcfg, jid = "presence.localhost", data = "GW" }
+	check("webpresence: a bad stored record -> nil, message", b1 == nil
+		and e1:find("could not load the stored registrations", 1, true), e1)
+	stored = { [5] = "x" }
+	local b2, e2 = p:new { config = wcfg, jid = "presence.localhost", data = "GW" }
+	check("webpresence: a stored key that is no string -> nil, message", b2 == nil and e2, e2)
+	stored = { ["a\0b@localhost"] = "x" }
+	check("webpresence: a key with NUL -> nil", p:new { config = wcfg, jid = "presence.localhost", data = "GW" } == nil)
+	stored = {}
+	for _, how in ipairs { "load", "raise" } do
+		failing, wlogs = how, {}
+		local b3, e3 = p:new { config = wcfg, jid = "presence.localhost", data = "GW" }
+		check("webpresence: a store that " .. how .. "s fails -> nil, message", b3 == nil
+			and e3:find("could not load", 1, true), e3)
+	end
+	check("webpresence: the raising store was logged", wlogs[1] and wlogs[1]:find("store exploded", 1, true),
+		wlogs[1])
+	failing = nil
+	-- Without pages a kind with pages refuses to start; without a store
+	-- it keeps its data in memory.
+	local nopages = bots.pool { send = function() end }
+	local b4, e4 = nopages:new { config = wcfg, jid = "presence.localhost" }
+	check("webpresence: no http_url -> nil, message", b4 == nil and e4:find("serves web pages", 1, true), e4)
+	check("echo: no pages -> nil, message", select(2, bots.pool { send = print }:new {
+		config = echo_cfg, jid = "e@localhost" }:http("x")) == "not found")
+	check("pool: store callbacks all or none", not pcall(bots.pool, { send = print, store_load = print }))
+	check("pool: http_url ends in /", not pcall(bots.pool, { send = print, http_url = "http://a" }))
+	check("pool: http_url without NUL", not pcall(bots.pool, { send = print, http_url = "http://a\0/" }))
+	check("pool: http_url a string", not pcall(bots.pool, { send = print, http_url = 5 }))
+	gw:close()
+	p:close()
+	local m = new_pool(url)
+	local b5 = m:new { config = wcfg, jid = "presence.localhost", data = "GW" }
+	m:close()
+	check("pool: closed with a webpresence bot", b5 and select(2, b5:http("x")) == "bot is closed")
+end
 
 -- Everything is released by the GC (run under valgrind for the proof).
 echo, j, pool = nil, nil, nil

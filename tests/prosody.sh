@@ -14,7 +14,9 @@
 # (extra global config lines), XB_PROSODY_HOST_EXTRA (extra VirtualHost
 # lines), XB_PROSODY_GC (generational|incremental), XB_PROSODY_COMPONENT
 # ("DOMAIN PORT SECRET[; DOMAIN PORT SECRET...]": external components,
-# XEP-0114, on 127.0.0.1, all on the same port).
+# XEP-0114, on 127.0.0.1, all on the same port), XB_PROSODY_TAIL (extra
+# lines at the end of the config: more hosts, such as a component with a
+# module, 'Component "presence.localhost" "bots"', and their options).
 set -euo pipefail
 
 die() { echo "prosody.sh: $*" >&2; exit 1; }
@@ -102,6 +104,7 @@ Component "conference.localhost" "muc"
     muc_room_default_history_length = 0
 
 $component
+${XB_PROSODY_TAIL:-}
 EOF
 }
 
@@ -196,7 +199,7 @@ stop|kill)
     rm -f "$pidfile" "$2/prosody.pid"
     ;;
 *)
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
