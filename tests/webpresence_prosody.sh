@@ -210,17 +210,20 @@ check "JSON: application/json, open to any origin" \
     eval 'has_header json content-type application/json &&
         has_header json access-control-allow-origin "*"'
 
-if true; then
-    timeout 90 chromium --headless --no-sandbox --disable-gpu --no-first-run \
-        --disable-background-networking --disable-extensions --disable-sync \
-        --user-data-dir="$tmp/chromium" --host-resolver-rules="MAP $gw 127.0.0.1" \
-        --dump-dom "$url" > "$tmp/dom.html" 2> "$tmp/chromium.err"
-    check "headless Chromium renders the page: data-show=\"online\"" \
-        grep -q 'data-show="online"' "$tmp/dom.html"
-fi
-
-touch "$tmp/go-away"
-check "JSON: away, with the status text" wait_until 10 json_is away "Out for lunch"
+# The page open in headless Chromium shows online; once it does, the user
+# goes away, and the open page (reloading itself) shows it within seconds.
+timeout 90 "$py" "$src/tests/browser_watch.py" --url "$url" --resolve "$gw" \
+    --expect online --expect "away:Out for lunch" --ready "$tmp/go-away" \
+    --timeout 60 > "$tmp/browser.json" 2>&1 &
+browser_pid=$!
+check "JSON: away, with the status text" wait_until 70 json_is away "Out for lunch"
+wait "$browser_pid"
+browser_rc=$?
+reached() { grep -q "\"reached\": \"$1\"" "$tmp/browser.json"; }
+check "headless Chromium: the open page shows online" reached online
+check "headless Chromium: the open page then shows away and the status text, by itself" \
+    eval '[ "$browser_rc" = 0 ] && reached away'
+[ "$browser_rc" = 0 ] || cat "$tmp/browser.json"
 check "HTML page: data-show=\"away\" and the status text" \
     eval '[ "$(fetch page "$url")" = 200 ] && grep -q "data-show=\"away\"" "$tmp/page.b" &&
         grep -q "Out for lunch" "$tmp/page.b"'
