@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "farm.h"
+#include "http.h"
 
 enum {
     O_HOST = 256,
@@ -41,6 +42,9 @@ enum {
     O_SECRET,
     O_SECRET_FILE,
     O_CONNECTIONS,
+    O_HTTP,
+    O_HTTP_URL,
+    O_DB,
     O_SEED,
     O_LOG_LEVEL,
     O_XML_TRACE,
@@ -76,6 +80,9 @@ static const struct option common_options[] = {
     {"secret", required_argument, NULL, O_SECRET},
     {"secret-file", required_argument, NULL, O_SECRET_FILE},
     {"connections", required_argument, NULL, O_CONNECTIONS},
+    {"http", required_argument, NULL, O_HTTP},
+    {"http-url", required_argument, NULL, O_HTTP_URL},
+    {"db", required_argument, NULL, O_DB},
     {"seed", required_argument, NULL, O_SEED},
     {"log-level", required_argument, NULL, O_LOG_LEVEL},
     {"xml-trace", required_argument, NULL, O_XML_TRACE},
@@ -98,6 +105,35 @@ static void dashed(const char *name, char *buf, size_t size)
     for (i = 0; name[i] && i + 1 < size; i++)
         buf[i] = name[i] == '_' ? '-' : name[i];
     buf[i] = '\0';
+}
+
+/* The help's parts that depend on what the kind is (a service, with web
+ * pages), and the storage any component bot may use. */
+static void usage_extras(FILE *f, const struct xb_bot_kind *k)
+{
+    if (k->flags & XB_KIND_SERVICE)
+        fprintf(f,
+                "\n%s bots are a service at a domain: --component is "
+                "required, and\nthe bot is the component's domain unless "
+                "--jid says otherwise.\n",
+                k->name);
+    if (k->http)
+        fprintf(f, "\nWeb pages (HTTP/1.1, served by this process):\n"
+                   "      --http ADDR:PORT    serve the bots' pages there (an "
+                   "IPv4 address, or an\n"
+                   "                          IPv6 one in brackets): one bot's "
+                   "at /, several bots'\n"
+                   "                          each under /BARE-JID/ "
+                   "(required)\n"
+                   "      --http-url URL      the pages' public address, as "
+                   "users reach them (through\n"
+                   "                          a proxy; default "
+                   "http://ADDR:PORT/)\n");
+    fprintf(f, "\nStorage (component bots of kinds that keep data across "
+               "restarts):\n"
+               "      --db FILE           keep it in this SQLite database, "
+               "created if missing\n"
+               "                          (default: in memory only)\n");
 }
 
 /* The help; the common defaults are printed from d (set_defaults()), so
@@ -200,6 +236,7 @@ static void usage(FILE *f, const struct xb_bot_kind *k,
             "seconds\n"
             "                          (default: the server's choice)\n",
             d->connections, xb_sm_mode_name(d->sm), (unsigned)d->sm_queue);
+    usage_extras(f, k);
     if (k->options[0].name)
         fprintf(f, "\nOptions of %s bots:\n", k->name);
     for (o = k->options; o->name; o++) {
@@ -265,6 +302,34 @@ static int ms_arg(const char *cmd, const char *opt, const char *arg,
     if (v > UINT32_MAX / 1000.0)
         return bad(cmd, opt, arg, "at most 4294967 seconds");
     *out = (uint32_t)(v * 1000);
+    return 0;
+}
+
+static int http_arg(const char *cmd, const char *arg)
+{
+    struct sockaddr_storage addr;
+
+    if (http_parse_addr(arg, &addr))
+        return bad(cmd, "--http", arg,
+                   "ADDR:PORT (an IPv4 address, or an IPv6 one in brackets, "
+                   "and a port from 1 to 65535)");
+    return 0;
+}
+
+/* An http:// or https:// address, as users will see it in messages:
+ * printable ASCII with no spaces. */
+static int url_arg(const char *cmd, const char *arg)
+{
+    size_t skip = !strncmp(arg, "http://", 7)    ? 7
+                  : !strncmp(arg, "https://", 8) ? 8
+                                                 : 0;
+    const char *p = arg + skip;
+
+    while (skip && *p > ' ' && *p < 0x7f)
+        p++;
+    if (!skip || *p || p == arg + skip)
+        return bad(cmd, "--http-url", arg,
+                   "an http:// or https:// address with no spaces");
     return 0;
 }
 
@@ -482,6 +547,17 @@ static int common_option(struct args *a, struct farm_config *cfg, int opt,
     case O_CONNECTIONS:
         rc = uint_arg(cmd, "--connections", arg, 1, 1000, &cfg->connections);
         break;
+    case O_HTTP:
+        rc = http_arg(cmd, arg);
+        cfg->http = arg;
+        break;
+    case O_HTTP_URL:
+        rc = url_arg(cmd, arg);
+        cfg->http_url = arg;
+        break;
+    case O_DB:
+        cfg->db = arg;
+        break;
     case O_SEED:
         rc = uint_arg(cmd, "--seed", arg, 0, UINT_MAX, &u);
         cfg->seed = u;
@@ -635,6 +711,43 @@ static int check_accounts(struct args *a, struct farm_config *cfg,
     return 0;
 }
 
+/* What the kind's flags and hooks ask of the command line: a service
+ * needs its domain (and is the domain, by default), pages need a web
+ * server and a web server needs pages. 0, or an exit status (said). */
+static int check_kind(const struct xb_bot_kind *k, struct farm_config *cfg)
+{
+    const char *cmd = k->name;
+
+    if ((k->flags & XB_KIND_SERVICE) && !cfg->component) {
+        xb_cli_error("%s: %s bots are a service at a domain: they need "
+                     "--component DOMAIN (and --secret)",
+                     cmd, cmd);
+        return XB_EXIT_USAGE;
+    }
+    if ((k->flags & XB_KIND_SERVICE) && !cfg->jid)
+        cfg->jid = cfg->component;
+    if (cfg->http && !k->http) {
+        xb_cli_error("%s: --http: %s bots have no web pages", cmd, cmd);
+        return XB_EXIT_USAGE;
+    }
+    if (k->http && !cfg->http) {
+        xb_cli_error("%s: --http ADDR:PORT is required: %s bots serve web "
+                     "pages",
+                     cmd, cmd);
+        return XB_EXIT_USAGE;
+    }
+    if (cfg->http_url && !cfg->http) {
+        xb_cli_error("%s: --http-url needs --http", cmd);
+        return XB_EXIT_USAGE;
+    }
+    if ((cfg->http || cfg->db) && !cfg->component) {
+        xb_cli_error("%s: --%s is for component bots (--component)", cmd,
+                     cfg->http ? "http" : "db");
+        return XB_EXIT_USAGE;
+    }
+    return 0;
+}
+
 static void set_defaults(struct farm_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -722,6 +835,9 @@ static void kind_json(const struct xb_bot_kind *k)
     printf("  {");
     json_field("kind", k->name, ", ");
     json_field("summary", k->summary, ", ");
+    printf("\"service\": %s, \"pages\": %s, ",
+           k->flags & XB_KIND_SERVICE ? "true" : "false",
+           k->http ? "true" : "false");
     printf("\"options\": [");
     for (o = k->options; o->name; o++) {
         printf("%s\n    {", o == k->options ? "" : ",");
@@ -808,7 +924,8 @@ int xb_cmd_bots(const struct xb_bot_kind *k, int argc, char **argv)
         cfg.log_level = a.verbosity > 1 ? XB_LOG_DEBUG : XB_LOG_INFO;
     else if (a.verbosity < 0)
         cfg.log_level = XB_LOG_ERROR;
-    if ((status = check_accounts(&a, &cfg, &password, &secret)))
+    if ((status = check_kind(k, &cfg)) ||
+        (status = check_accounts(&a, &cfg, &password, &secret)))
         goto out;
     if (xb_bot_config_check(bc, err, sizeof err)) {
         xb_cli_error("%s: %s (see 'xmppbots %s --help')", k->name, err,

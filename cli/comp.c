@@ -26,7 +26,9 @@
 #include "component.h"
 #include "error.h"
 #include "farm_int.h"
+#include "http.h"
 #include "route.h"
+#include "store.h"
 #include "xmpp.h"
 
 #define LINK_OF(t, member)                                                     \
@@ -78,6 +80,7 @@ struct comp {
     uv_check_t flush; /* sends what the streams collected */
     struct xb_component_hooks hooks;
     struct xb_bot_host bot_host;
+    const char *creating; /* the JID of the bot xb_bot_new() creates */
 };
 
 static void link_connect(struct link *l);
@@ -178,11 +181,18 @@ static void b_set_timer(void *ud, int64_t ms)
         farm_arm(v->link->h->f, &v->timer, (uint64_t)ms);
 }
 
+/* v's JID, also while xb_bot_new() creates its bot (whose kind's init
+ * may log, load its data, ask for its pages' address). */
+static const char *own_jid(const struct vbot *v)
+{
+    return v->bot ? xb_bot_jid(v->bot) : v->link->h->creating;
+}
+
 static void b_log(void *ud, enum xb_log_level level, const char *msg)
 {
     struct vbot *v = ud;
 
-    flog(v->link->h->f, level, xb_bot_jid(v->bot), "%s", msg);
+    flog(v->link->h->f, level, own_jid(v), "%s", msg);
 }
 
 static void b_done(void *ud)
@@ -200,6 +210,66 @@ static void b_sample(void *ud, unsigned series, uint32_t value)
 static void on_bot_timer(struct xb_timer *t)
 {
     xb_bot_timer(VBOT_OF(t)->bot);
+}
+
+/* --- the bots' data and pages --------------------------------------------- */
+
+/* The bot's namespace in the store: its bare JID (len bytes). */
+static const char *vbot_ns(const struct vbot *v, size_t *len)
+{
+    const char *jid = own_jid(v);
+
+    *len = strcspn(jid, "/");
+    return jid;
+}
+
+/* rc from the store: a database failure gets its line (the kind says
+ * what it could not do). */
+static int stored(const struct vbot *v, int rc)
+{
+    struct farm *f = v->link->h->f;
+
+    if (rc && store_error(f->store)[0])
+        flog(f, XB_LOG_ERROR, NULL, "database %s", store_error(f->store));
+    return rc;
+}
+
+static int b_store_load(void *ud,
+                        int (*add)(void *ctx, const char *key,
+                                   const char *value),
+                        void *ctx)
+{
+    struct vbot *v = ud;
+    size_t n;
+    const char *ns = vbot_ns(v, &n);
+
+    return stored(v, store_load(v->link->h->f->store, ns, n, add, ctx));
+}
+
+static int b_store_put(void *ud, const char *key, const char *value)
+{
+    struct vbot *v = ud;
+    size_t n;
+    const char *ns = vbot_ns(v, &n);
+
+    return stored(v, store_put(v->link->h->f->store, ns, n, key, value));
+}
+
+static int b_store_del(void *ud, const char *key)
+{
+    struct vbot *v = ud;
+    size_t n;
+    const char *ns = vbot_ns(v, &n);
+
+    return stored(v, store_del(v->link->h->f->store, ns, n, key));
+}
+
+static const char *b_http_url(void *ud)
+{
+    struct vbot *v = ud;
+    struct comp *h = v->link->h;
+
+    return http_url(h->f->http, (unsigned)(v - h->bots));
 }
 
 static void enqueue_bot(struct vbot *v)
@@ -549,36 +619,50 @@ const char *comp_desc(const struct farm *f)
     return f->comp->desc;
 }
 
-int comp_setup(struct farm *f)
+/* Bot i: its JID, its core bot (whose init may load its data and ask for
+ * its pages' address), its place in the index. 0 or -1 (said). */
+static int setup_bot(struct comp *h, unsigned i)
 {
-    static const struct xb_component_hooks hooks = {
-        l_write, c_ready, c_stanza, c_closed, c_set_timer, c_now, NULL};
-    static const struct xb_bot_host bot_host = {
-        b_send, b_set_timer, b_log, farm_now_us, b_done, b_sample};
+    struct farm *f = h->f;
     const struct farm_config *cfg = f->cfg;
+    struct vbot *v = &h->bots[i];
+    char *jid = farm_make_jid(cfg, i);
+    int rc = jid ? 0 : XB_ENOMEM;
+
+    v->link = &h->links[i % h->nlinks];
+    xb_timer_init(&v->timer, on_bot_timer);
+    if (!rc && f->http && http_add(f->http, i, jid))
+        rc = XB_ENOMEM;
+    h->creating = jid;
+    v->bot = rc ? NULL
+                : xb_bot_new(cfg->bot, jid, &h->bot_host, v, cfg->seed,
+                             cfg->first + i);
+    h->creating = NULL;
+    rc = v->bot ? xb_route_add(h->route, v) : XB_ENOMEM;
+    if (rc == XB_EJID)
+        xb_cli_error("%s is not a JID under the component's domain %s", jid,
+                     cfg->component);
+    else if (rc == XB_EINVAL)
+        xb_cli_error("%s: two bots have this JID", jid);
+    else if (rc)
+        xb_cli_error("cannot set up the %s bot %s", f->kind->name,
+                     jid ? jid : "");
+    else if (f->http)
+        http_bind(f->http, i, v->bot);
+    free(jid);
+    return rc ? -1 : 0;
+}
+
+/* The streams' cores. 0 or -1 (said). */
+static int setup_links(struct comp *h)
+{
+    const struct farm_config *cfg = h->f->cfg;
     struct xb_component_config cc = {0};
-    struct comp *h = calloc(1, sizeof *h);
     unsigned i;
 
-    if (!h)
-        goto oom;
-    f->comp = h;
-    h->f = f;
-    h->hooks = hooks;
-    if (f->trace)
-        h->hooks.trace = c_trace;
-    h->bot_host = bot_host;
-    if (resolve(h))
-        return -1;
-    h->nlinks = cfg->connections < cfg->count ? cfg->connections : cfg->count;
-    h->links = calloc(h->nlinks, sizeof *h->links);
-    h->bots = calloc(cfg->count, sizeof *h->bots);
-    h->route = xb_route_new(cfg->component, "xmppbots", vbot_jid);
-    if (!h->links || !h->bots || !h->route)
-        goto oom;
     cc.domain = cfg->component;
     cc.secret = cfg->secret;
-    cc.engine = f->engine;
+    cc.engine = h->f->engine;
     cc.login_timeout_ms = cfg->login_timeout_ms;
     cc.keepalive_ms = cfg->keepalive_ms;
     for (i = 0; i < h->nlinks; i++) {
@@ -597,28 +681,56 @@ int comp_setup(struct farm *f)
             return -1;
         }
     }
-    for (i = 0; i < cfg->count; i++) {
-        struct vbot *v = &h->bots[i];
-        char *jid = farm_make_jid(cfg, i);
-        int rc;
+    return 0;
+}
 
-        v->link = &h->links[i % h->nlinks];
-        xb_timer_init(&v->timer, on_bot_timer);
-        v->bot = jid ? xb_bot_new(cfg->bot, jid, &h->bot_host, v, cfg->seed,
-                                  cfg->first + i)
-                     : NULL;
-        rc = v->bot ? xb_route_add(h->route, v) : XB_ENOMEM;
-        if (rc == XB_EJID)
-            xb_cli_error("%s is not a JID under the component's domain %s",
-                         jid, cfg->component);
-        else if (rc == XB_EINVAL)
-            xb_cli_error("%s: two bots have this JID", jid);
-        else if (rc)
-            xb_cli_error("cannot set up the %s bot %s", f->kind->name,
-                         jid ? jid : "");
-        free(jid);
-        if (rc)
+int comp_setup(struct farm *f)
+{
+    static const struct xb_component_hooks hooks = {
+        l_write, c_ready, c_stanza, c_closed, c_set_timer, c_now, NULL};
+    static const struct xb_bot_host bot_host = {
+        .send = b_send,
+        .set_timer = b_set_timer,
+        .log = b_log,
+        .now_us = farm_now_us,
+        .done = b_done,
+        .sample = b_sample};
+    const struct farm_config *cfg = f->cfg;
+    struct comp *h = calloc(1, sizeof *h);
+    char err[600];
+    unsigned i;
+
+    if (!h)
+        goto oom;
+    f->comp = h;
+    h->f = f;
+    h->hooks = hooks;
+    if (f->trace)
+        h->hooks.trace = c_trace;
+    h->bot_host = bot_host;
+    if (f->store) {
+        h->bot_host.store_load = b_store_load;
+        h->bot_host.store_put = b_store_put;
+        h->bot_host.store_del = b_store_del;
+    }
+    if (f->http)
+        h->bot_host.http_url = b_http_url;
+    if (resolve(h))
+        return -1;
+    h->nlinks = cfg->connections < cfg->count ? cfg->connections : cfg->count;
+    h->links = calloc(h->nlinks, sizeof *h->links);
+    h->bots = calloc(cfg->count, sizeof *h->bots);
+    h->route = xb_route_new(cfg->component, "xmppbots", vbot_jid);
+    if (!h->links || !h->bots || !h->route)
+        goto oom;
+    if (setup_links(h))
+        return -1;
+    for (i = 0; i < cfg->count; i++)
+        if (setup_bot(h, i))
             return -1;
+    if (f->http && http_start(f->http, err, sizeof err)) {
+        xb_cli_error("%s", err);
+        return -1;
     }
     uv_check_init(f->loop, &h->flush);
     h->flush.data = h;

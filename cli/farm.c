@@ -24,7 +24,9 @@
 
 #include "cli.h"
 #include "farm_int.h"
+#include "http.h"
 #include "jid.h"
+#include "store.h"
 #include "tls.h"
 
 #define PACE_MS 10
@@ -156,6 +158,7 @@ static void shutdown_done(struct farm *f)
     close_handle((uv_handle_t *)&f->sigterm);
     if (f->comp)
         comp_shutdown_handles(f);
+    http_close(f->http);
 }
 
 struct xb_bot *farm_bot(const struct farm *f, unsigned i)
@@ -460,7 +463,9 @@ static void free_farm(struct farm *f)
             conn_free(&f->clients[i]);
         free(f->clients);
     }
+    http_free(f->http); /* before the bots whose pages it serves */
     comp_free(f);
+    store_close(f->store); /* after the bots that use it */
     report_free(f);
     xb_timers_free(&f->timers);
     xb_buf_free(&f->out);
@@ -502,7 +507,7 @@ static int first_domain(struct farm *f)
 static int setup(struct farm *f)
 {
     const struct farm_config *cfg = f->cfg;
-    char err[256];
+    char err[600];
     unsigned i;
 
     if (!cfg->component && resolve(f))
@@ -533,6 +538,18 @@ static int setup(struct farm *f)
         f->scram = xb_scram_cache_new(0);
     if (!f->series || !f->engine) {
         xb_cli_error("out of memory");
+        return XB_EXIT_INPUT;
+    }
+    /* Before the bots, which ask for their pages' address and load their
+     * data when they are created; the port first, so that a port in use
+     * leaves no new database behind. */
+    if (cfg->http && !(f->http = http_new(f->loop, cfg->http, cfg->http_url,
+                                          cfg->count, err, sizeof err))) {
+        xb_cli_error("%s", err);
+        return XB_EXIT_INPUT;
+    }
+    if (cfg->db && !(f->store = store_open(cfg->db, err, sizeof err))) {
+        xb_cli_error("%s", err);
         return XB_EXIT_INPUT;
     }
     if (cfg->component)
@@ -605,6 +622,9 @@ int farm_run(const struct farm_config *cfg)
              cfg->count, f->kind->name, cfg->count == 1 ? "" : "s",
              f->comp ? comp_desc(f) : f->targets->desc,
              f->comp ? " (component)" : "", cfg->connect_rate);
+        if (f->http)
+            flog(f, XB_LOG_INFO, NULL, "web pages on %s, at %s%s", cfg->http,
+                 http_url(f->http, 0), cfg->count > 1 ? " and more" : "");
         if (f->comp)
             comp_start(f);
         uv_run(f->loop, UV_RUN_DEFAULT);

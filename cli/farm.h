@@ -59,6 +59,12 @@ struct farm_config {
     const char *component;
     const char *secret;
     unsigned connections;
+    /* Web pages of kinds with an http hook (http.h): listen on http
+     * ("ADDR:PORT"), addresses under http_url (NULL: "http://ADDR:PORT/");
+     * NULL: no pages. */
+    const char *http;
+    const char *http_url;
+    const char *db; /* SQLite file for the bots' data (store.h), or NULL */
 };
 
 /* Exit statuses beyond cli.h's. */

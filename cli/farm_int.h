@@ -51,6 +51,8 @@ extern const char *const fail_names[F_KINDS];
 
 struct farm;
 struct comp;
+struct http;
+struct store;
 
 /* Where the bots connect, as one lookup found it: the SRV targets (or the
  * --host, or the domain) and their addresses. A lookup while the bots run
@@ -128,6 +130,8 @@ struct farm {
     struct xb_bot_host bot_host;
     struct client *clients; /* client bots; NULL for component bots */
     struct comp *comp;       /* component bots (comp.c); NULL for clients */
+    struct http *http;       /* the bots' web pages (--http), or NULL */
+    struct store *store;     /* the bots' data (--db), or NULL */
     struct client *queue_head, *queue_tail;
     double allowance;
     uint64_t started_ms;

@@ -29,6 +29,9 @@ static void usage(FILE *f)
     fprintf(f, "\nOther commands:\n  %-10s %s\n  %-10s %s\n", "kinds",
             "list the bot kinds, their options and counters (JSON)", "parse",
             "parse an XMPP stream and print its events (stdin or FILE)");
+    fprintf(f, "\nBots of kinds with web pages serve them over HTTP (--http "
+               "ADDR:PORT, --http-url\nURL); --db FILE keeps component bots' "
+               "data in an SQLite database across\nrestarts.\n");
     fprintf(f, "\nRun 'xmppbots COMMAND --help' for a command's options.\n");
 }
 

@@ -33,9 +33,15 @@ for k in json.load(open(sys.argv[1]))["kinds"]:
     for o in k["options"] or [{"name": "-"}]:
         print(k["kind"], o["name"])' "$tmp/kinds.json" > "$tmp/options" ||
     bad "xmppbots kinds is not the JSON expected"
+# The kinds that are a service at a domain (XB_KIND_SERVICE).
+"$py" -c 'import json, sys
+for k in json.load(open(sys.argv[1]))["kinds"]:
+    if k["service"]:
+        print(k["kind"])' "$tmp/kinds.json" > "$tmp/services" ||
+    bad "xmppbots kinds does not say which kinds are services"
 kind_names=$(cut -d' ' -f1 "$tmp/options" | uniq)
-check "xmppbots kinds lists echo, jumper and load" \
-    [ "$(echo $kind_names)" = "echo jumper load" ]
+check "xmppbots kinds lists echo, jumper, load and webpresence" \
+    [ "$(echo $kind_names)" = "echo jumper load webpresence" ]
 "$bin" --help > "$tmp/main-help"
 for cmd in $kind_names; do
     expect 0 "Usage: xmppbots $cmd" "$cmd" --help
@@ -46,7 +52,11 @@ for cmd in $kind_names; do
         o=$(echo "$o" | tr _ -)
         check "$cmd --help shows --$o" grep -q -- "--$o " "$tmp/help"
     done
-    expect 2 "jid is required" "$cmd" --password x
+    if grep -qx "$cmd" "$tmp/services"; then
+        expect 2 "bots are a service at a domain: they need --component" "$cmd"
+    else
+        expect 2 "jid is required" "$cmd" --password x
+    fi
     expect 2 "see 'xmppbots $cmd --help'" "$cmd" --no-such-option
 done
 expect 0 "hops between MUC rooms" --help
@@ -67,6 +77,18 @@ expect 2 "whole number from 1 to 100000000, not '1e3'" jumper --jid a@b -p x --r
 expect 1 "has no lines to read" jumper --jid a@b -p x --phrase-list "$tmp/none"
 expect 2 "invalid JID" echo --jid '@b' -p x
 expect 1 "cannot read" echo --jid a@b --password-file "$tmp/none"
+
+# Web pages and storage (the kind's hooks and flags decide, not its name).
+comp="--component p.localhost --secret s"
+expect 2 "echo bots have no web pages" echo --jid a@b -p x --http 127.0.0.1:8080
+expect 2 "--http ADDR:PORT is required" webpresence $comp
+expect 2 "an IPv6 one in brackets" webpresence $comp --http ::1:8080
+expect 2 "not '127.0.0.1:0'" webpresence $comp --http 127.0.0.1:0
+expect 2 "not 'localhost:8080'" webpresence $comp --http localhost:8080
+expect 2 "an http:// or https:// address" webpresence $comp --http 127.0.0.1:8080 --http-url 'http://a b/'
+expect 2 "--http-url needs --http" echo --jid a@p.localhost $comp --http-url http://x/
+expect 2 "--db is for component bots" echo --jid a@b -p x --db "$tmp/db"
+expect 2 "whole number from 0 to 3600" webpresence $comp --http 127.0.0.1:8080 --refresh -1
 
 # A config file gives the same options; the command line wins.
 printf '# comment\ntls = maybe\n' > "$tmp/bad.conf"
