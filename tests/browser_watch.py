@@ -114,6 +114,9 @@ def main():
     try:
         browser = Browser(args, profile)
         browser.call("Page.enable")
+        # The size of an embedding <iframe>, for the screenshots.
+        browser.call("Emulation.setDeviceMetricsOverride", width=480, height=110,
+                     deviceScaleFactor=1, mobile=False)
         browser.call("Page.navigate", url=args.url)
         start = time.monotonic()
         deadline = start + args.timeout
