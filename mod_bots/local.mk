@@ -22,5 +22,5 @@ TESTS += tests/mod_bots_bridge.sh tests/mod_bots_prosody.sh \
 	tests/webpresence_prosody.sh
 EXTRA_DIST += tests/mod_bots_bridge.sh tests/mod_bots_prosody.sh \
 	tests/mod_bots_bridge.lua tests/webpresence_prosody.sh tests/wp_user.py \
-	tests/browser_watch.py \
+	tests/browser_watch.py tests/wplib.sh \
 	bench/mod_bots_scale.sh bench/peers/mod_lua_echo.lua

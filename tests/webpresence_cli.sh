@@ -20,6 +20,8 @@
 set -u
 # shellcheck source=tests/prosodylib.sh
 . "$(dirname "$0")/prosodylib.sh"
+# shellcheck source=tests/wplib.sh
+. "$(dirname "$0")/wplib.sh"
 read -r -a wrap <<< "${XB_WRAP:-}"
 
 need 99 prosody prosodyctl openssl timeout chromium
@@ -46,7 +48,7 @@ ca="$dir/certs/localhost.crt"
 secret=wp-$$-secret
 printf '%s\n' "$secret" > "$tmp/secret"
 db="$tmp/wp.db"
-gw_pid="" user_pid="" user_pids=""
+gw_pid=""
 
 stop_all() {
     local pid
@@ -163,46 +165,6 @@ svg_ok() {
     "$py" -c 'import sys, xml.etree.ElementTree as ET
 sys.exit(ET.parse(sys.argv[1]).getroot().tag != "{http://www.w3.org/2000/svg}svg")' "$1"
 }
-# user_start NAME USER STEP...: tests/wp_user.py as USER@localhost in the
-# background, with the gateway at $to (default $gw), its JSON lines in
-# $tmp/NAME.out, its PID in user_pid.
-user_start() {
-    local name=$1 user=$2
-    shift 2
-    timeout 330 "$py" "$src/tests/wp_user.py" --host 127.0.0.1 --port "$port" \
-        --cafile "$ca" --jid "$user@localhost" --password "$pw" --gateway "${to:-$gw}" \
-        --timeout 300 "$@" > "$tmp/$name.out" 2> "$tmp/$name.err" &
-    user_pid=$!
-    user_pids="$user_pids $user_pid"
-}
-# user_end SECONDS [PID]: waits (bounded) for the user PID (default: the
-# one started last) to end and returns its status (124 if it had to be
-# killed).
-user_end() {
-    local pid=${2:-$user_pid}
-    wait_until "$1" eval '! kill -0 "$pid" 2> /dev/null'
-    if kill -0 "$pid" 2> /dev/null; then
-        kill_bot "$pid"
-        return 124
-    fi
-    wait "$pid"
-}
-# step NAME STEP KEY: KEY of STEP's JSON line in $tmp/NAME.out ("" if none;
-# Python's spelling for booleans: True, False).
-step() {
-    "$py" -c 'import json, sys
-for line in open(sys.argv[1]):
-    try:
-        d = json.loads(line)
-    except ValueError:
-        continue
-    if isinstance(d, dict) and d.get("step") == sys.argv[2]:
-        v = d.get(sys.argv[3])
-        print("" if v is None else v)
-        break' "$tmp/$1.out" "$2" "$3" 2> /dev/null
-}
-step_ok() { [ -n "$(step "$1" "$2" step)" ] && [ -z "$(step "$1" "$2" error)" ]; }
-show_user() { sed 's/^/    /' "$tmp/$1.out" "$tmp/$1.err"; }
 
 # rows USER: the database's rows of USER@localhost ("*": all of them),
 # read while the gateway runs (WAL lets readers in).

@@ -18,6 +18,8 @@
 set -u
 # shellcheck source=tests/prosodylib.sh
 . "$(dirname "$0")/prosodylib.sh"
+# shellcheck source=tests/wplib.sh
+. "$(dirname "$0")/wplib.sh"
 so="$build/mod_bots/.libs/xmppbots_bots.so"
 
 need 77 prosody prosodyctl timeout curl lua5.4
@@ -49,7 +51,6 @@ for _, k in ipairs(require "xmppbots_bots".kinds()) do
 end')
 
 # Every user started in the background; stopped by PID on exit.
-user_pid="" user_pids=""
 stop_users() {
     local pid
     for pid in $user_pids; do
@@ -110,47 +111,6 @@ ok = d.get("show") == sys.argv[2] and (len(sys.argv) < 4 or d.get("status") == s
 sys.exit(0 if ok else 1)' "$tmp/json.b" "$@"
 }
 
-# user_start NAME STEP...: tests/wp_user.py as alice in the background, its
-# JSON lines in $tmp/NAME.out, its PID in user_pid.
-user_start() {
-    local name=$1
-    shift
-    timeout 150 "$py" "$src/tests/wp_user.py" --host 127.0.0.1 --port "$port" \
-        --jid alice@localhost --password "$pw" --gateway "$gw" --timeout 120 "$@" \
-        > "$tmp/$name.out" 2> "$tmp/$name.err" &
-    user_pid=$!
-    user_pids="$user_pids $user_pid"
-}
-# user_end SECONDS: waits (bounded) for the user started last to end and
-# returns its status (it is killed, 124, if it is still running then).
-user_end() {
-    local n=$(($1 * 5))
-    while kill -0 "$user_pid" 2> /dev/null && [ "$n" -gt 0 ]; do
-        sleep 0.2
-        n=$((n - 1))
-    done
-    if kill -0 "$user_pid" 2> /dev/null; then
-        kill_bot "$user_pid"
-        return 124
-    fi
-    wait "$user_pid"
-}
-# step NAME STEP KEY: KEY of STEP's JSON line in $tmp/NAME.out ("" if none;
-# Python's spelling for booleans: True, False).
-step() {
-    "$py" -c 'import json, sys
-for line in open(sys.argv[1]):
-    try:
-        d = json.loads(line)
-    except ValueError:
-        continue
-    if isinstance(d, dict) and d.get("step") == sys.argv[2]:
-        v = d.get(sys.argv[3])
-        print("" if v is None else v)
-        break' "$tmp/$1.out" "$2" "$3" 2> /dev/null
-}
-step_ok() { [ -n "$(step "$1" "$2" step)" ] && [ -z "$(step "$1" "$2" error)" ]; }
-show_user() { sed 's/^/    /' "$tmp/$1.out" "$tmp/$1.err"; }
 
 # bstats KEY...: those numbers of bots:stats() for $gw, space-separated.
 bstats() {
@@ -180,7 +140,7 @@ check "the kind's counters are known" [ -n "$counter_names" ]
 bash "$prosody_sh" user "$dir" alice "$pw"
 
 # --- registration, and pages that follow presence -------------------------
-user_start user1 register:1:0 wait:"$tmp/go-away" presence:away:"Out for lunch" \
+user_start user1 alice register:1:0 wait:"$tmp/go-away" presence:away:"Out for lunch" \
     wait:"$tmp/go-end"
 if wait_until 40 step_ok user1 register; then
     ok "wp_user: discovered the gateway and registered (show_status_msg=1)"
@@ -279,7 +239,7 @@ check "no errors logged by mod_bots" no_bot_errors
 check "restart: Prosody starts again on the same data" restart_prosody "" "$wp_config"
 check "restart: the same address serves the page" [ "$(fetch page "$url")" = 200 ]
 check "restart: the page says offline (the user is not connected)" json_is offline
-user_start user2 form wait:"$tmp/go-unregister" unregister
+user_start user2 alice form wait:"$tmp/go-unregister" unregister
 check "restart: the form says registered, with the same address" \
     eval 'wait_until 30 step_ok user2 form && [ "$(step user2 form registered)" = True ] &&
         [ "$(step user2 form url)" = "$url" ]'
@@ -297,7 +257,7 @@ check "no errors logged by mod_bots after the restart" no_bot_errors
 check "Prosody with storage none for the gateway" \
     restart_prosody "" "$wp_config
     storage = { bots_webpresence = \"none\" }"
-user_start user3 register:1:0
+user_start user3 alice register:1:0
 user_end 40
 check "failing store: the user gets internal-server-error" \
     [ "$(step user3 register error)" = "IQ error internal-server-error" ]
@@ -321,14 +281,14 @@ print(c.execute("SELECT count(*) FROM prosody WHERE host = ? AND store = ?",
 if lua5.4 -e 'assert(require "DBI".Connect("SQLite3", ":memory:"))' > /dev/null 2>&1; then
     ok "LuaDBI with SQLite3 is installed"
     check "Prosody with SQL storage (SQLite3) for the gateway" restart_prosody "" "$sql_config"
-    user_start user4 register:0:1
+    user_start user4 alice register:0:1
     if user_end 40; then ok "sql: registered"; else bad "sql: register"; show_user user4; fi
     url=$(step user4 register url)
     check "sql: one row in the database" [ "$(sql_rows)" = 1 ]
     check "sql: the page serves" [ "$(fetch page "$url")" = 200 ]
     check "sql: after a restart, the same address serves" \
         eval 'restart_prosody "" "$sql_config" && [ "$(fetch page "$url")" = 200 ]'
-    user_start user5 unregister
+    user_start user5 alice unregister
     if user_end 40; then ok "sql: unregistered"; else bad "sql: unregister"; show_user user5; fi
     check "sql: no row left, the page is 404" \
         eval '[ "$(sql_rows)" = 0 ] && [ "$(fetch page "$url")" = 404 ]'
