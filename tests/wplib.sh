@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # py, src, tmp, port, pw, gw: set by prosodylib.sh and the test
 # What the web presence gateway's tests share (sourced after prosodylib.sh,
 # with $port, $pw and $gw set): a slixmpp user (tests/wp_user.py) in the
 # background, and reading its JSON lines.
