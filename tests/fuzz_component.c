@@ -106,7 +106,8 @@ struct vbot {
 struct answering {
     int active;
     int silent;     /* an error, a result or no 'from': nothing may go out */
-    char from[256]; /* what anything written must be addressed to */
+    char from[3072]; /* what anything written must be addressed to: a JID
+                        of up to 3 x 1023 bytes and two separators */
 };
 
 struct fz {
