@@ -155,12 +155,17 @@ static void usage(FILE *f, const struct xb_bot_kind *k,
             "(default %u)\n"
             "  -p, --password PW       password (or --password-file FILE, "
             "first line)\n"
-            "      --host HOST         server (default: the JID's domain, "
+            "      --host HOST[:PORT][,HOST[:PORT]...]\n"
+            "                          server (default: the JID's domain, "
             "found through DNS\n"
             "                          SRV: _xmpps-client and _xmpp-client "
             "records by\n"
             "                          priority and weight, each tried in "
-            "turn)\n"
+            "turn); several\n"
+            "                          (a cluster's nodes): bot k starts at "
+            "the (k mod n)th\n"
+            "                          and tries the others in turn if it "
+            "fails\n"
             "      --port N            port (default: SRV, else 5222; 5223 "
             "with --tls\n"
             "                          direct); with no --host, skips SRV\n"
@@ -217,7 +222,11 @@ static void usage(FILE *f, const struct xb_bot_kind *k,
             "      --connections K     spread the bots over K streams "
             "(default %u; Prosody\n"
             "                          takes one per component, ejabberd "
-            "several)\n"
+            "several); with\n"
+            "                          several --host servers, stream k "
+            "starts at the\n"
+            "                          (k mod n)th and moves on to the next "
+            "when it fails\n"
             "\nStream management (XEP-0198, when the server offers it):\n"
             "      --sm MODE           resume: acks, and after a dropped "
             "connection the\n"
@@ -460,9 +469,15 @@ static int common_option(struct args *a, struct farm_config *cfg, int opt,
     int rc = 0;
 
     switch (opt) {
-    case O_HOST:
-        cfg->host = arg;
+    case O_HOST: {
+        char err[400];
+
+        if (farm_parse_servers(cfg, arg, err, sizeof err)) {
+            xb_cli_error("%s: --host: %s", cmd, err);
+            rc = -1;
+        }
         break;
+    }
     case O_PORT:
         rc = uint_arg(cmd, "--port", arg, 1, 65535, &cfg->port);
         break;

@@ -10,8 +10,11 @@
  * while any stream is ready (a refused or cut stream's bots use the
  * others); when the last goes, they all go offline and come back, at the
  * pacer's rate, when a stream is ready again (jumpers rejoin). Streams
- * reconnect with backoff. Output collects per stream and leaves once per
- * loop turn.
+ * reconnect with backoff. With several servers (the nodes of a cluster),
+ * stream k starts at server k mod n; a stream that cannot connect, or is
+ * cut and cannot come back, moves on to the next server at once, and
+ * backs off only when it has tried them all. Output collects per stream
+ * and leaves once per loop turn.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -63,15 +66,24 @@ struct link {
     enum lstate state;
     enum fail_kind fail;
     unsigned index, failures, logins;
+    unsigned server; /* the server it connects to (an index of h->servers) */
+    unsigned tried;  /* servers that failed since it was last ready */
     uint32_t backoff_ms;
     unsigned char tcp_open;
     struct xb_rand rng; /* backoff jitter */
 };
 
+/* A server of --host (the nodes of a cluster, say): its address. */
+struct server {
+    struct sockaddr_storage addr;
+    char desc[300]; /* "HOST port N", for messages */
+};
+
 struct comp {
     struct farm *f;
-    struct sockaddr_storage addr;
-    char desc[300]; /* the server's address, for messages */
+    struct server *servers;
+    unsigned nservers;
+    char desc[340]; /* the servers, for messages */
     struct link *links;
     unsigned nlinks;
     struct vbot *bots;
@@ -355,9 +367,11 @@ static void c_ready(void *ud)
     if (l->logins++)
         f->reconnects++;
     l->failures = 0;
+    l->tried = 0;
     l->backoff_ms = 0;
     flog(f, XB_LOG_INFO, xb_component_domain(l->comp),
-         "component stream %u ready", l->index);
+         "component stream %u ready at %s", l->index,
+         h->servers[l->server].desc);
     if (f->stopping) {
         xb_component_close(l->comp);
         return;
@@ -469,7 +483,21 @@ static void link_done(struct link *l)
     farm_check_all_done(l->h->f);
 }
 
-/* After the transport closed: stop, give up, or try again later. */
+static void give_up(struct link *l)
+{
+    struct farm *f = l->h->f;
+
+    if (l->fail != F_AUTH)
+        flog(f, XB_LOG_WARN, xb_component_domain(l->comp),
+             "component stream %u: giving up after %u attempt%s", l->index,
+             l->failures, l->failures == 1 ? "" : "s");
+    link_done(l);
+    if (comp_all_done(f) && !f->stopping)
+        f->gaveup = f->cfg->count - f->done; /* no stream left */
+}
+
+/* After the transport closed: stop, give up, or try again (another server
+ * at once, or after a backoff). */
 static void schedule_next(struct link *l)
 {
     struct farm *f = l->h->f;
@@ -481,15 +509,23 @@ static void schedule_next(struct link *l)
         return;
     }
     /* A wrong secret or an unknown domain will not fix itself. */
-    if (++l->failures > cfg->retries || l->fail == F_AUTH ||
+    if (l->fail == F_AUTH ||
         xb_component_stream_cond(l->comp) == XB_COND_HOST_UNKNOWN) {
-        if (l->fail != F_AUTH)
-            flog(f, XB_LOG_WARN, xb_component_domain(l->comp),
-                 "component stream %u: giving up after %u attempt%s",
-                 l->index, l->failures, l->failures == 1 ? "" : "s");
-        link_done(l);
-        if (comp_all_done(f) && !f->stopping)
-            f->gaveup = f->cfg->count - f->done; /* no stream left */
+        l->failures++;
+        give_up(l);
+        return;
+    }
+    /* The next attempt goes to the next server: at once while some have
+     * not been tried since the stream was last ready, else after a
+     * backoff (a round of every server is one attempt for --retries). */
+    l->server = (l->server + 1) % l->h->nservers;
+    if (++l->tried < l->h->nservers) {
+        link_connect(l);
+        return;
+    }
+    l->tried = 0;
+    if (++l->failures > cfg->retries) {
+        give_up(l);
         return;
     }
     hi = l->backoff_ms ? l->backoff_ms * 2 : cfg->backoff_min_ms;
@@ -525,10 +561,19 @@ static void connect_failed(struct link *l, enum fail_kind fail,
 {
     struct farm *f = l->h->f;
 
+    char msg[500];
+
+    snprintf(msg, sizeof msg, "component stream %u: cannot connect to %s: %s",
+             l->index, l->h->servers[l->server].desc, why ? why : "timed out");
     l->fail = fail;
-    f->failures[fail]++;
-    flog(f, XB_LOG_WARN, NULL, "component stream %u: cannot connect to %s: %s",
-         l->index, l->h->desc, why ? why : "timed out");
+    if (!f->stopping && l->tried + 1 < l->h->nservers) {
+        /* As a client's next address: not yet a failure. */
+        f->fallbacks++;
+        flog(f, XB_LOG_INFO, NULL, "%s; trying the next server", msg);
+    } else {
+        f->failures[fail]++;
+        flog(f, XB_LOG_WARN, NULL, "%s", msg);
+    }
     close_link(l);
 }
 
@@ -557,7 +602,8 @@ static void link_connect(struct link *l)
     struct farm *f = l->h->f;
     uv_connect_t *req = malloc(sizeof *req);
 
-    f->attempts++;
+    if (!l->tried)
+        f->attempts++; /* a round of the servers is one attempt */
     l->fail = F_NONE;
     if (!req || uv_tcp_init(f->loop, &l->tcp)) {
         free(req);
@@ -573,7 +619,8 @@ static void link_connect(struct link *l)
     l->state = L_CONNECTING;
     f->connecting++;
     farm_arm(f, &l->conn_timer, f->cfg->connect_timeout_ms);
-    if (uv_tcp_connect(req, &l->tcp, (struct sockaddr *)&l->h->addr,
+    if (uv_tcp_connect(req, &l->tcp,
+                       (struct sockaddr *)&l->h->servers[l->server].addr,
                        on_connected)) {
         free(req);
         connect_failed(l, F_CONNECT, "cannot start the connection");
@@ -592,25 +639,44 @@ static void on_conn_timer(struct xb_timer *t)
 
 /* --- the farm's calls ----------------------------------------------------- */
 
+/* The servers' addresses (localhost without --host). 0 or -1 (said). */
 static int resolve(struct comp *h)
 {
     const struct farm_config *cfg = h->f->cfg;
-    const char *host = cfg->host ? cfg->host : "localhost";
-    unsigned port = cfg->port ? cfg->port : 5347;
     struct addrinfo hints = {0}, *res;
+    unsigned i, n = cfg->nservers ? cfg->nservers : 1;
     char portstr[16];
     int rc;
 
-    snprintf(portstr, sizeof portstr, "%u", port);
-    hints.ai_socktype = SOCK_STREAM;
-    rc = getaddrinfo(host, portstr, &hints, &res);
-    if (rc) {
-        xb_cli_error("cannot resolve %s: %s", host, gai_strerror(rc));
+    h->servers = calloc(n, sizeof *h->servers);
+    if (!h->servers) {
+        xb_cli_error("out of memory");
         return -1;
     }
-    memcpy(&h->addr, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    snprintf(h->desc, sizeof h->desc, "%.250s port %u", host, port);
+    h->nservers = n;
+    hints.ai_socktype = SOCK_STREAM;
+    for (i = 0; i < n; i++) {
+        const char *host = cfg->nservers ? cfg->servers[i].host : "localhost";
+        unsigned port = cfg->nservers && cfg->servers[i].port
+                            ? cfg->servers[i].port
+                        : cfg->port ? cfg->port
+                                    : 5347;
+
+        snprintf(portstr, sizeof portstr, "%u", port);
+        rc = getaddrinfo(host, portstr, &hints, &res);
+        if (rc) {
+            xb_cli_error("cannot resolve %s: %s", host, gai_strerror(rc));
+            return -1;
+        }
+        memcpy(&h->servers[i].addr, res->ai_addr, res->ai_addrlen);
+        freeaddrinfo(res);
+        snprintf(h->servers[i].desc, sizeof h->servers[i].desc,
+                 "%.250s port %u", host, port);
+    }
+    snprintf(h->desc, sizeof h->desc, "%s", h->servers[0].desc);
+    if (n > 1)
+        snprintf(h->desc + strlen(h->desc), sizeof h->desc - strlen(h->desc),
+                 " and %u more server%s", n - 1, n > 2 ? "s" : "");
     return 0;
 }
 
@@ -670,6 +736,7 @@ static int setup_links(struct comp *h)
 
         l->h = h;
         l->index = i;
+        l->server = i % h->nservers;
         l->state = L_BACKOFF;
         xb_rand_seed(&l->rng, cfg->seed, i);
         xb_buf_init(&l->out);
@@ -831,6 +898,7 @@ void comp_free(struct farm *f)
         xb_buf_free(&h->links[i].out);
     }
     xb_route_free(h->route);
+    free(h->servers);
     free(h->bots);
     free(h->links);
     free(h);

@@ -586,8 +586,15 @@ static const struct addrinfo *attempt_addr(struct client *c, size_t *ti)
 
     /* The same order at every step of one attempt, a new one for the
      * next: drawn from the attempt's seed. */
-    xb_rand_seed(&rng, c->pass_seed, c->index);
-    xb_srv_order(t->srv, t->n, &rng, order);
+    if (t->listed) {
+        /* --host's servers: bot k starts at server k mod n, so the bots
+         * spread evenly, and goes on down the list. */
+        for (k = 0; k < t->n; k++)
+            order[k] = (unsigned char)((c->index + k) % t->n);
+    } else {
+        xb_rand_seed(&rng, c->pass_seed, c->index);
+        xb_srv_order(t->srv, t->n, &rng, order);
+    }
     for (; c->pos < t->n; c->pos++, c->addr = 0) {
         ai = t->ai[order[c->pos]];
         for (k = 0; ai && k < c->addr; k++)

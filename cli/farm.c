@@ -228,6 +228,85 @@ void farm_bot_done(struct farm *f)
         uv_timer_start(&f->end_timer, on_end, 0, 0);
 }
 
+/* --- --host ------------------------------------------------------------------ */
+
+/* One server of a --host list: s[0..len). 0, or -1 with err. */
+static int parse_server(struct farm_server *out, const char *s, size_t len,
+                        char *err, size_t errlen)
+{
+    const char *host = s, *colon = memchr(s, ':', len), *port = NULL;
+    size_t hlen = len;
+    unsigned long v;
+    char *end, num[8];
+
+    if (len && s[0] == '[') {
+        /* "[IPv6]" or "[IPv6]:PORT" */
+        const char *close = memchr(s, ']', len);
+
+        if (!close || (close + 1 < s + len && close[1] != ':')) {
+            snprintf(err, errlen, "'%.*s': a bracketed address is "
+                     "[ADDRESS] or [ADDRESS]:PORT", (int)len, s);
+            return -1;
+        }
+        host = s + 1;
+        hlen = (size_t)(close - host);
+        if (close + 1 < s + len)
+            port = close + 2;
+    } else if (colon && !memchr(colon + 1, ':', len - (size_t)(colon + 1 - s))) {
+        hlen = (size_t)(colon - s); /* HOST:PORT (more colons: IPv6) */
+        port = colon + 1;
+    }
+    if (!hlen || hlen >= sizeof out->host) {
+        snprintf(err, errlen, "'%.*s': %s", (int)len, s,
+                 hlen ? "the name is too long" : "no server name");
+        return -1;
+    }
+    memcpy(out->host, host, hlen);
+    out->host[hlen] = '\0';
+    out->port = 0;
+    if (port) {
+        size_t plen = (size_t)(s + len - port);
+
+        memcpy(num, port, plen < sizeof num ? plen : sizeof num - 1);
+        num[plen < sizeof num ? plen : sizeof num - 1] = '\0';
+        errno = 0;
+        v = plen && plen < sizeof num && num[0] >= '0' && num[0] <= '9'
+                ? strtoul(num, &end, 10)
+                : 0;
+        if (!v || *end || errno || v > 65535) {
+            snprintf(err, errlen, "'%.*s': the port must be 1 to 65535",
+                     (int)len, s);
+            return -1;
+        }
+        out->port = (unsigned)v;
+    }
+    return 0;
+}
+
+int farm_parse_servers(struct farm_config *cfg, const char *arg, char *err,
+                       size_t errlen)
+{
+    const char *p = arg, *comma;
+    unsigned n = 0;
+
+    do {
+        size_t len;
+
+        comma = strchr(p, ',');
+        len = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == FARM_SERVERS_MAX) {
+            snprintf(err, errlen, "at most %d servers", FARM_SERVERS_MAX);
+            return -1;
+        }
+        if (parse_server(&cfg->servers[n], p, len, err, errlen))
+            return -1;
+        n++;
+        p = comma + 1;
+    } while (comma);
+    cfg->nservers = n;
+    return 0;
+}
+
 /* --- setup ------------------------------------------------------------------
  */
 static void targets_free(struct targets *t)
@@ -242,15 +321,16 @@ static void targets_free(struct targets *t)
     free(t);
 }
 
-/* One target: the --host or the domain itself. */
+/* One more target: a server of --host, or the domain itself. */
 static void one_target(struct targets *t, const char *host, unsigned port,
                        int direct)
 {
-    memset(&t->srv[0], 0, sizeof t->srv[0]);
-    snprintf(t->srv[0].target, sizeof t->srv[0].target, "%s", host);
-    t->srv[0].port = (uint16_t)port;
-    t->srv[0].direct = (unsigned char)direct;
-    t->n = 1;
+    struct xb_srv *srv = &t->srv[t->n++];
+
+    memset(srv, 0, sizeof *srv);
+    snprintf(srv->target, sizeof srv->target, "%s", host);
+    srv->port = (uint16_t)port;
+    srv->direct = (unsigned char)direct;
 }
 
 /* Adds the records of service (e.g. "_xmpps-client") at domain. */
@@ -285,12 +365,17 @@ static void lookup(const struct farm_config *cfg, const char *domain,
     int rc;
 
     t->n = 0;
-    if (cfg->host || cfg->port) {
-        one_target(t, cfg->host ? cfg->host : domain,
-                   cfg->port       ? cfg->port
-                   : want_starttls ? 5222
-                                   : 5223,
-                   !want_starttls);
+    t->listed = cfg->nservers > 0;
+    if (cfg->nservers) {
+        for (i = 0; i < cfg->nservers; i++)
+            one_target(t, cfg->servers[i].host,
+                       cfg->servers[i].port ? cfg->servers[i].port
+                       : cfg->port          ? cfg->port
+                       : want_starttls      ? 5222
+                                            : 5223,
+                       !want_starttls);
+    } else if (cfg->port) {
+        one_target(t, domain, cfg->port, !want_starttls);
     } else {
         if (want_direct)
             srv_query(t, "_xmpps-client", domain, 1);
@@ -300,6 +385,7 @@ static void lookup(const struct farm_config *cfg, const char *domain,
         case XB_SRV_TARGETS:
             break;
         case XB_SRV_FALLBACK:
+            t->n = 0;
             one_target(t, domain, want_starttls ? 5222 : 5223, !want_starttls);
             break;
         case XB_SRV_UNAVAILABLE:
@@ -330,7 +416,8 @@ static void lookup(const struct farm_config *cfg, const char *domain,
              t->srv[first].port, t->srv[first].direct ? " (direct TLS)" : "");
     if (t->n > 1)
         snprintf(t->desc + strlen(t->desc), sizeof t->desc - strlen(t->desc),
-                 " and %zu more SRV target%s", t->n - 1, t->n > 2 ? "s" : "");
+                 " and %zu more %s%s", t->n - 1,
+                 t->listed ? "server" : "SRV target", t->n > 2 ? "s" : "");
 }
 
 static void lookup_work(uv_work_t *w)

@@ -9,6 +9,7 @@
 #ifndef XB_CLI_FARM_H
 #define XB_CLI_FARM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bot.h"
@@ -23,11 +24,25 @@ enum farm_tls {
     FARM_TLS_NONE      /* no TLS (local tests) */
 };
 
+/* One server of --host: a name or an address, and its port (0: --port,
+ * else the default). */
+struct farm_server {
+    char host[256];
+    unsigned port;
+};
+#define FARM_SERVERS_MAX 32 /* as many as SRV targets (srv.h) */
+
 struct farm_config {
     const struct xb_bot_config *bot; /* the kind and its settings */
-    const char *host; /* server to connect to; NULL: the JID's domain,
-                         through DNS SRV unless port is set */
-    unsigned port;    /* 0: from SRV, else 5222 (5223 for direct TLS) */
+    /* --host: the servers to connect to (the nodes of a cluster, say).
+     * Client bots start each attempt at server (bot number mod n),
+     * component streams at (stream number mod n), and try the others in
+     * turn when one fails. None: the JID's domain (the component's:
+     * localhost), through DNS SRV unless port is set. */
+    struct farm_server servers[FARM_SERVERS_MAX];
+    unsigned nservers;
+    unsigned port; /* 0: from SRV, else 5222 (5223 for direct TLS; 5347
+                      for a component) */
     const char *jid;  /* one JID, or a pattern with one %d for --count */
     unsigned count;   /* bots (default 1) */
     unsigned first;   /* first number the pattern gets (default 0) */
@@ -66,6 +81,12 @@ struct farm_config {
     const char *http_url;
     const char *db; /* SQLite file for the bots' data (store.h), or NULL */
 };
+
+/* Parses --host's value, "HOST[:PORT][,HOST[:PORT]...]" (an IPv6
+ * address with a port in brackets: "[::1]:5347"), into cfg->servers.
+ * 0, or -1 with the reason in err. */
+int farm_parse_servers(struct farm_config *cfg, const char *arg, char *err,
+                       size_t errlen);
 
 /* Exit statuses beyond cli.h's. */
 enum {

@@ -61,6 +61,7 @@ struct targets {
     uv_work_t work;
     struct farm *farm;
     size_t n;
+    int listed; /* the servers of --host, tried from bot number mod n */
     struct xb_srv srv[XB_SRV_MAX];
     struct addrinfo *ai[XB_SRV_MAX]; /* each target's addresses, or NULL */
     char desc[300];                  /* for messages */

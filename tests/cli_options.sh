@@ -67,6 +67,15 @@ expect 2 "takes one %d" echo --jid 'a%s@b' -p x
 expect 2 "takes one %d" echo --jid 'a%d%d@b' -p x --count 2
 expect 2 "'required', 'starttls', 'direct' or 'none'" echo --jid a@b -p x --tls maybe
 expect 2 "whole number from 1 to 65535" echo --jid a@b -p x --port 70000
+# --host: a list of HOST[:PORT], an IPv6 address with a port in brackets.
+expect 2 "'a:0': the port must be 1 to 65535" echo --jid a@b -p x --host a:0
+expect 2 "'a:70000': the port must be" echo --jid a@b -p x --host a,a:70000
+expect 2 "'b:5x': the port must be" echo --jid a@b -p x --host b:5x
+expect 2 "'': no server name" echo --jid a@b -p x --host a,
+expect 2 "'\[::1': a bracketed address is" echo --jid a@b -p x --host '[::1'
+expect 2 "'\[::1\]5': a bracketed address is" echo --jid a@b -p x --host '[::1]5'
+expect 2 "at most 32 servers" echo --jid a@b -p x \
+    --host "$(printf 'h%d,' $(seq 1 32))h33"
 expect 2 "a range like 5-15" jumper --jid a@b -p x --interval 9-3
 expect 2 "phrases needs a range like 5-9" jumper --jid a@b -p x --phrases 0-2
 expect 2 "to is required" load --jid a@b -p x
