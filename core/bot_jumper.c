@@ -105,7 +105,7 @@ static const struct xb_bot_option jumper_options[] = {
 struct jumper {
     struct xb_bot base;
     const struct jumper_config *cfg;
-    uint64_t joins, join_errors, leaves; /* counters */
+    uint64_t joins, join_errors, leaves, lost; /* counters */
     uint64_t said, heard;                /* counters */
     uint32_t backoff;                    /* ceiling of the next backoff delay */
     uint32_t room;   /* K of the room joining, in, or to join next */
@@ -431,6 +431,31 @@ static void on_presence(struct jumper *j, const struct xb_stanza *st,
     }
 }
 
+/*
+ * A message error from the room while the bot is in it. not-acceptable
+ * (XEP-0045 7.4: only occupants may speak) and item-not-found (no such
+ * room) mean the room no longer counts the bot among its occupants: the
+ * room went down with its server (a cluster node, say) or lost the bot
+ * without telling it. The bot joins the same room again after a backoff
+ * (the first join recreates it). Other errors (no voice, a rate limit)
+ * leave it where it is.
+ */
+static void on_message_error(struct jumper *j, const struct xb_stanza *st)
+{
+    const char *cond = error_condition(st);
+    char room[ROOM_JID_MAX];
+
+    if (strcmp(cond, "not-acceptable") && strcmp(cond, "item-not-found"))
+        return;
+    j->lost++;
+    if (format_room(j, j->room, 0, 0, room, sizeof room))
+        room[0] = '\0';
+    xb_bot_logf(&j->base, XB_LOG_INFO, "%s: no longer in %s (%s): joining again",
+                j->base.jid, room, cond);
+    j->suffix = 0;
+    wait_backoff(j);
+}
+
 static void jumper_stanza(struct xb_bot *b, const struct xb_stanza *st)
 {
     struct jumper *j = (struct jumper *)b;
@@ -448,6 +473,11 @@ static void jumper_stanza(struct xb_bot *b, const struct xb_stanza *st)
         return;
     }
     type = xb_stanza_attr(st, NULL, "type");
+    if (xb_stanza_is(st, NULL, "message") && j->state == J_IN_ROOM && type &&
+        !strcmp(type, "error") && (from == FROM_ROOM || from == FROM_SELF)) {
+        on_message_error(j, st);
+        return;
+    }
     /* Our own phrases come back from room/our nick: not counted. */
     if (xb_stanza_is(st, NULL, "message") && j->state == J_IN_ROOM &&
         from == FROM_OCCUPANT && type && !strcmp(type, "groupchat") &&
@@ -653,6 +683,11 @@ static const struct xb_bot_counter jumper_counters[] = {
      "join attempts refused by the room or timed out", COUNT(join_errors)},
     {"leaves", "rooms left",
      "rooms left, by moving on, stopping, or being removed", COUNT(leaves)},
+    {"rooms_lost", "rooms lost",
+     "rooms that answered a phrase with an error saying the bot was not in "
+     "them (not-acceptable, item-not-found: the room went down with its "
+     "server, say); the bot joins again",
+     COUNT(lost)},
     {"groupchat_sent", "phrases said", "groupchat messages sent to rooms",
      COUNT(said)},
     {"groupchat_received", "phrases heard",

@@ -672,6 +672,59 @@ START_TEST(test_bot_jumper_kicked)
 }
 END_TEST
 
+/* A phrase answered with an error saying the bot is not in the room (the
+ * room went down with its cluster node): it joins the same room again
+ * after a backoff; other errors leave it where it is. */
+START_TEST(test_bot_jumper_room_lost)
+{
+    static const char *const conds[] = {"not-acceptable", "item-not-found"};
+    unsigned k, i;
+    int sent;
+
+    k = enter_room();
+    for (i = 0; i < 2; i++) {
+        xb_bot_timer(bot); /* a phrase */
+        assert_phrase(last_sent(), k, 1 + i);
+        sent = host.nsent;
+        deliverf("<message xmlns='jabber:client' type='error' id='j%u' "
+                 "from='bot_room_%u@" SERVICE "' to='alice@localhost/bot'>"
+                 "<body>x</body><error type='cancel'><%s "
+                 "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>"
+                 "</message>",
+                 1 + i, k, conds[i]);
+        ck_assert_uint_eq(fh_counter(bot, "rooms_lost"), 1 + i);
+        ck_assert_uint_eq(fh_counter(bot, "leaves"), 0);
+        ck_assert_int_eq(host.nsent, sent); /* nothing until the backoff */
+        assert_between(last_timer(), 500, 1000); /* joined: reset */
+        /* What the room sends meanwhile is not heard. */
+        deliverf("<message xmlns='jabber:client' type='groupchat' "
+                 "from='bot_room_%u@" SERVICE "/bob'><body>hi</body></message>",
+                 k);
+        ck_assert_uint_eq(fh_counter(bot, "groupchat_received"), 0);
+        xb_bot_timer(bot);
+        ck_assert_uint_eq(parse_join(last_sent(), NULL, 0), k);
+        self_presence(k, "alice");
+        ck_assert_uint_eq(fh_counter(bot, "joins"), 2 + i);
+    }
+    /* No voice, a rate limit, an error from an occupant: still there. */
+    xb_bot_timer(bot);
+    deliverf("<message xmlns='jabber:client' type='error' from='bot_room_%u@" SERVICE
+             "'><error type='auth'><forbidden "
+             "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>",
+             k);
+    deliverf("<message xmlns='jabber:client' type='error' from='bot_room_%u@" SERVICE
+             "/bob'><error type='cancel'><not-acceptable "
+             "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>",
+             k);
+    deliverf("<message xmlns='jabber:client' type='error' from='bot_room_%u@" SERVICE
+             "'><error type='cancel'><not-acceptable "
+             "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>",
+             (k + 1) % 10);
+    ck_assert_uint_eq(fh_counter(bot, "rooms_lost"), 2);
+    assert_between(last_timer(), 100, 200);
+}
+END_TEST
+
 START_TEST(test_bot_jumper_unavailable_of_others_ignored)
 {
     unsigned k;
@@ -1085,6 +1138,7 @@ static Suite *bot_jumper_suite(void)
     tcase_add_test(tc, test_bot_jumper_backoff_doubles_and_caps);
     tcase_add_test(tc, test_bot_jumper_backoff_jitter);
     tcase_add_test(tc, test_bot_jumper_kicked);
+    tcase_add_test(tc, test_bot_jumper_room_lost);
     tcase_add_test(tc, test_bot_jumper_unavailable_of_others_ignored);
     suite_add_tcase(s, tc);
 
