@@ -1187,20 +1187,24 @@ static int Lpool_new(lua_State *L)
     return 1;
 }
 
-/* pool:tick() -> seconds until the next timer | nil if none is armed.
- * Fires the timers that are due. */
+/* pool:tick([max]) -> seconds until the next timer (0: more are due) |
+ * nil if none is armed. Fires the timers that are due, at most max of them
+ * (the earliest; all by default; 0 fires none, to ask when the next is). */
 static int Lpool_tick(lua_State *L)
 {
     struct pool *p = check_pool(L, 1);
+    lua_Integer max = luaL_optinteger(L, 2, UINT32_MAX);
     struct saved sv;
     int64_t now, d;
 
+    luaL_argcheck(L, max >= 0, 2, "must not be negative");
     lua_settop(L, 1);
     lua_getiuservalue(L, 1, UV_BOTS); /* 2 */
     enter(p, L, 1, 3, &sv);
     p->bots_idx = 2;
     p->in_tick++;
-    xb_timers_run(&p->timers, now_ms());
+    xb_timers_run_max(&p->timers, now_ms(),
+                      max < UINT32_MAX ? (uint32_t)max : UINT32_MAX);
     p->in_tick--;
     leave(p, &sv);
     if (!p->timers.n) {
