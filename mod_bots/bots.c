@@ -1522,6 +1522,10 @@ XBL_EXPORT int luaopen_xmppbots_bots(lua_State *L)
     new_class(L, CONFIG_MT, NULL, Lconfig_gc);
     new_class(L, BOX_MT, NULL, Lbox_gc);
     luaL_newlib(L, functions);
+    /* bots.deliver(bot, stanza) is bot:deliver(stanza), for a host that
+     * calls it for every stanza routed to a bot (no method lookup). */
+    lua_pushcfunction(L, Lbot_deliver);
+    lua_setfield(L, -2, "deliver");
     lua_pushliteral(L, PACKAGE_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

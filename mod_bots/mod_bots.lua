@@ -41,6 +41,7 @@ local initialize_filters = require "util.filters".initialize;
 local sm = require "core.sessionmanager";
 local async = require "util.async";
 local traceback = debug.traceback;
+local type = type; -- a global costs two lookups per call in a module
 local now = require "util.time".now;
 local monotonic = require "util.time".monotonic;
 
@@ -62,6 +63,7 @@ local function load_c_module()
 	return lib;
 end
 local bots = load_c_module();
+local deliver = bots.deliver; -- bot:deliver(), without the method lookup
 
 -- --- configuration ----------------------------------------------------------
 
@@ -352,9 +354,10 @@ end
 local answer_now = false;
 local full_sessions = prosody.full_sessions;
 local function from_outside(stanza)
+	if routing ~= 0 then return false; end
 	local from = stanza.attr.from;
 	local origin = from and full_sessions[from];
-	return routing == 0 and not (origin and not origin.conn);
+	return not (origin and not origin.conn);
 end
 
 -- The pool's callbacks get each bot's data: its index in the lists.
@@ -523,7 +526,7 @@ local function start_bot(i)
 				-- this bot's) answer, which goes on afterwards.
 				local outer = answer_now;
 				answer_now = from_outside(stanza);
-				local ok, err = bot:deliver(stanza);
+				local ok, err = deliver(bot, stanza);
 				answer_now = outer;
 				if not ok then
 					session.log("debug", "Bot refused a stanza: %s", err);
