@@ -6,8 +6,10 @@
 --    Prosody's CPU seconds, the Lua heap and the in-server jumpers' counters
 --    (mod_bots' totals, or mod_lua_jumper's stats);
 --  * a sampling profiler of the Lua VM, driven from the admin shell:
---    prof:start(N) samples the Lua stack every N VM instructions (a count
---    hook on the main thread, and on each coroutine when it is resumed),
+--    prof:start(N) samples the Lua stack every N VM instructions on average
+--    (a count hook on the main thread, and on each coroutine when it is
+--    resumed; the count drawn anew after each sample, from N/2 to 3N/2, so
+--    that a loop of routing does not fall in step with the samples),
 --    prof:stop(), prof:report(FILE, DELIVERIES) writes the samples by module
 --    and by function, as VM instructions per delivery. A count hook sees VM
 --    instructions only: C functions (the bridge, string.format) and the
@@ -101,7 +103,9 @@ local function frame(level)
 	return group_of[info.source], info;
 end
 
+local random = math.random;
 local function hook()
+	sethook(hook, "", random(interval // 2, interval * 3 // 2));
 	samples = samples + 1;
 	-- Level 2 is the function running when the hook fired (1: this one).
 	local g, info = frame(2);
