@@ -272,6 +272,39 @@ int xb_stanza_add_text(struct xb_stanza *parent, const char *text, size_t len)
     return xb_stanza_append_text(xb_stanza_tree(parent), parent, text, len);
 }
 
+/* Replaces the string *old (of length oldlen, the tree's own memory) with
+ * len bytes of s: in place when they fit. */
+static int replace_string(struct xb_tree *t, const char **old, size_t oldlen,
+                          const char *s, size_t len)
+{
+    char *p;
+
+    if (len <= oldlen) {
+        p = (char *)(uintptr_t)*old; /* every value and text has its own */
+        memcpy(p, s, len);
+        p[len] = '\0';
+        return 0;
+    }
+    p = xb_tree_strdup(t, s, len);
+    if (!p)
+        return XB_ENOMEM;
+    *old = p;
+    return 0;
+}
+
+int xb_stanza_set_text(struct xb_stanza *st, const char *text, size_t len)
+{
+    int rc;
+
+    if (!st || !XB_IS_TEXT(st) || !len || !text ||
+        !xb_utf8_valid_xml(text, len))
+        return XB_EINVAL;
+    rc = replace_string(xb_stanza_tree(st), &st->name, st->u.len, text, len);
+    if (!rc)
+        st->u.len = len;
+    return rc;
+}
+
 /* Does the element n need its own copy of its namespace name, or can a
  * copy share the parent's (n not being the top of the copy)? */
 static int ns_needs_copy(const struct xb_stanza *n, const struct xb_stanza *top)
@@ -560,6 +593,19 @@ int xb_stanza_set_attr(struct xb_stanza *st, const char *ns, const char *name,
     if (!n)
         return XB_ENOMEM;
     return xb_stanza_append_attr(t, st, n, name, value);
+}
+
+int xb_stanza_set_attr_at(struct xb_stanza *st, unsigned i, const char *value,
+                          size_t len)
+{
+    struct xb_attr *a;
+
+    if (!st || XB_IS_TEXT(st) || i >= st->u.el.nattrs || !value ||
+        !xb_utf8_valid_xml(value, len))
+        return XB_EINVAL;
+    a = &st->u.el.attrs[i];
+    return replace_string(xb_stanza_tree(st), &a->value, strlen(a->value),
+                          value, len);
 }
 
 const char *xb_stanza_attr(const struct xb_stanza *st, const char *ns,

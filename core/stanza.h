@@ -53,6 +53,16 @@ struct xb_stanza *xb_stanza_add_child(struct xb_stanza *parent, const char *ns,
 int xb_stanza_add_text(struct xb_stanza *parent, const char *text, size_t len);
 
 /*
+ * Replaces the characters of the text node st with len bytes of text
+ * (UTF-8 XML character data, copied; not empty, since a tree has no empty
+ * text nodes). For trees patched over and over: the new characters go
+ * where the old ones were when they fit (a pointer to the old text then
+ * reads the new), else into new memory of the tree. Returns 0, XB_EINVAL
+ * (st is no text node, or bad or empty text) or XB_ENOMEM.
+ */
+int xb_stanza_set_text(struct xb_stanza *st, const char *text, size_t len);
+
+/*
  * Appends a deep copy of src (an element, from any tree) as the last child
  * of parent. Returns the copy, owned by parent's tree, or NULL on
  * out-of-memory or if parent or src is a text node.
@@ -67,6 +77,17 @@ struct xb_stanza *xb_stanza_add_copy(struct xb_stanza *parent,
  */
 int xb_stanza_set_attr(struct xb_stanza *st, const char *ns, const char *name,
                        const char *value);
+
+/*
+ * Sets the value of st's attribute number i (as xb_stanza_attr_at counts)
+ * to len bytes of value (UTF-8 XML character data, copied). For trees
+ * patched over and over: the new value goes where the old one was when it
+ * fits (a pointer to the old value then reads the new), else into new
+ * memory of the tree. Returns 0, XB_EINVAL (no attribute i, or a bad
+ * value) or XB_ENOMEM.
+ */
+int xb_stanza_set_attr_at(struct xb_stanza *st, unsigned i, const char *value,
+                          size_t len);
 
 /* Returns the value of attribute {ns}name (ns NULL or "" for none), borrowed
  * from the tree, or NULL if absent. */

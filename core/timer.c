@@ -104,7 +104,12 @@ int64_t xb_timers_next(const struct xb_timers *ts)
 
 uint32_t xb_timers_run(struct xb_timers *ts, int64_t now)
 {
-    uint32_t budget = ts->n, fired = 0;
+    return xb_timers_run_max(ts, now, UINT32_MAX);
+}
+
+uint32_t xb_timers_run_max(struct xb_timers *ts, int64_t now, uint32_t max)
+{
+    uint32_t budget = ts->n < max ? ts->n : max, fired = 0;
 
     while (budget-- && ts->n && ts->heap[0]->deadline <= now) {
         struct xb_timer *t = ts->heap[0];

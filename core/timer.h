@@ -53,6 +53,11 @@ int64_t xb_timers_next(const struct xb_timers *ts);
  * keep it running. Returns how many fired. */
 uint32_t xb_timers_run(struct xb_timers *ts, int64_t now);
 
+/* The same, firing at most max timers (the earliest due): a host that
+ * must not spend too long in one turn of its event loop fires the rest
+ * later. Returns how many fired; max 0 fires none. */
+uint32_t xb_timers_run_max(struct xb_timers *ts, int64_t now, uint32_t max);
+
 /* Frees the heap (the timers are the owners'). */
 void xb_timers_free(struct xb_timers *ts);
 

@@ -80,6 +80,11 @@ struct pool {
     size_t capture_len;
     struct xb_stanza *scratch; /* a tree under conversion */
     char *http_url;            /* where the host serves the bots' pages */
+    /* The last delivery's tree, patched for the next one; in use while
+     * last_busy. last_mem: its size when it was built. */
+    struct xb_stanza *last;
+    size_t last_mem;
+    int last_busy;
 };
 
 struct lbot {
@@ -564,24 +569,52 @@ static int Lbot_online(lua_State *L)
 static int Lbot_deliver(lua_State *L)
 {
     struct lbot *b = live_bot(L);
-    struct xb_stanza *st;
+    struct pool *p;
+    struct xb_stanza *st = NULL;
     const char *err = NULL;
+    int keep;
 
     if (!b)
         return 2;
     luaL_checktype(L, 2, LUA_TTABLE);
+    p = b->pool;
     /* Copied at once: the router may reuse the table (MUC rewrites
-     * attr.to for each occupant). */
-    st = xbl_bridge_to_core(L, 2, &b->pool->scratch, &err);
+     * attr.to for each occupant). MUC hands the same message to the
+     * occupants one after the other, so the last delivery's tree is
+     * patched where the table differs (attr.to) rather than built again.
+     * A delivery inside a bot's handling of another gets a tree of its
+     * own. */
+    keep = !p->last_busy;
+    if (keep && p->last && xbl_bridge_patch(L, 2, p->last))
+        st = p->last;
     if (!st) {
-        b->pool->refused++;
-        lua_pushnil(L);
-        lua_pushstring(L, err);
-        return 2;
+        if (keep) {
+            xb_stanza_free(p->last);
+            p->last = NULL;
+        }
+        st = xbl_bridge_to_core(L, 2, &p->scratch, &err);
+        if (!st) {
+            p->refused++;
+            lua_pushnil(L);
+            lua_pushstring(L, err);
+            return 2;
+        }
+        if (keep) {
+            p->last = st;
+            p->last_mem = xb_stanza_mem(st);
+        }
     }
     lua_settop(L, 2);
+    p->last_busy += keep;
     bot_call(L, b, -1, call_stanza, st);
-    xb_stanza_free(st);
+    p->last_busy -= keep;
+    if (!keep) {
+        xb_stanza_free(st);
+    } else if (xb_stanza_mem(st) > 2 * p->last_mem + 4096) {
+        /* Replaced values pile up in the tree's memory: start afresh. */
+        xb_stanza_free(st);
+        p->last = NULL;
+    }
     return 1;
 }
 
@@ -1187,20 +1220,24 @@ static int Lpool_new(lua_State *L)
     return 1;
 }
 
-/* pool:tick() -> seconds until the next timer | nil if none is armed.
- * Fires the timers that are due. */
+/* pool:tick([max]) -> seconds until the next timer (0: more are due) |
+ * nil if none is armed. Fires the timers that are due, at most max of them
+ * (the earliest; all by default; 0 fires none, to ask when the next is). */
 static int Lpool_tick(lua_State *L)
 {
     struct pool *p = check_pool(L, 1);
+    lua_Integer max = luaL_optinteger(L, 2, UINT32_MAX);
     struct saved sv;
     int64_t now, d;
 
+    luaL_argcheck(L, max >= 0, 2, "must not be negative");
     lua_settop(L, 1);
     lua_getiuservalue(L, 1, UV_BOTS); /* 2 */
     enter(p, L, 1, 3, &sv);
     p->bots_idx = 2;
     p->in_tick++;
-    xb_timers_run(&p->timers, now_ms());
+    xb_timers_run_max(&p->timers, now_ms(),
+                      max < UINT32_MAX ? (uint32_t)max : UINT32_MAX);
     p->in_tick--;
     leave(p, &sv);
     if (!p->timers.n) {
@@ -1288,6 +1325,8 @@ static void close_pool(lua_State *L, struct pool *p, int idx)
     }
     xb_stanza_free(p->scratch);
     p->scratch = NULL;
+    xb_stanza_free(p->last);
+    p->last = NULL;
     free(p->http_url);
     p->http_url = NULL;
 }
@@ -1353,16 +1392,26 @@ static struct xb_stanza *to_core_boxed(lua_State *L, struct box *x)
     return st;
 }
 
-/* bots.roundtrip(stanza) -> stanza | nil, err: Lua table -> core tree ->
- * new Lua table, the two conversions every bot stanza goes through. */
+/* bots.roundtrip(stanza [, previous]) -> stanza | nil, err: Lua table ->
+ * core tree -> new Lua table, the two conversions every bot stanza goes
+ * through; with previous, what a bot sees of stanza right after previous
+ * (previous's tree patched, as bot:deliver() does). */
 static int Lroundtrip(lua_State *L)
 {
     struct box *x;
-    struct xb_stanza *st;
+    struct xb_stanza *st = NULL;
+    const char *err = NULL;
 
     luaL_checkany(L, 1);
+    lua_settop(L, 2);
     x = new_box(L);
-    st = to_core_boxed(L, x);
+    if (!lua_isnil(L, 2)) {
+        x->scratch = xbl_bridge_to_core(L, 2, &x->scratch, &err);
+        if (x->scratch && xbl_bridge_patch(L, 1, x->scratch))
+            st = x->scratch;
+    }
+    if (!st)
+        st = to_core_boxed(L, x);
     if (!st)
         return 2;
     xbl_bridge_push(L, st);
@@ -1473,6 +1522,10 @@ XBL_EXPORT int luaopen_xmppbots_bots(lua_State *L)
     new_class(L, CONFIG_MT, NULL, Lconfig_gc);
     new_class(L, BOX_MT, NULL, Lbox_gc);
     luaL_newlib(L, functions);
+    /* bots.deliver(bot, stanza) is bot:deliver(stanza), for a host that
+     * calls it for every stanza routed to a bot (no method lookup). */
+    lua_pushcfunction(L, Lbot_deliver);
+    lua_setfield(L, -2, "deliver");
     lua_pushliteral(L, PACKAGE_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

@@ -231,6 +231,160 @@ struct xb_stanza *xbl_bridge_to_core(lua_State *L, int idx,
     }
 }
 
+/* --- Lua table -> a previous tree, patched --------------------------- */
+
+/* Does the Lua string at the top hold exactly the C string s? */
+static int same_string(lua_State *L, const char *s)
+{
+    size_t len;
+    const char *v = lua_tolstring(L, -1, &len);
+
+    return strlen(s) == len && memcmp(s, v, len) == 0;
+}
+
+/* Does the attribute key (Prosody's form, not xmlns) name {ns}name, as
+ * set_attr() maps it? */
+static int key_names(const char *key, size_t klen, const char *ns,
+                     const char *name)
+{
+    const char *sep = memchr(key, '\1', klen);
+    size_t nlen = strlen(name), nslen;
+
+    if (sep) {
+        nslen = (size_t)(sep - key);
+        return strlen(ns) == nslen && !memcmp(ns, key, nslen) &&
+               klen - nslen - 1 == nlen && !memcmp(sep + 1, name, nlen);
+    }
+    if (klen >= 4 && !memcmp(key, "xml:", 4))
+        return !strcmp(ns, XB_NS_XML) && klen - 4 == nlen &&
+               !memcmp(key + 4, name, nlen);
+    return !ns[0] && klen == nlen && !memcmp(key, name, nlen);
+}
+
+/* The field keys a patch looks up, pushed once at the stack slot keys
+ * (a pushed copy of a string costs less than pushing it anew). */
+enum { KEY_NAME, KEY_ATTR, KEY_XMLNS, NKEYS };
+
+static int key_field(lua_State *L, int idx, int keys, int key)
+{
+    lua_pushvalue(L, keys + key);
+    return lua_rawget(L, idx);
+}
+
+/* Compares the attr table at index attr with el's attributes, in the
+ * order copy_attrs() added them, and patches values that differ. */
+static int patch_attrs(lua_State *L, int attr, struct xb_stanza *el)
+{
+    const char *key, *value, *ans, *aname, *avalue;
+    size_t klen, vlen;
+    unsigned a = 0;
+
+    lua_pushnil(L);
+    while (lua_next(L, attr)) {
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+            return 0;
+        /* The checks of set_attr(), in its order. */
+        key = lua_tolstring(L, -2, &klen);
+        value = lua_tolstring(L, -1, &vlen);
+        if (strlen(value) != vlen || strlen(key) != klen)
+            return 0;
+        if (!strcmp(key, "xmlns") || !strncmp(key, "xmlns:", 6)) {
+            lua_pop(L, 1);
+            continue;
+        }
+        if (xb_stanza_attr_at(el, a++, &ans, &aname, &avalue) ||
+            !key_names(key, klen, ans, aname))
+            return 0;
+        if ((strlen(avalue) != vlen || memcmp(avalue, value, vlen)) &&
+            xb_stanza_set_attr_at(el, a - 1, value, vlen))
+            return 0;
+        lua_pop(L, 1);
+    }
+    return a == xb_stanza_attr_count(el);
+}
+
+/*
+ * Compares the element table at absolute index idx with el (a tree that
+ * element() built from a table), patching attribute values and texts that
+ * differ. Returns 1 if el is now what element() would build from the
+ * table, 0 if the table differs in more (el may be half patched then).
+ * parent_ns: the namespace el inherits (NULL for the top).
+ */
+static int patch(lua_State *L, int idx, int keys, struct xb_stanza *el,
+                 const char *parent_ns, int depth)
+{
+    const char *ns, *s;
+    struct xb_stanza *c;
+    lua_Unsigned i, n;
+    size_t len;
+    int attr, t, text_before = 0;
+
+    if (depth > XBL_MAX_DEPTH || !lua_checkstack(L, 6) ||
+        key_field(L, idx, keys, KEY_NAME) != LUA_TSTRING ||
+        !same_string(L, xb_stanza_name(el)))
+        return 0;
+    t = key_field(L, idx, keys, KEY_ATTR);
+    attr = lua_gettop(L);
+    if (t == LUA_TTABLE) {
+        t = key_field(L, attr, keys, KEY_XMLNS);
+        if (t != LUA_TSTRING && t != LUA_TNIL)
+            return 0;
+    } else if (t == LUA_TNIL) {
+        lua_pushnil(L);
+    } else {
+        return 0;
+    }
+    ns = lua_isnil(L, -1) ? (parent_ns ? parent_ns : XB_NS_CLIENT)
+                          : lua_tostring(L, -1);
+    if (strcmp(ns, xb_stanza_ns(el)) ||
+        (lua_istable(L, attr) ? !patch_attrs(L, attr, el)
+                              : xb_stanza_attr_count(el) != 0))
+        return 0;
+    lua_pop(L, 3);
+
+    n = lua_rawlen(L, idx);
+    c = xb_stanza_first(el);
+    for (i = 1; i <= n; i++) {
+        if (!c)
+            return 0;
+        t = lua_rawgeti(L, idx, (lua_Integer)i);
+        if (t == LUA_TSTRING) {
+            /* Empty or adjacent strings make fewer text nodes: rebuild. */
+            s = lua_tolstring(L, -1, &len);
+            if (text_before || !len || !xb_stanza_is_text(c))
+                return 0;
+            if (!same_string(L, xb_stanza_text(c, NULL)) &&
+                xb_stanza_set_text(c, s, len))
+                return 0;
+            text_before = 1;
+        } else if (t == LUA_TTABLE && !xb_stanza_is_text(c)) {
+            if (!patch(L, lua_gettop(L), keys, c, xb_stanza_ns(el), depth + 1))
+                return 0;
+            text_before = 0;
+        } else {
+            return 0;
+        }
+        lua_pop(L, 1);
+        c = xb_stanza_next(c);
+    }
+    return c == NULL;
+}
+
+int xbl_bridge_patch(lua_State *L, int idx, struct xb_stanza *st)
+{
+    int top = lua_gettop(L), ok;
+
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TTABLE || !lua_checkstack(L, NKEYS))
+        return 0;
+    lua_pushliteral(L, "name");
+    lua_pushliteral(L, "attr");
+    lua_pushliteral(L, "xmlns");
+    ok = patch(L, idx, top + 1, st, NULL, 0);
+    lua_settop(L, top);
+    return ok;
+}
+
 /* --- core tree -> Lua table ------------------------------------------- */
 
 static void push_attr_key(lua_State *L, const char *ns, const char *name)

@@ -40,6 +40,18 @@ struct xb_stanza *xbl_bridge_to_core(lua_State *L, int idx,
                                      const char **err);
 
 /*
+ * Makes st, a tree xbl_bridge_to_core() made, what it would make of the
+ * stanza table at index idx, if the table differs from what st was made
+ * of in attribute values and texts only (as MUC's copies of a message
+ * differ in attr.to): those are checked, copied in and replace the old
+ * ones, which stay in st's memory until it is freed. Returns 1 if so; 0
+ * if the table differs in more, or is malformed, or out of memory (st may
+ * then be half patched: convert the table afresh). Uses no Lua call that
+ * can raise, except as xbl_bridge_to_core() does.
+ */
+int xbl_bridge_patch(lua_State *L, int idx, struct xb_stanza *st);
+
+/*
  * Pushes a new stanza table for the element st, with util.stanza's
  * metatable, the name/attr/tags fields and the children in the array
  * part. attr.xmlns is set the way util.xmppstream sets it for a stanza

@@ -23,4 +23,6 @@ TESTS += tests/mod_bots_bridge.sh tests/mod_bots_prosody.sh \
 EXTRA_DIST += tests/mod_bots_bridge.sh tests/mod_bots_prosody.sh \
 	tests/mod_bots_bridge.lua tests/webpresence_prosody.sh tests/wp_user.py \
 	tests/browser_watch.py tests/wplib.sh \
-	bench/mod_bots_scale.sh bench/peers/mod_lua_echo.lua
+	bench/mod_bots_scale.sh bench/peers/mod_lua_echo.lua \
+	bench/profile_inserver.sh bench/mod_lua_profile.lua bench/lua_sym.c \
+	bench/callgrind_split.py

@@ -6,8 +6,10 @@
 -- xmppbots_bots module next to this file. Stanzas cross in C (Lua table <->
 -- core tree), timers come from one heap in C driven by one module timer,
 -- and a bot's answer to a client is routed at once, while everything else
--- a bot sends (its timers' work, answers to other bots) is queued for the
--- next tick, so bot-to-bot traffic never recurses. See doc/mod_bots.md.
+-- a bot sends (its timers' work, answers to other bots) is queued and
+-- routed from the top of the event loop, so bot-to-bot traffic never
+-- recurses; that work goes in slices, one per turn of the event loop, so
+-- that clients get theirs in between. See doc/mod_bots.md.
 --
 --   VirtualHost "localhost"
 --     modules_enabled = { "bots" }
@@ -39,7 +41,9 @@ local initialize_filters = require "util.filters".initialize;
 local sm = require "core.sessionmanager";
 local async = require "util.async";
 local traceback = debug.traceback;
+local type = type; -- a global costs two lookups per call in a module
 local now = require "util.time".now;
+local monotonic = require "util.time".monotonic;
 
 local host = module.host;
 
@@ -59,6 +63,7 @@ local function load_c_module()
 	return lib;
 end
 local bots = load_c_module();
+local deliver = bots.deliver; -- bot:deliver(), without the method lookup
 
 -- --- configuration ----------------------------------------------------------
 
@@ -231,10 +236,22 @@ local jids = {};     -- index -> full JID
 local sessions = {}; -- index -> session (a closed one stays, destroyed)
 local stopping = false;
 
--- Sends from the bots wait here (session, stanza, session, stanza, ...)
--- for the next tick, unless they answer a stanza from outside (below).
-local queue, queued = {}, 0;
+-- Sends from the bots wait here (queue[head .. tail]: session, stanza,
+-- session, stanza, ...) for the next tick, unless they answer a stanza
+-- from outside (below).
+local queue, head, tail = {}, 1, 0;
 local flush_pending = false;
+
+-- The bots' work is done in slices of at most this many seconds, one per
+-- turn of the event loop, so that clients and other timers get their turn
+-- between them. Without slices a busy moment feeds on itself: every timer
+-- due by then fires in one tick, the rooms route everything the bots said
+-- in one go, and by the time the server looks up again all the timers
+-- re-armed in that tick are due at once: thousands of jumpers then talk in
+-- lockstep, a server turn lasts tens of seconds, and clients time out.
+local slice = 0.05;
+-- Bot timers fired at a time before what they sent is routed.
+local tick_batch = 8;
 
 -- A service bot has no session: it speaks for the component's domain
 -- through the host itself, as a component module does (module:send).
@@ -285,14 +302,31 @@ local function route(session, stanza)
 	end
 end
 
--- Runs in one shared async runner: a handler that waits (storage, say)
--- holds the rest of the batch, as a c2s session's own runner would.
+local flush;
+local function flush_later()
+	if not flush_pending then
+		flush_pending = true;
+		module:add_timer(0, flush);
+	end
+end
+
+-- Routes what was queued when it started, for one slice at most (the rest
+-- in the next turn). Runs in one shared async runner: a handler that waits
+-- (storage, say) holds the rest of the queue, as a c2s session's own
+-- runner would.
 local function drain()
-	local q, n = queue, queued;
-	queue, queued = {}, 0;
-	for i = 1, n, 2 do
-		local session, stanza = q[i], q[i + 1];
+	local last, stop = tail, monotonic() + slice;
+	while head < last do
+		local session, stanza = queue[head], queue[head + 1];
+		queue[head], queue[head + 1] = nil, nil;
+		head = head + 2;
 		if not session.destroyed then route(session, stanza); end
+		if monotonic() > stop then break; end
+	end
+	if head > tail then
+		queue, head, tail = {}, 1, 0;
+	else
+		flush_later();
 	end
 end
 
@@ -300,19 +334,16 @@ local runner = async.runner(drain, {
 	error = function(_, err) module:log("error", "Bot send queue: %s", err); end,
 });
 
-local function flush()
+function flush()
 	flush_pending = false;
-	if queued > 0 then runner:run(true); end
+	if head <= tail then runner:run(true); end
 end
 
 local function enqueue(session, stanza)
 	if stopping or not session or session.destroyed then return; end
-	queue[queued + 1], queue[queued + 2] = session, stanza;
-	queued = queued + 2;
-	if not flush_pending then
-		flush_pending = true;
-		module:add_timer(0, flush);
-	end
+	queue[tail + 1], queue[tail + 2] = session, stanza;
+	tail = tail + 2;
+	flush_later();
 end
 
 -- True while a bot handles a stanza from outside (a client's, a room's):
@@ -323,9 +354,10 @@ end
 local answer_now = false;
 local full_sessions = prosody.full_sessions;
 local function from_outside(stanza)
+	if routing ~= 0 then return false; end
 	local from = stanza.attr.from;
 	local origin = from and full_sessions[from];
-	return routing == 0 and not (origin and not origin.conn);
+	return not (origin and not origin.conn);
 end
 
 -- The pool's callbacks get each bot's data: its index in the lists.
@@ -348,21 +380,34 @@ local function bot_log(i, level, msg)
 end
 
 -- One module timer drives the heap of all bot timers in C: it fires when
--- the earliest is due and is moved earlier when a bot arms a sooner one.
-local driver;
-local function drive()
-	if stopping then driver = nil; return; end
+-- the earliest is due, and a new one replaces it when a bot arms a sooner
+-- one (the old one, when it fires, sees it is not current and stops). It
+-- fires the due timers a few at a time and routes what they send right
+-- away, for one slice: each bot then re-arms when it has its turn, not
+-- all in the same instant. While the queue is behind, a turn fires one
+-- batch of timers, whose sends wait behind the rest.
+local driver_id, driving = 0, false;
+local function fire_due()
+	local stop = monotonic() + slice;
+	repeat
+		local more = pool:tick(tick_batch);
+		if head <= tail then runner:run(true); end
+	until more ~= 0 or head <= tail or monotonic() > stop;
+end
+local function drive(_, id)
+	if stopping or id ~= driver_id then return; end
 	answer_now = false; -- in case a delivery ended in an error
-	local delay = pool:tick();
-	if not delay then driver = nil; end
-	return delay;
+	driving = true;
+	local ok, err = pcall(fire_due);
+	driving = false;
+	if not ok then module:log("error", "Bot timers: %s", err); end
+	-- Asked again: what the bots were sent may have armed sooner timers.
+	return pool:tick(0);
 end
 local function wake(delay)
-	if driver then
-		driver:reschedule(delay);
-	else
-		driver = module:add_timer(delay, drive);
-	end
+	if driving then return; end -- drive() asks the pool before it returns
+	driver_id = driver_id + 1;
+	module:add_timer(delay, drive, driver_id);
 end
 
 -- --- storage and pages -------------------------------------------------------
@@ -481,7 +526,7 @@ local function start_bot(i)
 				-- this bot's) answer, which goes on afterwards.
 				local outer = answer_now;
 				answer_now = from_outside(stanza);
-				local ok, err = bot:deliver(stanza);
+				local ok, err = deliver(bot, stanza);
 				answer_now = outer;
 				if not ok then
 					session.log("debug", "Bot refused a stanza: %s", err);
@@ -595,7 +640,8 @@ local reported = {};
 
 -- Starts the bots in two phases, a batch per tick so that the server stays
 -- responsive: first every session is bound and present, then each group
--- goes online (jumpers join rooms), spread evenly over its ramp.
+-- goes online (jumpers join rooms), spread evenly over its ramp, or more
+-- slowly when the server cannot route what the last batch sent that fast.
 local started_at;
 local groups_left;
 local function all_online()
@@ -610,6 +656,10 @@ end
 
 local function online_from(g, first, step)
 	if stopping then return; end
+	if head <= tail then -- what the last batch sent is still queued: wait
+		module:add_timer(math.max(step, slice), function() online_from(g, first, step); end);
+		return;
+	end
 	local last = math.min(first + start_batch - 1, g.to);
 	for i = first, last do
 		local session = sessions[i];
@@ -673,7 +723,7 @@ local function stop_all(reason)
 		list[i]:close();
 	end
 	pool:close();
-	queue, queued = {}, 0;
+	queue, head, tail = {}, 1, 0;
 	module:log("info", "%d bots stopped on %s: %s", #list, host, reason);
 end
 

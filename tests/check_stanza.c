@@ -388,6 +388,65 @@ START_TEST(test_stanza_add_text_on_text)
 }
 END_TEST
 
+START_TEST(test_stanza_set_text)
+{
+    struct xb_stanza *st = xb_stanza_new(NULL, "body"), *t;
+    const char *old;
+    size_t len = 0;
+
+    ck_assert_ptr_nonnull(st);
+    ck_assert_int_eq(xb_stanza_add_text(st, "old", 3), 0);
+    t = xb_stanza_first(st);
+    ck_assert_int_eq(xb_stanza_set_text(t, "longer text", 11), 0);
+    ck_assert_str_eq(xb_stanza_text(st, &len), "longer text");
+    ck_assert_uint_eq(len, 11);
+    old = xb_stanza_text(t, NULL);
+    ck_assert_int_eq(xb_stanza_set_text(t, "caf\xc3\xa9!", 5), 0);
+    ck_assert_ptr_eq(xb_stanza_text(t, &len), old); /* fits: in place */
+    ck_assert_str_eq(xb_stanza_text(t, &len), "caf\xc3\xa9");
+    ck_assert_uint_eq(len, 5);
+    /* Refused: bad text, none, an element; the text stays. */
+    ck_assert_int_eq(xb_stanza_set_text(t, "a\0b", 3), XB_EINVAL);
+    ck_assert_int_eq(xb_stanza_set_text(t, "\xc3", 1), XB_EINVAL);
+    ck_assert_int_eq(xb_stanza_set_text(t, "", 0), XB_EINVAL);
+    ck_assert_int_eq(xb_stanza_set_text(st, "x", 1), XB_EINVAL);
+    ck_assert_str_eq(xb_stanza_text(t, NULL), "caf\xc3\xa9");
+    ck_assert_uint_eq(count_nodes(st), 1);
+    xb_stanza_free(st);
+}
+END_TEST
+
+START_TEST(test_stanza_set_attr_at)
+{
+    struct xb_stanza *st = xb_stanza_new(NULL, "message");
+    const char *ns, *name, *value, *old;
+
+    ck_assert_ptr_nonnull(st);
+    ck_assert_int_eq(xb_stanza_set_attr(st, NULL, "to", "a@b/c"), 0);
+    ck_assert_int_eq(xb_stanza_set_attr(st, "urn:x", "to", "x"), 0);
+    old = xb_stanza_attr(st, NULL, "to");
+    /* Shorter: in place; longer: new memory; the name stays. */
+    ck_assert_int_eq(xb_stanza_set_attr_at(st, 0, "d@e", 3), 0);
+    ck_assert_ptr_eq(xb_stanza_attr(st, NULL, "to"), old);
+    ck_assert_str_eq(old, "d@e");
+    ck_assert_int_eq(xb_stanza_set_attr_at(st, 0, "longer@value/r", 14), 0);
+    ck_assert_str_eq(xb_stanza_attr(st, NULL, "to"), "longer@value/r");
+    ck_assert_int_eq(xb_stanza_set_attr_at(st, 1, "", 0), 0);
+    ck_assert_int_eq(xb_stanza_attr_at(st, 1, &ns, &name, &value), 0);
+    ck_assert_str_eq(ns, "urn:x");
+    ck_assert_str_eq(name, "to");
+    ck_assert_str_eq(value, "");
+    /* Refused: no such attribute, bad value; the value stays. */
+    ck_assert_int_eq(xb_stanza_set_attr_at(st, 2, "x", 1), XB_EINVAL);
+    ck_assert_int_eq(xb_stanza_set_attr_at(st, 0, "a\0b", 3), XB_EINVAL);
+    ck_assert_int_eq(xb_stanza_set_attr_at(st, 0, "\xff", 1), XB_EINVAL);
+    ck_assert_int_eq(xb_stanza_set_attr_at(st, 0, NULL, 0), XB_EINVAL);
+    ck_assert_str_eq(xb_stanza_attr(st, NULL, "to"), "longer@value/r");
+    ck_assert_uint_eq(xb_stanza_attr_count(st), 2);
+    xb_stanza_free(st);
+}
+END_TEST
+
 START_TEST(test_stanza_attr_set_get)
 {
     ck_assert_str_eq(xb_stanza_attr(msg, NULL, "to"), "a@b");
@@ -1484,6 +1543,8 @@ static Suite *stanza_suite(void)
     tcase_add_test(tc_build, test_stanza_add_text_merge);
     tcase_add_test(tc_build, test_stanza_add_text_nul);
     tcase_add_test(tc_build, test_stanza_add_text_on_text);
+    tcase_add_test(tc_build, test_stanza_set_text);
+    tcase_add_test(tc_build, test_stanza_set_attr_at);
     suite_add_tcase(s, tc_build);
 
     tc_attr = tcase_create("attributes");

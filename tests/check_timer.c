@@ -1,7 +1,8 @@
 /*
  * Tests for the timer heap (core/timer.c): order, re-arming and disarming
- * in place, a timer re-arming itself from its callback, and a heap
- * checked against a plain list under random operations (seed printed).
+ * in place, a timer re-arming itself from its callback, a run with a
+ * budget, and a heap checked against a plain list under random operations
+ * (seed printed).
  */
 #include <check.h>
 #include <stdint.h>
@@ -92,6 +93,26 @@ START_TEST(test_timer_rearm_from_callback_is_bounded)
 }
 END_TEST
 
+START_TEST(test_timer_run_max_fires_the_earliest)
+{
+    int i;
+
+    for (i = 0; i < 5; i++)
+        ck_assert_int_eq(xb_timers_arm(&ts, &t[i], 50 - i * 10), 0);
+    ck_assert_uint_eq(xb_timers_run_max(&ts, 100, 0), 0);
+    ck_assert_uint_eq(xb_timers_run_max(&ts, 100, 2), 2);
+    ck_assert_int_eq(order[0], 4);
+    ck_assert_int_eq(order[1], 3);
+    ck_assert_int_eq(xb_timers_next(&ts), 30);
+    /* Not due yet stays armed, whatever the budget. */
+    ck_assert_uint_eq(xb_timers_run_max(&ts, 35, 10), 1);
+    ck_assert_int_eq(order[2], 2);
+    ck_assert_uint_eq(xb_timers_run_max(&ts, 100, 10), 2);
+    ck_assert_int_eq(nfired, 5);
+    ck_assert_int_eq(xb_timers_next(&ts), INT64_MAX);
+}
+END_TEST
+
 START_TEST(test_timer_random_against_a_list)
 {
     unsigned seed = tu_seed(), state = seed ? seed : 1;
@@ -139,6 +160,7 @@ static Suite *timer_suite(void)
     tcase_add_test(tc, test_timer_order);
     tcase_add_test(tc, test_timer_rearm_and_disarm);
     tcase_add_test(tc, test_timer_rearm_from_callback_is_bounded);
+    tcase_add_test(tc, test_timer_run_max_fires_the_earliest);
     tcase_add_test(tc, test_timer_random_against_a_list);
     suite_add_tcase(s, tc);
     return s;

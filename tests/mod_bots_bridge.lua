@@ -182,6 +182,7 @@ local function depth(t)
 end
 
 local corpus_stanzas = 0
+local every_stanza = {} -- for section 3b
 for _, name in ipairs(read_corpus()) do
 	local f = assert(io.open(corpus_dir .. "/" .. name, "rb"))
 	-- The first byte is the fuzz target's mode tag.
@@ -195,6 +196,7 @@ for _, name in ipairs(read_corpus()) do
 	for i, s in ipairs(stanzas) do
 		local label = name .. " #" .. i .. " <" .. s.name .. ">"
 		corpus_stanzas = corpus_stanzas + 1
+		every_stanza[#every_stanza + 1] = s
 		local r, err = bots.roundtrip(s)
 		local ok, why = false, err
 		if r then ok, why = exact(s, r) end
@@ -390,6 +392,89 @@ end
 do
 	local ok, r = pcall(bots.roundtrip, { name = "message", attr = {}, tags = "ignored" })
 	check("tags field is not trusted (children come from the array part)", ok and r ~= nil)
+end
+
+-- --- 3b. a tree patched for the next stanza is what a fresh one would be ----
+-- bot:deliver() patches the last delivery's tree where the next table
+-- differs in attribute values and texts (MUC's copies of a message differ
+-- in attr.to); bots.roundtrip(stanza, previous) does the same.
+
+local function as_fresh(label, cur, prev)
+	local fresh, ferr = bots.roundtrip(cur)
+	local ok, patched, perr = pcall(bots.roundtrip, cur, prev)
+	if not ok then return check(label, false, patched) end
+	if not fresh then
+		return check(label .. " (refused alike)", patched == nil and type(perr) == "string", perr)
+	end
+	local same_result, why = false, perr
+	if patched then same_result, why = exact(fresh, patched) end
+	check(label, same_result, why or ferr)
+end
+
+do
+	local list = { st.message({ to = "a@b" }) }
+	for _, x in ipairs(every_stanza) do list[#list + 1] = x end
+	for _, x in pairs(built) do list[#list + 1] = x end
+	local n = 0
+	for i = 2, #list do
+		local fresh = bots.roundtrip(list[i])
+		local patched = bots.roundtrip(list[i], list[i - 1])
+		local ok = (fresh == nil and patched == nil) or (fresh and patched and exact(fresh, patched))
+		if ok then n = n + 1 else as_fresh("after stanza " .. (i - 1) .. ", stanza " .. i, list[i], list[i - 1]) end
+	end
+	check(("every corpus and built stanza after the one before is as fresh (%d of %d)")
+		:format(n, #list - 1), n == #list - 1)
+
+	local function groupchat(to, body, id)
+		return st.message({ from = "room@conference.localhost/nick", to = to, type = "groupchat",
+			id = "j1" }):text_tag("body", body)
+			:tag("occupant-id", { xmlns = "urn:xmpp:occupant-id:0", id = id }):up()
+	end
+	local m = groupchat("a@localhost/bot", "Hello!", "occ1")
+	local r1 = bots.roundtrip(m)
+	m.attr.to = "b@localhost/bot"
+	as_fresh("same table, attr.to rewritten (MUC)", m, r1)
+	as_fresh("another phrase from another occupant",
+		groupchat("c@localhost/bot", "Coffee time.", "occ2"), m)
+	local changes = {
+		["an attribute added"] = function(x) x.attr.xml_extra = "1"; end,
+		["an attribute removed"] = function(x) x.attr.id = nil; end,
+		["a child added"] = function(x) x:tag("thread"):text("t"):up(); end,
+		["a child removed"] = function(x) x[#x], x.tags[#x.tags] = nil, nil; end,
+		["text where an element was"] = function(x) x[1] = "text"; end,
+		["an element where text was"] = function(x) x.tags[1][1] = st.stanza("b"); end,
+		["empty text"] = function(x) x.tags[1][1] = ""; end,
+		["text split in two"] = function(x) x.tags[1][1] = "Hel"; x.tags[1][2] = "lo!"; end,
+		["a child's xmlns changed"] = function(x) x.tags[2].attr.xmlns = "urn:other"; end,
+		["a child's xmlns removed"] = function(x) x.tags[2].attr.xmlns = nil; end,
+		["the top's xmlns set"] = function(x) x.attr.xmlns = "jabber:server"; end,
+		["the name changed"] = function(x) x.name = "presence"; end,
+		["a child renamed"] = function(x) x.tags[1].name = "subject"; end,
+		["attr gone"] = function(x) x.tags[2].attr = nil; end,
+		["xml:lang twice (two key forms)"] = function(x)
+			x.attr["xml:lang"] = "en"
+			x.attr["http://www.w3.org/XML/1998/namespace\1lang"] = "de"
+		end,
+		["a namespaced attribute's value"] = function(x) x.attr["urn:a\1b"] = "v"; end,
+		["a value with NUL"] = function(x) x.attr.id = "a\0b"; end,
+		["a value not UTF-8"] = function(x) x.attr.id = "\192\128"; end,
+		["text with NUL"] = function(x) x.tags[1][1] = "a\0b"; end,
+		["text with a form feed"] = function(x) x.tags[1][1] = "a\12b"; end,
+		["xmlns with NUL"] = function(x) x.tags[2].attr.xmlns = "urn:a\0b"; end,
+		["an xmlns: declaration with NUL"] = function(x) x.attr["xmlns:p"] = "u\0"; end,
+		["a child a number"] = function(x) x[#x + 1] = 5; end,
+		["a cycle"] = function(x) x[#x + 1] = x; end,
+	}
+	for what, change in pairs(changes) do
+		local prev = groupchat("a@localhost/bot", "Hello!", "occ1")
+		local cur = groupchat("a@localhost/bot", "Hello!", "occ1")
+		change(cur)
+		as_fresh("after the same message, " .. what, cur, prev)
+		as_fresh("and back, " .. what, prev, cur)
+	end
+	local deep1, deep2 = st.message(), st.message()
+	for _ = 1, 199 do deep1:tag("a"); deep2:tag("a") end
+	as_fresh("200 levels, deepest text changed", deep2:text("y"), deep1:text("x"))
 end
 
 -- --- 4. bots behind a scripted host ------------------------------------------
