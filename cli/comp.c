@@ -685,6 +685,23 @@ const char *comp_desc(const struct farm *f)
     return f->comp->desc;
 }
 
+void comp_write_json(const struct farm *f, FILE *out)
+{
+    const struct comp *h = f->comp;
+    unsigned i, k, ready;
+
+    fprintf(out, "  \"servers\": [");
+    for (i = 0; i < h->nservers; i++) {
+        for (k = ready = 0; k < h->nlinks; k++)
+            ready += h->links[k].server == i && h->links[k].state == L_READY;
+        /* desc: a host name or address (farm_parse_servers() allows no
+         * character JSON would escape) and a port */
+        fprintf(out, "%s{\"server\": \"%s\", \"streams_ready\": %u}",
+                i ? ", " : "", h->servers[i].desc, ready);
+    }
+    fprintf(out, "],\n");
+}
+
 /* Bot i: its JID, its core bot (whose init may load its data and ask for
  * its pages' address), its place in the index. 0 or -1 (said). */
 static int setup_bot(struct comp *h, unsigned i)

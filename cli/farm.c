@@ -261,6 +261,12 @@ static int parse_server(struct farm_server *out, const char *s, size_t len,
                  hlen ? "the name is too long" : "no server name");
         return -1;
     }
+    if (strspn(host, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789.-_:%") < hlen) {
+        snprintf(err, errlen, "'%.*s' is not a host name or address",
+                 (int)hlen, host);
+        return -1;
+    }
     memcpy(out->host, host, hlen);
     out->host[hlen] = '\0';
     out->port = 0;

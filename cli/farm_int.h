@@ -213,6 +213,8 @@ unsigned comp_waiting(const struct farm *f);
 void comp_free(struct farm *f);
 /* The server's component address, for messages. */
 const char *comp_desc(const struct farm *f);
+/* The stats file's "servers" member: each server and its ready streams. */
+void comp_write_json(const struct farm *f, FILE *out);
 
 /* report.c */
 void report_clear_progress(struct farm *f);

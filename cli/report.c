@@ -169,6 +169,8 @@ static void write_json(struct farm *f, FILE *out)
         fprintf(out, "  \"sm_queued\": %llu,\n  \"sm_queue_bytes\": %llu,\n",
                 (unsigned long long)ss.queued, (unsigned long long)ss.bytes);
     }
+    if (f->comp)
+        comp_write_json(f, out);
     fprintf(out, "  \"errors\": {");
     for (k = F_NONE + 1; k < F_KINDS; k++)
         fprintf(out, "\"%s\": %lu%s", fail_names[k], f->failures[k],

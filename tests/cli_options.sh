@@ -74,6 +74,7 @@ expect 2 "'b:5x': the port must be" echo --jid a@b -p x --host b:5x
 expect 2 "'': no server name" echo --jid a@b -p x --host a,
 expect 2 "'\[::1': a bracketed address is" echo --jid a@b -p x --host '[::1'
 expect 2 "'\[::1\]5': a bracketed address is" echo --jid a@b -p x --host '[::1]5'
+expect 2 "'a\"b' is not a host name or address" echo --jid a@b -p x --host 'a"b:5'
 expect 2 "at most 32 servers" echo --jid a@b -p x \
     --host "$(printf 'h%d,' $(seq 1 32))h33"
 expect 2 "a range like 5-15" jumper --jid a@b -p x --interval 9-3
