@@ -1,8 +1,10 @@
 # Report of bench/compare: reads echo.csv, scale.csv, breaking.csv,
 # samples.csv, machine.md and tuning.txt from a results directory, checks
-# the data, draws the plots with gnuplot and writes report.md. Exit status 1 when a
+# the data, draws the plots with gnuplot and writes report.md, naming the
+# server (Prosody or ejabberd) the run used. Exit status 1 when a
 # consistency check fails or an expected file is missing.
-#   python3 report.py DIR --duration S [--cpu-break PCT ...]   (see bench/compare)
+#   python3 report.py DIR --duration S --server prosody|ejabberd
+#       --server-name "NAME VERSION" --cpu-cores N [--cpu-break PCT ...]   (see bench/compare)
 import argparse
 import csv
 import functools
@@ -22,10 +24,14 @@ LABELS = {
     "lua_jumper": "mod_lua_jumper (Lua in Prosody)",
 }
 IN_SERVER = ("mod_bots", "lua_echo", "lua_jumper")
-# Columns that may hold "n/a" (per-process figures of a bot that is not a process).
-ECHO_NA = {"bot_cpu_s", "bot_us_per_echo", "bot_rss_kb"}
-SCALE_NA = {"bot_rss_kb", "client_bytes_per_bot", "bot_cpu_pct", "probe_p50_ms",
+# Columns that may hold "n/a" (per-process figures of a bot that is not a
+# process; the gc of a server that is not Prosody).
+ECHO_NA = {"gc", "bot_cpu_s", "bot_us_per_echo", "bot_rss_kb"}
+SCALE_NA = {"gc", "bot_rss_kb", "client_bytes_per_bot", "bot_cpu_pct", "probe_p50_ms",
             "probe_p99_ms", "probe_max_ms", "heard_pct"}
+# The server's short name (table headers, text), set by main().
+SERVER = {"prosody": "Prosody", "ejabberd": "ejabberd"}
+S = "Prosody"
 
 
 def read_csv(path):
@@ -40,8 +46,18 @@ def num(v):
         return None
 
 
+def gc_suffix(gc, short=False):
+    """The label's GC part: only Prosody's non-default generational GC shows."""
+    return ", gen. GC" if short and gc == "generational" else ", generational GC" if gc == "generational" else ""
+
+
+def run_of(row):
+    """What tells a row's runs apart in check messages: Prosody's GC, else the server."""
+    return row["gc"] if row["gc"] != "n/a" else row["server"]
+
+
 def label(row):
-    return LABELS[row["model"]] + ("" if row["gc"] == "incremental" else ", generational GC")
+    return LABELS[row["model"]] + gc_suffix(row["gc"])
 
 
 def mb(kb):
@@ -82,7 +98,7 @@ def check_cells(checks, name, rows, na_ok):
 def check_echo(checks, echo):
     for r in echo:
         k, m, sent, echoed, lost = (int(r[c]) for c in ("clients", "messages_per_client", "sent", "echoed", "lost"))
-        tag = "echo %s %s K=%d" % (r["gc"], r["model"], k)
+        tag = "echo %s %s K=%d" % (run_of(r), r["model"], k)
         checks.check(sent == k * m, "%s: sent %d == K x M = %d" % (tag, sent, k * m))
         checks.check(echoed + lost <= sent, "%s: echoed %d + lost %d <= sent %d" % (tag, echoed, lost, sent))
         checks.check(echoed == sent, "%s: every message echoed (%d of %d)" % (tag, echoed, sent))
@@ -94,7 +110,7 @@ def check_echo(checks, echo):
 def check_scale(checks, scale):
     for r in scale:
         n, online = int(r["bots"]), int(r["online"])
-        tag = "scale %s %s N=%d" % (r["gc"], r["model"], n)
+        tag = "scale %s %s N=%d" % (run_of(r), r["model"], n)
         broke = r["breaks"] != "ok"
         checks.check(online <= n, "%s: online %d <= configured %d" % (tag, online, n))
         checks.check(online == n or "online<N" in r["breaks"],
@@ -114,7 +130,7 @@ def check_breaking(checks, scale, breaking, pct, cap):
     models = list(dict.fromkeys((r["gc"], r["model"]) for r in scale))
     have = {(b["gc"], b["model"]): b for b in breaking}
     for key in models:
-        tag = "breaking point %s %s" % key
+        tag = "breaking point %s %s" % (key[0] if key[0] != "n/a" else S, key[1])
         b = have.get(key)
         checks.check(b is not None, "%s: a row in breaking.csv" % tag)
         if b is None:
@@ -158,14 +174,14 @@ def breaking_table(scale, breaking):
         ladder = ", ".join(str(n) for n, r in sorted(s.items()) if r["stage"] == "ladder")
         bis = ", ".join("%s %s" % (r["bots"], "ok" if r["breaks"] == "ok" else "broke")
                         for r in scale if (r["gc"], r["model"]) == key and r["stage"] == "bisect")
-        rows.append([LABELS[b["model"]] + ("" if b["gc"] == "incremental" else ", gen. GC"), interval(b),
+        rows.append([LABELS[b["model"]] + gc_suffix(b["gc"], True), interval(b),
                      ladder, bis or "-",
-                     ("%s%% CPU, p99 %s ms, %s" % (good["prosody_cpu_pct"], good["probe_p99_ms"],
+                     ("%s%% CPU, p99 %s ms, %s" % (good["server_cpu_pct"], good["probe_p99_ms"],
                                                   per_delivery(good) + " us/delivery")) if good else "n/a",
-                     ("%s (%s%% CPU, p99 %s ms)" % (bad["breaks"], bad["prosody_cpu_pct"], bad["probe_p99_ms"]))
+                     ("%s (%s%% CPU, p99 %s ms)" % (bad["breaks"], bad["server_cpu_pct"], bad["probe_p99_ms"]))
                      if bad else "n/a"])
     return table(["model", "breaking point: last good - first broken N (width)", "ladder", "bisection steps",
-                  "at the last good N: Prosody, probe, Prosody CPU per room delivery",
+                  "at the last good N: %s, probe, %s CPU per room delivery" % (S, S),
                   "at the first broken N"], rows)
 
 
@@ -176,7 +192,7 @@ def ratios_table(breaking):
     rows, bs = [], breaking
     val = lambda v: None if v == "none" else int(v)
     for a in bs:
-        row = [LABELS[a["model"]] + ("" if a["gc"] == "incremental" else ", gen. GC")]
+        row = [LABELS[a["model"]] + gc_suffix(a["gc"], True)]
         for b in bs:
             ag, ab, bg, bb = val(a["last_ok"]), val(a["first_broken"]), val(b["last_ok"]), val(b["first_broken"])
             lo = ag / bb if ag and bb else None
@@ -196,8 +212,8 @@ def ratios_table(breaking):
 
 
 def per_delivery(r):
-    """Prosody CPU (us) per groupchat message delivered to a bot in the window."""
-    rcv, cpu = num(r["groupchat_received_per_s"]), num(r["prosody_cpu_pct"])
+    """Server CPU (us) per groupchat message delivered to a bot in the window."""
+    rcv, cpu = num(r["groupchat_received_per_s"]), num(r["server_cpu_pct"])
     return "%.1f" % (1e4 * cpu / rcv) if rcv and cpu is not None else "n/a"
 
 
@@ -269,11 +285,11 @@ def headline(echo, scale, breaking):
         mem = "%s B at N=%s" % (at["server_bytes_per_bot"], at["bots"]) if at else "n/a"
         delivery = "%s us at N=%s" % (per_delivery(at), at["bots"]) if at else "n/a"
         total = "%s MB server + %s client" % (
-            mb(at["prosody_rss_kb"]),
+            mb(at["server_rss_kb"]),
             mb(at["bot_rss_kb"]) + " MB" if at["bot_rss_kb"] != "n/a" else "0") if at else "n/a"
         if emax:
-            cpu = ("%s us, all in Prosody" % emax["prosody_us_per_echo"] if emax["bot_us_per_echo"] == "n/a"
-                   else "%s us Prosody + %s us bot" % (emax["prosody_us_per_echo"], emax["bot_us_per_echo"]))
+            cpu = ("%s us, all in %s" % (emax["server_us_per_echo"], S) if emax["bot_us_per_echo"] == "n/a"
+                   else "%s us %s + %s us bot" % (emax["server_us_per_echo"], S, emax["bot_us_per_echo"]))
             echo_s = "%s echoes/s, p99 %s ms (K=%s)" % (emax["echoes_per_s"], emax["rtt_p99_ms"], emax["clients"])
         else:
             cpu = echo_s = "n/a"
@@ -281,12 +297,12 @@ def headline(echo, scale, breaking):
         at_common = "n/a"
         if c:
             p99 = c[0]["probe_p99_ms"]
-            at_common = "Prosody %s%% CPU, probe p99 %s" % (c[0]["prosody_cpu_pct"],
-                                                             p99 if p99 == "n/a" else p99 + " ms")
-        rows.append([LABELS[model] + ("" if gc == "incremental" else ", gen. GC"), limit, at_common, mem, total,
+            at_common = "%s %s%% CPU, probe p99 %s" % (S, c[0]["server_cpu_pct"],
+                                                        p99 if p99 == "n/a" else p99 + " ms")
+        rows.append([LABELS[model] + gc_suffix(gc, True), limit, at_common, mem, total,
                      delivery, cpu, echo_s])
     return table(["model", "breaking point (jumper bots: last good - first broken)", "at N=%s jumpers" % common,
-                  "server memory per bot", "total memory at that N", "Prosody CPU per room delivery",
+                  "server memory per bot", "total memory at that N", "%s CPU per room delivery" % S,
                   "CPU per echoed message", "best echo throughput"], rows)
 
 
@@ -305,15 +321,72 @@ def samples_table(path):
     return table(["phase", "process", "samples", "peak RSS MB", "mean CPU %"], out)
 
 
+# How each server was set up (tests/prosody.sh, tests/ejabberd.sh) and the
+# protective limits in effect, for the Tuning and Server limits sections.
+SETUP = {
+    "prosody": (
+        "Every run starts a fresh Prosody from `tests/prosody.sh` (plain TCP on 127.0.0.1, accounts copied "
+        "in); the lines that matter, from the configs saved as `config-*.cfg.lua`:", "lua",
+        "one XEP-0114 stream to Prosody's component port (Prosody 0.12 takes one per component)"),
+    "ejabberd": (
+        "Every run starts a fresh ejabberd from `tests/ejabberd.sh` (Erlang started directly, its own node, "
+        "epmd and ports on 127.0.0.1; c2s with STARTTLS offered, not required, and PLAIN allowed without it: "
+        "every client here stays on plain TCP; the accounts' Mnesia spool copied in); the lines that matter, "
+        "from the configs saved as `config-*.yml`:", "yaml",
+        "one XEP-0114 stream to ejabberd's component port (ejabberd takes several per domain; one here, as "
+        "on Prosody)"),
+}
+LIMITS = {
+    "prosody": (
+        "Prosody's protective limits here: c2s rate `limits.c2s = 100mb/s` (none in effect), stanza size "
+        "256 KiB (c2s) and 512 KiB (component), mod_smacks' queue of 500 unacked stanzas (it only stops a "
+        "resumption), no MUC rate limit. The logs are searched for `Too many unacked` and "
+        "`stanza-too-large`/`too big`."),
+    "ejabberd": (
+        "ejabberd 23.01's protective limits here (the generated config plus the defaults, read from a running "
+        "node): no shaper on the listeners and no shaper rules but `max_user_sessions`; per c2s and per "
+        "component stream process `max_fsm_queue` 10000 messages waiting (beyond it the process, i.e. the "
+        "session or the whole component stream, is killed: `{process_limit,{max_queue,N}}`), and a socket "
+        "write blocked 15 s closes it (`send_timeout`); `max_stanza_size` 262144 (c2s; component: none); "
+        "mod_stream_mgmt `max_ack_queue` 5000 unacked stanzas per session (beyond: the session is closed, "
+        "`Too many unacked stanzas`); mod_muc: `min_message_interval` and `min_presence_interval` 0, no room "
+        "or user shapers, `max_users` 100000 (service and rooms), `max_user_conferences` 100000, "
+        "`max_users_presence` 1000 (rooms here hold about 100), `max_users_admin_threshold` 5 (a full room "
+        "only), no history; room processes have no queue limit. The logs are searched for `process_limit`/"
+        "`max_queue`, `Too many unacked` and `too big`."),
+}
+
+
+def limits_section(echo, scale):
+    """Runs whose server log shows a protective limit hit (server_limits)."""
+    hits = [("echo", label(r), "K=" + r["clients"], r["server_limits"]) for r in echo if r["server_limits"] != "none"]
+    hits += [("scale", label(r), "N=" + r["bots"], r["server_limits"]) for r in scale
+             if r["server_limits"] != "none"]
+    if not hits:
+        return "No run's server log shows one of these limits hit."
+    return ("**A protective limit of the server was hit** (its log lines in `logs/*.server-limits.log`); "
+            "the figures of these runs include its effect (sessions or streams cut):\n\n"
+            + table(["workload", "model", "run", "limits hit (log lines)"], [list(h) for h in hits]))
+
+
+def check_server(checks, name, rows, server):
+    other = sorted(set(r["server"] for r in rows) - {server})
+    checks.check(not other, "%s: every row from %s%s" % (name, server, (" (also: %s)" % ", ".join(other))
+                                                           if other else ""))
+
+
 def main():
+    global S
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
     ap.add_argument("--duration", required=True)
-    for opt in ("cpu-break", "probe-break-pct", "probe-break-p99-ms", "rss-break-kb", "window",
-                "interval", "connect-rate", "window-msgs", "join-wait", "bisect-pct", "bisect-max",
+    ap.add_argument("--server", required=True, choices=sorted(SERVER))
+    for opt in ("server-name", "cpu-cores", "cpu-break", "probe-break-pct", "probe-break-p99-ms", "rss-break-kb",
+                "window", "interval", "connect-rate", "window-msgs", "join-wait", "bisect-pct", "bisect-max",
                 "heard-break-pct"):
         ap.add_argument("--" + opt, required=True)
     a = ap.parse_args()
+    S, sv, cores = SERVER[a.server], a.server_name, int(a.cpu_cores)
     d = a.dir
     checks = Checks()
     for f in ("echo.csv", "scale.csv", "breaking.csv", "samples.csv", "machine.md", "tuning.txt"):
@@ -325,31 +398,34 @@ def main():
     order = list(LABELS)
     scale.sort(key=lambda r: (r["gc"], order.index(r["model"]), int(r["bots"])))
     checks.check(len(echo) > 0, "echo.csv has rows (%d)" % len(echo))
+    for name, rows in (("echo.csv", echo), ("scale.csv", scale), ("breaking.csv", breaking)):
+        check_server(checks, name, rows, a.server)
     check_cells(checks, "echo.csv", echo, ECHO_NA)
     check_cells(checks, "scale.csv", scale, SCALE_NA)
     check_echo(checks, echo)
     check_scale(checks, scale)
     check_breaking(checks, scale, breaking, float(a.bisect_pct), int(a.bisect_max))
 
+    on = ", %s" % sv  # every plot title names the server
     lat = []
     for key, pts in points(echo, label, "clients", "rtt_p50_ms").items():
         lat.append((key + " p50", pts, False))
     for key, pts in points(echo, label, "clients", "rtt_p99_ms").items():
         lat.append((key + " p99", pts, True))
-    plot(d, "echo-latency", "Echo round trip (8 in flight per client)", "load clients K",
+    plot(d, "echo-latency", "Echo round trip (8 in flight per client)" + on, "load clients K",
                      "RTT ms", lat, logy=True)
-    plot(d, "echo-throughput", "Echo throughput", "load clients K", "echoes/s",
+    plot(d, "echo-throughput", "Echo throughput" + on, "load clients K", "echoes/s",
                      [(k, p, False) for k, p in points(echo, label, "clients", "echoes_per_s").items()])
-    mem = [(k + ": Prosody", p, False) for k, p in points(scale, label, "bots", "prosody_rss_kb").items()]
+    mem = [(k + ": " + S, p, False) for k, p in points(scale, label, "bots", "server_rss_kb").items()]
     mem += [(k + ": bot process", p, True) for k, p in points(scale, label, "bots", "bot_rss_kb").items()]
     mem = [(t, [(x, y / 1024) for x, y in p], dsh) for t, p, dsh in mem]
-    plot(d, "memory-vs-n", "Memory with N jumper bots", "jumper bots N", "RSS MB", mem)
-    cpu = [(k + ": Prosody", p, False) for k, p in points(scale, label, "bots", "prosody_cpu_pct").items()]
+    plot(d, "memory-vs-n", "Memory with N jumper bots" + on, "jumper bots N", "RSS MB", mem)
+    cpu = [(k + ": " + S, p, False) for k, p in points(scale, label, "bots", "server_cpu_pct").items()]
     cpu += [(k + ": bot process", p, True) for k, p in points(scale, label, "bots", "bot_cpu_pct").items()]
-    plot(d, "cpu-vs-n", "CPU with N jumper bots (100% = one core)", "jumper bots N", "CPU %", cpu)
+    plot(d, "cpu-vs-n", "CPU with N jumper bots (100% = one core)" + on, "jumper bots N", "CPU %", cpu)
     dl = [(k + " p50", p, False) for k, p in points(scale, label, "bots", "probe_p50_ms").items()]
     dl += [(k + " p99", p, True) for k, p in points(scale, label, "bots", "probe_p99_ms").items()]
-    plot(d, "delivery-delay-vs-n", "MUC delivery delay seen by the probe in bot_room_0",
+    plot(d, "delivery-delay-vs-n", "MUC delivery delay seen by the probe in bot_room_0" + on,
                      "jumper bots N", "delay ms", dl, logy=True)
     expected = ["echo-latency", "echo-throughput"]
     if scale:
@@ -365,49 +441,60 @@ def main():
             return f.read().rstrip()
 
     echo_cols = ["model", "K", "M", "sent", "echoed", "lost", "echoes/s", "RTT p50 ms", "p99 ms", "max ms",
-                 "Prosody us/echo", "bot us/echo", "load gen us/echo", "Prosody RSS MB", "bot RSS MB"]
+                 "%s us/echo" % S, "bot us/echo", "load gen us/echo", "%s RSS MB" % S, "bot RSS MB", "limits hit"]
     echo_rows = [[label(r), r["clients"], r["messages_per_client"], r["sent"], r["echoed"], r["lost"],
-                  r["echoes_per_s"], r["rtt_p50_ms"], r["rtt_p99_ms"], r["rtt_max_ms"], r["prosody_us_per_echo"],
-                  r["bot_us_per_echo"], r["loadgen_us_per_echo"], mb(r["prosody_rss_kb"]),
-                  mb(r["bot_rss_kb"])] for r in echo]
-    scale_cols = ["model", "N", "rooms", "online s", "joined s", "online", "Prosody RSS MB", "server B/bot",
-                  "Prosody CPU %", "bot RSS MB", "client B/bot", "bot CPU %", "groupchat sent/s",
-                  "received/s", "heard %", "Prosody us/delivery", "errors", "probes sent/reflected", "delivery %",
-                  "probe p50/p99/max ms", "breaks", "stage"]
+                  r["echoes_per_s"], r["rtt_p50_ms"], r["rtt_p99_ms"], r["rtt_max_ms"], r["server_us_per_echo"],
+                  r["bot_us_per_echo"], r["loadgen_us_per_echo"], mb(r["server_rss_kb"]),
+                  mb(r["bot_rss_kb"]), r["server_limits"]] for r in echo]
+    scale_cols = ["model", "N", "rooms", "online s", "joined s", "online", "%s RSS MB" % S, "server B/bot",
+                  "%s CPU %%" % S, "bot RSS MB", "client B/bot", "bot CPU %", "groupchat sent/s",
+                  "received/s", "heard %", "%s us/delivery" % S, "errors", "probes sent/reflected", "delivery %",
+                  "probe p50/p99/max ms", "limits hit", "breaks", "stage"]
     scale_rows = [[label(r), r["bots"], r["rooms"], r["online_s"], r["joined_s"], r["online"],
-                   mb(r["prosody_rss_kb"]), r["server_bytes_per_bot"], r["prosody_cpu_pct"],
+                   mb(r["server_rss_kb"]), r["server_bytes_per_bot"], r["server_cpu_pct"],
                    mb(r["bot_rss_kb"]),
                    r["client_bytes_per_bot"], r["bot_cpu_pct"], r["groupchat_sent_per_s"],
                    r["groupchat_received_per_s"], r["heard_pct"], per_delivery(r), r["errors"],
                    "%s/%s" % (r["probe_sent"], r["probe_reflected"]),
                    r["probe_delivery_pct"], "%s/%s/%s" % (r["probe_p50_ms"], r["probe_p99_ms"], r["probe_max_ms"]),
-                   r["breaks"], r["stage"]] for r in scale]
+                   r["server_limits"], r["breaks"], r["stage"]] for r in scale]
+    setup, lang, component = SETUP[a.server]
+    if cores == 1:
+        cpu_rule = ("%s used >= %s%% of one core over the window (`cpu-saturated`: it runs its Lua in one "
+                    "thread)" % (S, a.cpu_break))
+    else:
+        cpu_rule = ("%s used >= %s%% over the window, 100%% being one core (`cpu-saturated`: %.0f%% of each of "
+                    "the %d cores its %d scheduler threads can keep busy; its CPU is the sum over all its "
+                    "threads, so it exceeds 100%% when it uses more than one core)"
+                    % (S, a.cpu_break, float(a.cpu_break) / cores, cores, cores))
     report = [
-        "# xmppbots deployment models compared", "",
-        "Written by `bench/compare` in %.0f s. Every figure below was measured in this run; raw data in "
-        "`echo.csv`, `scale.csv` and `samples.csv`, logs in `logs/`." % float(a.duration), "",
+        "# xmppbots deployment models compared on %s" % sv, "",
+        "Written by `bench/compare --server %s` in %.0f s. Every figure below was measured in this run against "
+        "%s; raw data in `echo.csv`, `scale.csv` and `samples.csv`, logs in `logs/`."
+        % (a.server, float(a.duration), sv), "",
         "## Machine", "", md("machine.md"), "",
         "## Tuning", "",
-        "Every run starts a fresh Prosody from `tests/prosody.sh` (plain TCP on 127.0.0.1, accounts copied in); "
-        "the lines that matter, from the configs saved as `config-*.cfg.lua`:", "",
-        "```lua", md("tuning.txt"), "```", "",
+        setup, "",
+        "```" + lang, md("tuning.txt"), "```", "",
         "Client bots: `--connect-rate %s --retries 100`, SASL as the CLI negotiates it, XEP-0198 stream "
-        "management on (the CLI's default; the servers load mod_smacks); load generator: "
-        "`--window %s --connect-rate 1000`. Component bots: `--component bots.localhost` over one "
-        "XEP-0114 stream to Prosody's component port (Prosody 0.12 takes one per component), brought online "
-        "at the same `--connect-rate`. Jumpers: 1 room per 100 bots, 5-9 phrases, %s s apart; "
+        "management on (the CLI's default; the server offers it); load generator: "
+        "`--window %s --connect-rate 1000`. Component bots: `--component bots.localhost` over %s, brought "
+        "online at the same `--connect-rate`. Jumpers: 1 room per 100 bots, 5-9 phrases, %s s apart; "
         "measurement window %s s with the probe in bot_room_0."
-        % (a.connect_rate, a.window_msgs, a.interval, a.window), "",
+        % (a.connect_rate, a.window_msgs, component, a.interval, a.window), "",
+        "## Server limits", "",
+        LIMITS[a.server], "",
+        limits_section(echo, scale), "",
         "## Breaking criteria", "",
         "A scale run breaks (and its model stops stepping) when any of: bots online < configured (`online<N`); "
         "N room joins not reached within N/%s + %s s (`join-timeout`); the probe could not join "
         "(`probe-not-joined`), or saw < %s%% of its probes reflected (`probe-delivery`), or a p99 delivery delay "
-        "> %s ms (`probe-p99`); Prosody used >= %s%% of one core over the window (`cpu-saturated`); Prosody RSS "
+        "> %s ms (`probe-p99`); %s; %s RSS "
         "> %d MB, half the RAM (`rss-limit`); the bots heard < %s%% of the phrases their rooms should have "
         "delivered to them, each phrase said reaching the (N - 1) / rooms other bots of its room "
         "(`bots-behind`: deliveries, or the bots' own sends, fall behind; the probe, a client of its own, "
         "does not see a backlog on the bots' connections)."
-        % (a.connect_rate, a.join_wait, a.probe_break_pct, a.probe_break_p99_ms, a.cpu_break,
+        % (a.connect_rate, a.join_wait, a.probe_break_pct, a.probe_break_p99_ms, cpu_rule, S,
            int(a.rss_break_kb) // 1024, a.heard_break_pct), "",
         "Each model steps up its ladder until a step breaks, then bisects between the last good and the "
         "first broken N (geometric middle, 2 significant digits) until the first broken N is within %s%% "
@@ -418,30 +505,34 @@ def main():
         "intervals allow):", "",
         ratios_table(breaking) if breaking else "(no scale runs)", "",
         "## Headline", "", headline(echo, scale, breaking), "",
-        "Server memory per bot: (Prosody RSS with N bots - RSS of an idle Prosody configured as for the model "
-        "with no bots: mod_bots or mod_lua_jumper loaded, the component declared) / N, at the largest N that "
-        "did not break. Prosody CPU per room delivery: Prosody's CPU over the window / the groupchat messages "
-        "the bots received in it (a bot in a room of 100 receives each phrase said there), at that N. CPU per echoed message and "
-        "throughput from each model's echo run with the most echoes/s; the Prosody figure has the logins taken out (see below).", "",
+        "Server memory per bot: (%s RSS with N bots - RSS of an idle %s configured as for the model "
+        "with no bots: the in-server module loaded, the component declared) / N, at the largest N that "
+        "did not break. %s CPU per room delivery: %s's CPU over the window / the groupchat messages "
+        "the bots received in it (a bot in a room of 100 receives each phrase said there), at that N. CPU per "
+        "echoed message and throughput from each model's echo run with the most echoes/s; the %s figure has "
+        "the logins taken out (see below)." % (S, S, S, S, S), "",
         "## Echo", "",
         "K load clients (`xmppbots load`, %s messages in flight each) send M messages each to "
-        "echobot@localhost. Before the measured run, a warm-up with the same K logins and 1 message each; "
-        "Prosody us/echo = (Prosody CPU in the measured run - CPU in the warm-up) / (echoes - warm-up "
+        "echobot@localhost (the component's: echobot@bots.localhost). Before the measured run, a warm-up with "
+        "the same K logins and 1 message each; "
+        "%s us/echo = (%s CPU in the measured run - CPU in the warm-up) / (echoes - warm-up "
         "echoes), which removes the logins' cost. echoes/s is over the load generator's first send to last "
         "echo (the logins overlap its start). Bot and load generator us/echo: their whole CPU over the "
-        "measured run / echoes." % a.window_msgs, "",
+        "measured run / echoes." % (a.window_msgs, S, S), "",
         table(echo_cols, echo_rows), "",
         "![echo latency](echo-latency.png)", "", "![echo throughput](echo-throughput.png)", "",
         "## Jumper scale", "",
-        "online s / joined s: seconds from starting Prosody until all N bots were online / until N room joins "
-        "had happened. RSS and CPU at the end of / over the window; rates over the window from mod_bots' "
-        "`bots:stats()`, mod_lua_jumper's counters or the CLI's `--stats` JSON; errors: join errors plus the "
-        "model's error counters. Prosody us/delivery: its CPU over the window / groupchat received. stage: "
-        "`ladder` or `bisect`.", "",
+        "online s / joined s: seconds from starting %s until all N bots were online / until N room joins "
+        "had happened. RSS and CPU (100%% = one core) at the end of / over the window; rates over the window "
+        "from mod_bots' `bots:stats()`, mod_lua_jumper's counters or the CLI's `--stats` JSON; errors: join "
+        "errors plus the model's error counters. %s us/delivery: its CPU over the window / groupchat "
+        "received. stage: `ladder` or `bisect`." % (S, S), "",
         table(scale_cols, scale_rows) if scale_rows else "(no scale runs)", "",
         "![memory](memory-vs-n.png)", "", "![cpu](cpu-vs-n.png)", "", "![delivery](delivery-delay-vs-n.png)", "",
         "## Consistency checks", "", "\n".join(checks.lines), "",
-        "## Processes sampled each second", "", samples_table(os.path.join(d, "samples.csv")), "",
+        "## Processes sampled each second", "",
+        "Mean CPU %: 100 = one core; a multi-threaded process (ejabberd's beam.smp) can exceed it.", "",
+        samples_table(os.path.join(d, "samples.csv")), "",
     ]
     with open(os.path.join(d, "report.md"), "w") as f:
         f.write("\n".join(report))
