@@ -83,7 +83,8 @@ struct comp {
     struct farm *f;
     struct server *servers;
     unsigned nservers;
-    char desc[340]; /* the servers, for messages */
+    char desc[340];         /* the servers, for messages */
+    unsigned long foreign; /* stanzas for other domains, dropped */
     struct link *links;
     unsigned nlinks;
     struct vbot *bots;
@@ -405,6 +406,13 @@ static void c_stanza(void *ud, const struct xb_stanza *st)
     } else if (v == XB_ROUTE_REPLY) {
         xb_component_send(l->comp, reply);
         xb_stanza_free(reply);
+    } else if (v == XB_ROUTE_FOREIGN && !l->h->foreign++) {
+        flog(l->h->f, XB_LOG_WARN, xb_component_domain(l->comp),
+             "component stream %u: the server sends this stream stanzas for "
+             "another domain (the first: to %.300s), which are dropped: "
+             "ejabberd routes every domain of a listener to each component "
+             "connected to it; give this domain a listener (port) of its own",
+             l->index, xb_stanza_attr(st, NULL, "to"));
     }
 }
 
@@ -699,7 +707,7 @@ void comp_write_json(const struct farm *f, FILE *out)
         fprintf(out, "%s{\"server\": \"%s\", \"streams_ready\": %u}",
                 i ? ", " : "", h->servers[i].desc, ready);
     }
-    fprintf(out, "],\n");
+    fprintf(out, "],\n  \"foreign_dropped\": %lu,\n", h->foreign);
 }
 
 /* Bot i: its JID, its core bot (whose init may load its data and ask for

@@ -213,7 +213,8 @@ unsigned comp_waiting(const struct farm *f);
 void comp_free(struct farm *f);
 /* The server's component address, for messages. */
 const char *comp_desc(const struct farm *f);
-/* The stats file's "servers" member: each server and its ready streams. */
+/* The stats file's "servers" (each server and its ready streams) and
+ * "foreign_dropped" (stanzas for other domains) members. */
 void comp_write_json(const struct farm *f, FILE *out);
 
 /* report.c */

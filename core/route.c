@@ -496,7 +496,7 @@ int xb_route_stanza(const struct xb_route *r, const struct xb_stanza *st,
         to = r->domain;
     split(to, &p);
     if (!is_ours(r, &p))
-        return XB_ROUTE_DROP;
+        return XB_ROUTE_FOREIGN;
     if ((*item = p.local ? find_parts(r, &p) : r->domain_item))
         return XB_ROUTE_DELIVER;
     request = type && (!strcmp(type, "get") || !strcmp(type, "set"));

@@ -81,7 +81,8 @@ size_t xb_route_mem(const struct xb_route *r);
 enum xb_route_verdict {
     XB_ROUTE_DROP,    /* nothing (RFC 6120/6121 want no answer) */
     XB_ROUTE_DELIVER, /* hand it to *item's bot (xb_bot_stanza) */
-    XB_ROUTE_REPLY    /* send *reply (from stamped), then free it */
+    XB_ROUTE_REPLY,   /* send *reply (from stamped), then free it */
+    XB_ROUTE_FOREIGN  /* for another domain: dropped, and worth a word */
 };
 
 /*
@@ -104,8 +105,10 @@ enum xb_route_verdict {
  * Errors and IQ results are never answered. A stanza without a 'from'
  * (the server stamps one on everything it routes to a component) is
  * dropped, not delivered: no one could be answered. A 'to' of another
- * domain is dropped (an answer from there would make the server close
- * the stream: invalid-from).
+ * domain is dropped, as XB_ROUTE_FOREIGN (an answer from there would make
+ * the server close the stream: invalid-from): the server sends the stream
+ * another domain's traffic, which the host should say (ejabberd routes
+ * every domain of a listener to each component connected to it).
  * Stores the item or a new reply (the caller frees it) and returns the
  * verdict, or XB_ENOMEM.
  */

@@ -64,7 +64,7 @@ struct host {
     char closed_msg[256];
     int64_t timer;
     uint64_t clock;
-    int delivered, replied, dropped;
+    int delivered, replied, dropped, foreign;
     struct xb_stanza *kept[MAX_KEPT]; /* copies of delivered stanzas */
     int nkept;
 };
@@ -145,6 +145,10 @@ static void h_stanza(void *ud, const struct xb_stanza *st)
     if (v == XB_ROUTE_DELIVER) {
         h->delivered++;
         xb_bot_stanza(((struct vbot *)item)->bot, st);
+    } else if (v == XB_ROUTE_FOREIGN) {
+        h->foreign++;
+        ck_assert_ptr_null(item);
+        ck_assert_ptr_null(reply);
     } else if (v == XB_ROUTE_REPLY) {
         h->replied++;
         ck_assert_int_eq(xb_component_send(comp, reply), 0);
@@ -1107,7 +1111,8 @@ START_TEST(test_component_route_never_error_for_error)
         "<iq from='alice@localhost/r' to='@" DOMAIN "' type='get' id='e6'>"
         "<ping xmlns='urn:xmpp:ping'/></iq>");
     ck_assert_str_eq(take_raw(), "");
-    ck_assert_int_eq(host.dropped, 10);
+    ck_assert_int_eq(host.dropped, 9);
+    ck_assert_int_eq(host.foreign, 1); /* the host is told: see below */
     ck_assert_int_eq(host.nclosed, 0);
 }
 END_TEST

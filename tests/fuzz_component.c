@@ -266,7 +266,7 @@ static void h_stanza(void *ud, const struct xb_stanza *st)
         if (rc && rc != XB_ESTATE)
             fuzz_die("the route's reply was refused", xb_strerror(rc));
         xb_stanza_free(reply);
-    } else if (v == XB_ROUTE_DROP) {
+    } else if (v == XB_ROUTE_DROP || v == XB_ROUTE_FOREIGN) {
         if (item || reply)
             fuzz_die("drop with an item or a reply", NULL);
     } else if (v != XB_ENOMEM) {
