@@ -25,8 +25,9 @@
 #   ejabberd.sh kill DIR            kill it at once (crash test); its epmd
 #                                   stays for the restart
 # Environment: XB_EJABBERD_COMPONENT ("DOMAIN PORT SECRET[; DOMAIN PORT
-# SECRET...]": external components, XEP-0114, on 127.0.0.1, all on the
-# same port; XB_PROSODY_COMPONENT's format), XB_EJABBERD_EXTRA (extra
+# SECRET...]": external components, XEP-0114, on 127.0.0.1, each on a
+# port of its own, as ejabberd needs; XB_PROSODY_COMPONENT's format, where
+# Prosody wants one port for all), XB_EJABBERD_EXTRA (extra
 # top-level YAML lines), XB_EJABBERD_JOIN (the DIR of a running node: this
 # one takes its cookie and epmd and joins its cluster; pass it again when
 # restarting this node; when both were stopped, start the one stopped
@@ -156,25 +157,28 @@ write_config() {
         (umask 077 && cat "$dir/certs/localhost.crt" "$dir/certs/localhost.key" \
             >"$dir/certs/server.pem")
     fi
-    local component="" cports="" entries entry cdomain cport csecret
+    # One ejabberd_service listener per component: ejabberd routes every
+    # domain of a listener to each component connected to it, whatever
+    # secret it gave (two domains on one port lose each other's stanzas).
+    local component="" cports=" " entries entry cdomain cport csecret
     if [ -n "${XB_EJABBERD_COMPONENT:-}" ]; then
         IFS=';' read -r -a entries <<<"$XB_EJABBERD_COMPONENT"
         for entry in "${entries[@]}"; do
             read -r cdomain cport csecret <<<"$entry"
             [ -n "$csecret" ] ||
                 die "XB_EJABBERD_COMPONENT: 'DOMAIN PORT SECRET', not '$entry'"
-            [ -z "$cports" ] || [ "$cports" = "$cport" ] ||
-                die "XB_EJABBERD_COMPONENT: one port for every component"
-            cports=$cport
-            component+="      \"$cdomain\": {password: \"$csecret\"}
-"
-        done
-        component="  - port: $cports
+            case "$cports" in *" $cport "*)
+                die "XB_EJABBERD_COMPONENT: port $cport twice: each component needs its own (ejabberd sends a listener's every domain to each component on it)" ;;
+            esac
+            cports+="$cport "
+            component+="  - port: $cport
     ip: \"127.0.0.1\"
     module: ejabberd_service
     backlog: 1024
     hosts:
-$component"
+      \"$cdomain\": {password: \"$csecret\"}
+"
+        done
     fi
     # No shaper on a listener means no rate limit; max_user_sessions is
     # Debian's 10 otherwise; SCRAM-SHA-256 with hashed passwords, as
@@ -226,7 +230,7 @@ wait_ready() {
     local dir=$1 port=$2 pid cport=""
     pid=$(cat "$dir/ejabberd.pid")
     if [ -n "${XB_EJABBERD_COMPONENT:-}" ]; then
-        read -r _ cport _ <<<"${XB_EJABBERD_COMPONENT%%;*}"
+        read -r _ cport _ <<<"${XB_EJABBERD_COMPONENT##*;}"
     fi
     for _ in $(seq 1 300); do
         alive "$pid" || break
