@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# The xmppbots CLI against a real Prosody (STARTTLS required) on 127.0.0.1,
+# The xmppbots CLI against a real server (STARTTLS required) on 127.0.0.1,
+# Prosody or, with XB_SERVER=ejabberd, ejabberd (tests/serverlib.sh),
 # checked by independent slixmpp clients: echoes are exact and only chat or
 # normal messages are answered, IQs are answered; jumpers are seen joining,
 # talking and leaving a room; wrong password, closed port and untrusted
 # certificate give exit statuses 3, 4, 5; bots reconnect and rejoin after a
-# server crash; SIGTERM shuts them down cleanly. Without prosody, openssl or
+# server crash; SIGTERM shuts them down cleanly. Without the server, openssl or
 # slixmpp it fails (hard error 99) and says what to install: ./dev deps.
 # $XB_WRAP may hold a wrapper such as valgrind.
 set -u
-# shellcheck source=tests/prosodylib.sh
-. "$(dirname "$0")/prosodylib.sh"
+# shellcheck source=tests/serverlib.sh
+. "$(dirname "$0")/serverlib.sh"
 read -r -a wrap <<< "${XB_WRAP:-}"
 
-need 99 prosody prosodyctl openssl timeout
+server_need 99
+need 99 openssl timeout
 need_slixmpp 99
 need_built -x "$bin"
 
@@ -32,7 +34,7 @@ stop_bots() {
         done
         kill_bot "$pid"
     done
-    show_tails 15 "$tmp"/*.err "$dir/prosody.err"
+    show_tails 15 "$tmp"/*.err "${server_logs[@]}"
 }
 on_exit stop_bots
 
@@ -51,22 +53,19 @@ xb_short=(timeout -k 2 $((limit / 5)) ${wrap[@]+"${wrap[@]}"} "$bin")
 
 common=(--host 127.0.0.1 --cafile "$ca")
 
-start_prosody() { prosody_start tls; }
+start_server() { server_start tls; }
 
-# --- Prosody on a free port ---------------------------------------------------
-start_on_free_port 20000 1 start_prosody
-ok "Prosody started with STARTTLS required on 127.0.0.1:$port"
+# --- the server on a free port -------------------------------------------------
+start_on_free_port 20000 1 start_server
+ok "$server_name started with STARTTLS required on 127.0.0.1:$port"
 # A port nobody listens on, for the unreachable-server case.
 closed=$((port + 1))
 while port_busy "$closed"; do closed=$((closed + 1)); done
 
 users_ok() {
-    bash "$prosody_sh" user "$dir" echobot "$pw" &&
-        bash "$prosody_sh" user "$dir" tester "$pw" &&
-        bash "$prosody_sh" user "$dir" observer "$pw" &&
-        bash "$prosody_sh" users "$dir" jumper 4 "$pw" &&
-        bash "$prosody_sh" users "$dir" user 2 "$pw" &&
-        [ -f "$dir/data/localhost/accounts/jumper3.dat" ]
+    server_user echobot "$pw" && server_user tester "$pw" &&
+        server_user observer "$pw" && server_users jumper 4 "$pw" &&
+        server_users user 2 "$pw" && server_has_user jumper3
 }
 check "accounts registered" users_ok
 
@@ -80,7 +79,7 @@ check "echo bot online (stats: online 1)" wait_until 15 online_is "$tmp/echo.jso
 
 slix_common=(--host 127.0.0.1 --port "$port" --password "$pw" --cafile "$ca")
 slix_check "slixmpp echo cases" 90 slix_echo.py "${slix_common[@]}" \
-    --jid tester@localhost --echo-jid echobot@localhost/bot
+    "${slix_echo_opts[@]}" --jid tester@localhost --echo-jid echobot@localhost/bot
 echoed_at_least() { [ "$(jstat "$tmp/echo.json" echoed)" -ge "$1" ]; }
 check "echo bot stats count the echoes" wait_until 3 echoed_at_least 11
 
@@ -187,16 +186,14 @@ check "closed port, --retries 1: exit 4 after exactly 2 attempts" retried_once
 # SIGKILL is delivered at once, but the process (and its socket) may take
 # a moment to go away.
 port_closed() { ! port_busy "$port"; }
-prosody_gone() {
-    bash "$prosody_sh" kill "$dir" && wait_until 5 port_closed
-}
-check "Prosody killed (SIGKILL), its port closed" prosody_gone
+server_gone() { server_kill && wait_until 5 port_closed; }
+check "$server_name killed (SIGKILL), its port closed" server_gone
 all_offline() { online_is "$tmp/echo.json" 0 && online_is "$tmp/jumper.json" 0; }
 check "bots notice the lost connections (online 0)" wait_until 10 all_offline
 sleep 0.6 # one more stats write, so that joins is final
 joins0=$(jstat "$tmp/jumper.json" joins)
 t0=$(now)
-check "Prosody restarted on port $port" start_prosody
+check "$server_name restarted on port $port" start_server
 
 echo_back() {
     online_is "$tmp/echo.json" 1 && [ "$(jstat "$tmp/echo.json" reconnects)" -ge 1 ]

@@ -58,6 +58,11 @@ class Observer(slixcommon.Client):
         if pres["from"].bare != self.room:
             return
         nick = pres["from"].resource
+        if not nick:
+            # From the room itself, not an occupant: ejabberd sends the
+            # room's own presence (its entity capabilities, XEP-0115) to
+            # everyone who joins.
+            return
         if pres["type"] == "error":
             self.log(f"error presence for {nick}: "
                      f"{pres['error']['condition']}")

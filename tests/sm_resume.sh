@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Nothing lost across dropped connections (XEP-0198 stream management):
-# xmppbots connects to a private Prosody (mod_smacks) through a fault
+# xmppbots connects to a private server (Prosody with mod_smacks or, with
+# XB_SERVER=ejabberd, ejabberd with mod_stream_mgmt) through a fault
 # proxy (tests/faultproxy.py) that cuts its connections: RST, FIN,
 # half-close and a silent blackhole (which only the keepalive notices).
 #  - An independent slixmpp client sends 1,000 numbered messages to an echo
@@ -8,15 +9,16 @@
 #    message comes back exactly once, in order, and the bot's stats show a
 #    resumption for every cut and nothing lost or duplicated.
 #  - Jumpers in a room stay there across cuts (an observer sees no leave or
-#    join, and they keep talking); after a Prosody restart (resumption
+#    join, and they keep talking); after a server restart (resumption
 #    impossible) they rejoin.
 # $XB_WRAP may hold a wrapper such as valgrind.
 set -u
-# shellcheck source=tests/prosodylib.sh
-. "$(dirname "$0")/prosodylib.sh"
+# shellcheck source=tests/serverlib.sh
+. "$(dirname "$0")/serverlib.sh"
 read -r -a wrap <<< "${XB_WRAP:-}"
 
-need 99 prosody prosodyctl openssl timeout
+server_need 99
+need 99 openssl timeout
 need_slixmpp 99
 need_built -x "$bin"
 
@@ -33,7 +35,8 @@ stop_all() {
         kill_bot "$pid"
     done
     [ -z "$proxy_pid" ] || { kill "$proxy_pid" 2> /dev/null; wait "$proxy_pid" 2> /dev/null; }
-    show_tails 25 "$tmp"/*.err "$tmp/count.out" "$dir/prosody.err"
+    show_tails 25 "$tmp"/*.err "$tmp/count.out" "$tmp/observer.out" \
+        "${server_logs[@]}"
 }
 on_exit stop_all
 
@@ -41,15 +44,13 @@ limit=240
 [ ${#wrap[@]} -eq 0 ] || limit=900
 xb=(timeout -k 5 "$limit" ${wrap[@]+"${wrap[@]}"} "$bin")
 
-start_prosody() { prosody_start tls; }
-start_on_free_port 22000 1 start_prosody
-ok "Prosody (mod_smacks) started on 127.0.0.1:$port"
+start_server() { server_start tls; }
+start_on_free_port 22000 1 start_server
+ok "$server_name started on 127.0.0.1:$port"
 users_ok() {
-    bash "$prosody_sh" user "$dir" echobot "$pw" &&
-        bash "$prosody_sh" user "$dir" tester "$pw" &&
-        bash "$prosody_sh" user "$dir" observer "$pw" &&
-        bash "$prosody_sh" users "$dir" jumper 4 "$pw" &&
-        [ -f "$dir/data/localhost/accounts/jumper3.dat" ]
+    server_user echobot "$pw" && server_user tester "$pw" &&
+        server_user observer "$pw" && server_users jumper 4 "$pw" &&
+        server_has_user jumper3
 }
 check "accounts registered" users_ok
 
@@ -193,10 +194,10 @@ check "jumpers kept talking (4 nicks)" [ "$(obs message_nicks)" = 4 ]
 check "jumpers: still 4 joins, no leave" \
     eval 'stat_is "$tmp/jumper.json" joins 4 && stat_is "$tmp/jumper.json" leaves 0'
 
-# --- a Prosody restart: resumption impossible, they rejoin -------------------
-prosody_stop
-check "Prosody stopped" wait_until 20 eval '! port_busy "$port"'
-check "Prosody restarted" prosody_start tls
+# --- a server restart: resumption impossible, they rejoin --------------------
+server_stop
+check "$server_name stopped" wait_until 20 eval '! port_busy "$port"'
+check "$server_name restarted" start_server
 slix_check "jumpers rejoined and talk after the restart" 60 slix_observer.py \
     --host 127.0.0.1 --port "$port" --jid observer@localhost --password "$pw" \
     --cafile "$ca" --room bot_room_0@conference.localhost --prefix jumper \

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The web presence gateway on the CLI: xmppbots webpresence as the external
-# component presence.localhost (XEP-0114) of a private Prosody on
-# 127.0.0.1, its pages served by H2O on 127.0.0.1, its registrations in an
-# SQLite database in the test's directory. A slixmpp user
+# component presence.localhost (XEP-0114) of a private server on 127.0.0.1
+# (Prosody or, with XB_SERVER=ejabberd, ejabberd), its pages served by
+# H2O on 127.0.0.1, its registrations in an SQLite database in the test's
+# directory. A slixmpp user
 # (tests/wp_user.py) discovers the gateway, registers and changes presence;
 # the page has the kind's headers, the JSON follows the presence, the SVG
 # badge parses, HEAD has no body; an unknown token is 404, POST 405, a
@@ -18,13 +19,14 @@
 # $XB_WRAP may hold a wrapper such as valgrind.
 # shellcheck disable=SC2016 # check NAME eval '...': expanded when checked
 set -u
-# shellcheck source=tests/prosodylib.sh
-. "$(dirname "$0")/prosodylib.sh"
+# shellcheck source=tests/serverlib.sh
+. "$(dirname "$0")/serverlib.sh"
 # shellcheck source=tests/wplib.sh
 . "$(dirname "$0")/wplib.sh"
 read -r -a wrap <<< "${XB_WRAP:-}"
 
-need 99 prosody prosodyctl openssl timeout chromium
+server_need 99
+need 99 openssl timeout chromium
 need_slixmpp 99
 need_built -x "$bin"
 
@@ -58,7 +60,7 @@ stop_all() {
         kill -0 "$pid" 2> /dev/null && kill_bot "$pid"
     done
     show_tails 20 "$tmp"/gw*.err "$tmp"/user*.out "$tmp"/user*.err \
-        "$dir/prosody.err"
+        "${server_logs[@]}"
     return 0
 }
 on_exit stop_all
@@ -176,18 +178,15 @@ for r in c.execute("SELECT bot, key, value FROM kv"):
         print(" ".join(r))' "$db" "$1"
 }
 
-# --- Prosody, with the component, on free ports --------------------------------
+# --- the server, with the component, on free ports ----------------------------
 # The client port, the component port next to it, and the HTTP port.
-start_prosody() {
-    XB_PROSODY_COMPONENT="$gw $((port + 1)) $secret" prosody_start tls
+start_server() {
+    XB_COMPONENT="$gw $((port + 1)) $secret" server_start tls
 }
-start_on_free_port 21000 3 start_prosody
+start_on_free_port 21000 3 start_server
 cport=$((port + 1)) hport=$((port + 2))
-ok "Prosody started: clients on $port, component $gw on $cport; pages on $hport"
-users_ok() {
-    bash "$prosody_sh" user "$dir" alice "$pw" &&
-        bash "$prosody_sh" user "$dir" bob "$pw"
-}
+ok "$server_name started: clients on $port, component $gw on $cport; pages on $hport"
+users_ok() { server_user alice "$pw" && server_user bob "$pw"; }
 check "accounts registered" users_ok
 expect_line 1 "cannot listen on 127.0.0.1:$port: address already in use" \
     webpresence --component "$gw" --secret-file "$tmp/secret" --host 127.0.0.1 \

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2154 # py, src, tmp, port, pw, gw: set by prosodylib.sh and the test
-# What the web presence gateway's tests share (sourced after prosodylib.sh,
+# shellcheck disable=SC2154 # py, src, tmp, port, pw, gw: set by serverlib.sh and the test
+# What the web presence gateway's tests share (sourced after serverlib.sh,
 # with $port, $pw and $gw set): a slixmpp user (tests/wp_user.py) in the
 # background, and reading its JSON lines.
 

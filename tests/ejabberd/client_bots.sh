@@ -1,0 +1,4 @@
+#!/bin/sh
+# tests/client_bots.sh against ejabberd (tests/serverlib.sh): an entry of
+# its own in the logs, run by make check-ejabberd.
+XB_SERVER=ejabberd exec bash "$(dirname "$0")/../client_bots.sh" "$@"
