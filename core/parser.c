@@ -1113,7 +1113,8 @@ static void framer_failed(struct xb_parser *p, enum xb_frame ev, uint64_t off)
 int xb_parser_feed(struct xb_parser *p, const char *data, size_t len)
 {
     struct xb_parser_engine *e = p->eng;
-    size_t off = 0, n, room, run = NO_RUN, run_end = 0;
+    size_t off = 0, n, room, run = NO_RUN, run_end = 0, unit_end = NO_RUN;
+    size_t mid;
     enum xb_frame ev = XB_FRAME_MORE, bad = XB_FRAME_MORE, last = ev;
     uint64_t bad_off = 0;
     int held_first = 0, over = 0, cont = 0, busy, eager, rc;
@@ -1192,6 +1193,9 @@ int xb_parser_feed(struct xb_parser *p, const char *data, size_t len)
      * and so does the rest of its unit. */
     eager =
         busy && run != NO_RUN && (e->solo || cont || xb_framer_in_text(&p->fr));
+    /* Where the last unit that ends here ends, expat must be clean. */
+    if (bad == XB_FRAME_MORE && !over && (!eager || last != XB_FRAME_MORE))
+        unit_end = run_end;
     if (eager && bad == XB_FRAME_MORE && !over)
         run_end = len;
 
@@ -1208,15 +1212,24 @@ int xb_parser_feed(struct xb_parser *p, const char *data, size_t len)
         } else {
             e->map_stream = p->pos + run;
         }
-        if (!rc)
-            engine_parse(e, p, data + run, run_end - run);
         /* Where well-formed XML ends a unit, expat has taken all of it.
          * If expat still holds bytes (part of a 4-byte character that
-         * swallowed the framer's "/>", say), it will refuse them. */
-        if (p->state == ST_OPEN && !eager && bad == XB_FRAME_MORE && !over &&
-            !engine_clean(e))
-            fail_at(p, p->pos + run_end, XB_EXML, XB_COND_NOT_WELL_FORMED,
+         * swallowed the framer's "/>", say), it will refuse them, but
+         * only once it has the character's last bytes: so it is checked
+         * there, before the next unit's first bytes go in (else a private
+         * engine fed "<\xF1><" at once would wait, fed "<\xF1>" and "<"
+         * would refuse, and a shared one refuses either way). */
+        mid = unit_end != NO_RUN ? unit_end : run;
+        if (!rc)
+            rc = engine_parse(e, p, data + run, mid - run);
+        if (!rc && unit_end != NO_RUN && p->state == ST_OPEN &&
+            !engine_clean(e)) {
+            fail_at(p, p->pos + unit_end, XB_EXML, XB_COND_NOT_WELL_FORMED,
                     "not well-formed (invalid token)");
+            rc = -1;
+        }
+        if (!rc)
+            engine_parse(e, p, data + mid, run_end - mid);
         if (p->state != ST_OPEN || bad != XB_FRAME_MORE || over) {
             e->owner = NULL; /* expat is in the middle of something */
             e->dirty = 1;

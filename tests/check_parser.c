@@ -2130,6 +2130,57 @@ START_TEST(test_parser_shared_hostile)
 }
 END_TEST
 
+/*
+ * A 4-byte UTF-8 lead byte right before the '>' that ends a unit for the
+ * framer: expat takes the '>' and what follows as the rest of the
+ * character and refuses them only once it has all four bytes. When the
+ * next unit's first byte came in the same feed, a private engine did not
+ * check that expat had taken the whole unit and waited for more (fed up
+ * to the '>' first, it refused), while a shared one refused at once
+ * (fuzz_parser: "only a shared engine refused the input"); text after
+ * the unit made the shared engine wait too. Every engine refuses at the
+ * unit's end now, whatever the cuts.
+ */
+START_TEST(test_parser_partial_char_at_unit_end)
+{
+    static const struct {
+        const char *name;
+        const char *data;
+    } cases[] = {
+        {"root, then '<'", "<\xF1><"},
+        {"header, then '<'",
+         "<stream:stream xmlns='jabber:client' " NS_DECL " \xF1><"},
+        {"stanza, then '<'", HDR "<message>hi</message\xF1><"},
+        {"stanza, then text", HDR "<message>hi</message\xF1>x"},
+    };
+    struct tu_result priv, shared;
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = strlen(cases[i].data);
+
+        tu_parse(&priv, cases[i].data, len, _i, NULL, 0);
+        parse_shared(&shared, cases[i].data, len, _i, NULL, 0);
+        ck_assert_msg(
+            priv.rc == XB_EXML && priv.cond == XB_COND_NOT_WELL_FORMED,
+            "%s: %s: a private engine gave %s/%s \"%s\"", SPLIT, cases[i].name,
+            rc_name(priv.rc), xb_cond_name(priv.cond), priv.message);
+        ck_assert_msg(
+            shared.rc == XB_EXML && shared.cond == XB_COND_NOT_WELL_FORMED,
+            "%s: %s: a shared engine gave %s/%s \"%s\"", SPLIT, cases[i].name,
+            rc_name(shared.rc), xb_cond_name(shared.cond), shared.message);
+        ck_assert_msg(strcmp(priv.message, shared.message) == 0,
+                      "%s: %s: private \"%s\", shared \"%s\"", SPLIT,
+                      cases[i].name, priv.message, shared.message);
+        ck_assert_msg(priv.nstanzas == 0 && shared.nstanzas == 0,
+                      "%s: %s: %d and %d stanzas", SPLIT, cases[i].name,
+                      priv.nstanzas, shared.nstanzas);
+        tu_result_free(&priv);
+        tu_result_free(&shared);
+    }
+}
+END_TEST
+
 /* Limits on a shared engine, unfinished input included. */
 START_TEST(test_parser_shared_limits)
 {
@@ -2557,6 +2608,8 @@ static Suite *parser_suite(void)
     tcase_add_loop_test(tc, test_parser_shared_interleaved, 0, TU_SPLIT_COUNT);
     tcase_add_loop_test(tc, test_parser_shared_corpus, 0, TU_SPLIT_COUNT);
     tcase_add_loop_test(tc, test_parser_shared_hostile, 0, TU_SPLIT_COUNT);
+    tcase_add_loop_test(tc, test_parser_partial_char_at_unit_end, 0,
+                        TU_SPLIT_COUNT);
     tcase_add_loop_test(tc, test_parser_shared_limits, 0, TU_SPLIT_COUNT);
     tcase_add_loop_test(tc, test_parser_shared_namespaces, 0, TU_SPLIT_COUNT);
     tcase_add_loop_test(tc, test_parser_shared_error_isolated, 0,
