@@ -160,6 +160,32 @@ static void finish(struct xb_session *s, int err, const char *msg)
     s->hooks.closed(s->ud, err, msg);
 }
 
+/* May we write to the stream? Not before it opened, not during the TLS
+ * handshake, and nothing after our </stream:stream>. */
+static int may_write(const struct xb_session *s)
+{
+    return s->phase != P_IDLE && s->phase != P_TLS && s->phase != P_CLOSING &&
+           s->phase != P_CLOSED;
+}
+
+/* Sends a stream error with cond and, unless NULL, extra (an application
+ * condition element) if the stream may be written; the condition is kept
+ * for xb_session_stream_cond() either way. */
+static void stream_error(struct xb_session *s, enum xb_cond cond,
+                         const char *extra)
+{
+    char e[400];
+
+    s->stream_cond = cond;
+    if (!may_write(s))
+        return;
+    snprintf(e, sizeof e,
+             "<stream:error><%s xmlns='" XB_NS_STREAM_ERRORS
+             "'/>%s</stream:error>",
+             xb_cond_name(cond), extra ? extra : "");
+    emit_str(s, e);
+}
+
 /* Fails the session, sending a stream error with cond first unless cond
  * is XB_COND_NONE. */
 static void fail(struct xb_session *s, int err, enum xb_cond cond,
@@ -176,20 +202,9 @@ static void fail(struct xb_session *s, int err, enum xb_cond cond,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (cond != XB_COND_NONE) {
-        s->stream_cond = cond;
-        /* After our </stream:stream> nothing more may be written. */
-        if (s->phase != P_IDLE && s->phase != P_TLS && s->phase != P_CLOSING) {
-            char e[160];
-
-            snprintf(e, sizeof e,
-                     "<stream:error><%s xmlns='" XB_NS_STREAM_ERRORS
-                     "'/></stream:error>",
-                     xb_cond_name(cond));
-            emit_str(s, e);
-        }
-    }
-    if (s->phase != P_IDLE && s->phase != P_TLS && s->phase != P_CLOSING)
+    if (cond != XB_COND_NONE)
+        stream_error(s, cond, NULL);
+    if (may_write(s))
         emit_str(s, "</stream:stream>");
     finish(s, err, msg);
 }
@@ -267,10 +282,11 @@ static int parse_u32(const struct xb_stanza *st, const char *name,
 }
 
 /* The server acknowledged up to h. 0, or -1 if h is more than was sent:
- * the stream then fails (XEP-0198 4, handled-count-too-high). */
+ * the stream then fails (XEP-0198 4, handled-count-too-high; an <a/>
+ * after our </stream:stream> fails it without a word). */
 static int sm_ack(struct xb_session *s, uint32_t h)
 {
-    char e[300];
+    char e[160];
     uint32_t out = xb_sm_out(&s->sm), lost;
 
     if (xb_sm_ack(&s->sm, h) == 0) {
@@ -278,12 +294,10 @@ static int sm_ack(struct xb_session *s, uint32_t h)
         return 0;
     }
     snprintf(e, sizeof e,
-             "<stream:error><undefined-condition xmlns='" XB_NS_STREAM_ERRORS
-             "'/><handled-count-too-high xmlns='" XB_NS_SM "' h='%" PRIu32
-             "' send-count='%" PRIu32 "'/></stream:error>",
+             "<handled-count-too-high xmlns='" XB_NS_SM "' h='%" PRIu32
+             "' send-count='%" PRIu32 "'/>",
              h, out);
-    emit_str(s, e);
-    s->stream_cond = XB_COND_UNDEFINED_CONDITION;
+    stream_error(s, XB_COND_UNDEFINED_CONDITION, e);
     /* The counts no longer agree: nothing can be resumed or trusted. */
     lost = xb_sm_fail(&s->sm, 0, NULL, NULL);
     fail(s, XB_EPROTO, XB_COND_NONE,
@@ -972,7 +986,7 @@ static void on_stream_error(struct xb_session *s, const struct xb_stanza *st)
     if (t)
         text = xb_stanza_text(t, NULL);
     s->stream_cond = cond;
-    if (s->phase != P_CLOSING)
+    if (may_write(s))
         emit_str(s, "</stream:stream>");
     {
         char msg[200];

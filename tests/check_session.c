@@ -2617,6 +2617,27 @@ START_TEST(test_session_sm_h_too_high)
 }
 END_TEST
 
+/* An ack for more than was sent, after our </stream:stream>: the stream
+ * fails, and nothing follows our close, not even the stream error with
+ * handled-count-too-high, which was written there (fuzz_session: "a write
+ * after our </stream:stream>"). */
+START_TEST(test_session_sm_h_too_high_after_close)
+{
+    struct xb_sm *sm = sm_ready();
+
+    ck_assert_int_eq(sm_send_chat("1"), 0);
+    take();
+    xb_session_close(sess);
+    assert_wrote("<a xmlns='" XB_NS_SM "' h='0'/></stream:stream>");
+    ck_assert_int_eq(feed(SM_A("3")), XB_ECLOSED);
+    ck_assert_str_eq(take_raw(), "");
+    assert_closed(XB_EPROTO);
+    wt_assert_has(host.closed_msg, "handled-count-too-high");
+    ck_assert_int_eq(xb_session_resumable(sess), 0);
+    ck_assert_uint_eq(sm->qlen, 0);
+}
+END_TEST
+
 /* Counters are modulo 2^32 (XEP-0198 4): out wraps 0xFFFFFFFE -> 1. */
 START_TEST(test_session_sm_wrap_out)
 {
@@ -3358,6 +3379,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_session_sm_wrap_in);
     tcase_add_test(tc, test_session_sm_wrap_h_too_high);
     tcase_add_test(tc, test_session_sm_h_too_high);
+    tcase_add_test(tc, test_session_sm_h_too_high_after_close);
     tcase_add_test(tc, test_session_sm_a_max_h);
     tcase_add_test(tc, test_session_sm_close_acks);
     tcase_add_test(tc, test_session_sm_close_without_sm);
