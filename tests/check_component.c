@@ -939,6 +939,41 @@ START_TEST(test_component_route_no_from_not_delivered)
 }
 END_TEST
 
+/* The component's own answers go to the sender's 'from' as the server
+ * stamped it, whole, even one longer than any JID (3 x 1023 bytes and two
+ * separators). fuzz_component kept the sender in a buffer of that size,
+ * cut such a 'from' and saw "an answer to someone else than the sender":
+ * the harness was wrong, not the component. */
+START_TEST(test_component_route_answer_to_whole_from)
+{
+    char from[3200], xml[3600];
+    const struct xb_stanza *r;
+
+    memset(from, 'r', sizeof from - 1);
+    from[sizeof from - 1] = '\0';
+    memcpy(from, "alice@localhost/", 16);
+    make_host(10);
+    snprintf(xml, sizeof xml,
+             "<message from='%s' type='chat' id='m1'><body>x</body></message>",
+             from);
+    server_says(xml);
+    r = one_answer();
+    wt_assert_attr(r, "type", "error");
+    wt_assert_attr(r, "from", DOMAIN);
+    wt_assert_attr(r, "to", from);
+    snprintf(xml, sizeof xml,
+             "<iq from='%s' to='nobody@" DOMAIN "' type='get' id='q1'>"
+             "<ping xmlns='urn:xmpp:ping'/></iq>",
+             from);
+    server_says(xml);
+    r = one_answer();
+    wt_assert_attr(r, "type", "error");
+    wt_assert_attr(r, "from", "nobody@" DOMAIN);
+    wt_assert_attr(r, "to", from);
+    ck_assert_int_eq(host.delivered, 0);
+}
+END_TEST
+
 START_TEST(test_component_route_disco_info)
 {
     const struct xb_stanza *r, *q, *id, *f, *x;
@@ -1445,6 +1480,7 @@ static Suite *component_suite(void)
     tcase_add_test(tc, test_component_route_bare_to);
     tcase_add_test(tc, test_component_route_ping_to_bot);
     tcase_add_test(tc, test_component_route_no_from_not_delivered);
+    tcase_add_test(tc, test_component_route_answer_to_whole_from);
     tcase_add_test(tc, test_component_route_disco_info);
     tcase_add_test(tc, test_component_route_disco_items_bounded);
     tcase_add_test(tc, test_component_route_domain_other_iqs);

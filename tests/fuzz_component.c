@@ -105,9 +105,12 @@ struct vbot {
 /* The incoming stanza being handled, to judge what goes out meanwhile. */
 struct answering {
     int active;
-    int silent;     /* an error, a result or no 'from': nothing may go out */
-    char from[3072]; /* what anything written must be addressed to: a JID
-                        of up to 3 x 1023 bytes and two separators */
+    int silent; /* an error, a result or no 'from': nothing may go out */
+    /* What anything written must be addressed to: the whole 'from' of
+     * the stanza (borrowed while it is handled). Not a copy in a buffer
+     * sized for the longest JID: the component answers whatever 'from'
+     * the server stamped, a JID or not, of any length. */
+    const char *from;
 };
 
 struct fz {
@@ -252,7 +255,7 @@ static void h_stanza(void *ud, const struct xb_stanza *st)
         fuzz_die("the stanza hook ran inside itself", NULL);
     fz.ans.active = 1;
     fz.ans.silent = must_not_answer(st);
-    snprintf(fz.ans.from, sizeof fz.ans.from, "%s", from ? from : "");
+    fz.ans.from = from ? from : "";
     v = xb_route_stanza(fz.route, st, &item, &reply);
     if (v == XB_ROUTE_DELIVER) {
         if (!item || reply)
@@ -273,6 +276,7 @@ static void h_stanza(void *ud, const struct xb_stanza *st)
         fuzz_die("xb_route_stanza gave an unknown verdict", NULL);
     }
     fz.ans.active = 0;
+    fz.ans.from = NULL;
 }
 
 static void h_closed(void *ud, int err, const char *msg)
