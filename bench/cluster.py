@@ -609,6 +609,8 @@ def failover(ctx):
             "node2_clients_online": tot("online", node2_clients),
             "lost_node1_clients": tot("lost", [c for c in ks if c % 2 == 0]),
             "lost_node2_clients": tot("lost", node2_clients),
+            "sm_resume_failures": tot("sm_resume_failures"),
+            "sm_resent": tot("sm_resent"),
             "per_client": {c: ((st[c] or {}).get("online", 0),
                                (st[c] or {}).get("reconnects", 0))
                            for c in node2_clients},
@@ -701,6 +703,13 @@ def failover(ctx):
         - at_kill["lost_node1_clients"],
         "lost_after_node2_clients": last["lost_node2_clients"]
         - at_kill["lost_node2_clients"],
+        # Stream management (the CLI's default): a client cut with node 2
+        # fails to resume at node 1 and sends its unacknowledged messages
+        # again; the load bot has counted them lost when it went offline,
+        # and ignores their echoes.
+        "sm_resume_failures_after": last["sm_resume_failures"]
+        - at_kill["sm_resume_failures"],
+        "sm_resent_after": last["sm_resent"] - at_kill["sm_resent"],
         "answered_total": last["answered"],
         "node1_rss_mb_end": rnd(rss_end / 1024 if rss_end else None, 1),
         "online_after_start_s": rnd(marks["online"], 2),
@@ -1154,7 +1163,9 @@ def report(ctx, load_end, seconds):
             ("messages lost after the kill", p2["lost_after"],
              f"clients at node 1: {p2['lost_after_node1_clients']}, at "
              f"node 2: {p2['lost_after_node2_clients']}; before the kill: "
-             f"{p2['lost_before']}"),
+             f"{p2['lost_before']}; stream management: resumptions failed "
+             f"{fmt(p2.get('sm_resume_failures_after'))}, messages sent "
+             f"again {fmt(p2.get('sm_resent_after'))}"),
             ("echoes/s, lowest 1-s interval after", p2[
                 "echoes_per_s_after_min"], ""),
             ("seconds until a 1-s interval >= 90% of before",
@@ -1175,11 +1186,20 @@ def report(ctx, load_end, seconds):
         L.append("")
         L.append("How to read it: a client counts a message lost when its "
                  "connection drops with it in flight, or when no echo "
-                 "comes within the message timeout; with window 1 each "
+                 "comes within the message timeout (a client at node 1 "
+                 "whose echo was on its way through one of node 2's "
+                 "streams). A client at node 2 tries to resume its stream "
+                 "at node 1, which does not know the session, binds "
+                 "afresh and sends its unacknowledged message again (stream"
+                 " management); the load bot has already counted it lost "
+                 "and ignores its echo. With window 1 each "
                  "client has at most one message at risk, and a client "
                  "whose message was lost waits up to the timeout (checked "
                  "each second) before it sends the next, which shows in the "
-                 "rate. A closed loop offers less load while it waits, so "
+                 "rate. A closed loop's rate is clients / RTT: after the "
+                 "kill it can rise above the rate before (no answer crosses "
+                 "nodes any more, and on one machine node 2's CPU goes to "
+                 "node 1). A closed loop offers less load while it waits, so "
                  "nothing queues up: what an open-loop sender (users who "
                  "keep typing) would lose or see delayed is not measured. "
                  "failover.csv has every 0.1-s sample.")
