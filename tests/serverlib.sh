@@ -33,6 +33,7 @@ tls_port=""
 server=${XB_SERVER:-prosody}
 # slix_echo_opts: what tests/slix_echo.py must be told about the server.
 slix_echo_opts=()
+# shellcheck disable=SC2034 # server_logs, slix_echo_opts: used by the tests
 case "$server" in
 prosody)
     server_name=Prosody

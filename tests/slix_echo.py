@@ -116,7 +116,8 @@ class EchoTester(slixcommon.Client):
             problems.append(f"type {got['type']!r} != {sent['type']!r}")
         # A server may deliver type='normal' without the attribute (the
         # same meaning, RFC 6121 5.2.2), and the bot then echoes none.
-        dropped = (self.args.normal_without_type and got.xml.get("type") is None
+        dropped = (self.args.normal_without_type
+                   and got.xml.get("type") is None
                    and sent.xml.get("type") == "normal")
         if got.xml.get("type") != sent.xml.get("type") and not dropped:
             problems.append(f"type attribute {got.xml.get('type')!r} != "
