@@ -37,6 +37,8 @@
 # console.out), node.env (name, ports), .erlang.cookie, the PIDs. Nothing
 # is written elsewhere: HOME is DIR for every Erlang VM started here.
 set -euo pipefail
+# shellcheck source=tests/streamprobe.sh
+. "$(dirname "${BASH_SOURCE[0]}")/streamprobe.sh"
 
 die() { echo "ejabberd.sh: $*" >&2; exit 1; }
 
@@ -234,14 +236,7 @@ wait_ready() {
     fi
     for _ in $(seq 1 300); do
         alive "$pid" || break
-        # shellcheck disable=SC2016  # the inner script expands $tok itself
-        if timeout 3 bash -c '
-            exec 3<>/dev/tcp/127.0.0.1/'"$port"' || exit 1
-            printf "%s" "<?xml version='"'1.0'"'?><stream:stream xmlns='"'jabber:client'"' xmlns:stream='"'http://etherx.jabber.org/streams'"' to='"'localhost'"' version='"'1.0'"'>" >&3
-            while IFS= read -r -d ">" -t 2 tok <&3; do
-                case "$tok" in *"</stream:features") exit 0 ;; esac
-            done
-            exit 1' 2>/dev/null &&
+        if stream_features_ready "$port" &&
             { [ -z "$cport" ] ||
                 (exec 3<>"/dev/tcp/127.0.0.1/$cport") 2>/dev/null; }; then
             return 0

@@ -18,6 +18,8 @@
 # lines at the end of the config: more hosts, such as a component with a
 # module, 'Component "presence.localhost" "bots"', and their options).
 set -euo pipefail
+# shellcheck source=tests/streamprobe.sh
+. "$(dirname "${BASH_SOURCE[0]}")/streamprobe.sh"
 
 die() { echo "prosody.sh: $*" >&2; exit 1; }
 
@@ -117,14 +119,7 @@ wait_ready() {
             ! kill -0 "$(cat "$dir/prosody.pid")" 2>/dev/null; then
             break
         fi
-        # shellcheck disable=SC2016  # the inner script expands $tok itself
-        if timeout 3 bash -c '
-            exec 3<>/dev/tcp/127.0.0.1/'"$port"' || exit 1
-            printf "%s" "<?xml version='"'1.0'"'?><stream:stream xmlns='"'jabber:client'"' xmlns:stream='"'http://etherx.jabber.org/streams'"' to='"'localhost'"' version='"'1.0'"'>" >&3
-            while IFS= read -r -d ">" -t 2 tok <&3; do
-                case "$tok" in *"</stream:features") exit 0 ;; esac
-            done
-            exit 1' 2>/dev/null &&
+        if stream_features_ready "$port" &&
             { [ -z "$tls_port" ] ||
                 (exec 3<>"/dev/tcp/127.0.0.1/$tls_port") 2>/dev/null; }; then
             return 0
