@@ -6,6 +6,8 @@
  */
 #include "stanza_int.h"
 
+#include <expat.h>
+#include <limits.h>
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,25 +183,58 @@ int xb_stanza_append_text(struct xb_tree *t, struct xb_stanza *parent,
     return 0;
 }
 
-/* Is s a valid local name (an XML NCName; non-ASCII accepted as name
- * characters when it is valid UTF-8)? */
+/*
+ * Is s, outside ASCII, an XML name? Which characters may start or go on
+ * a name outside ASCII differs between the editions of XML 1.0, and what
+ * matters is that a peer reads what we write: expat (our parser, and most
+ * peers') decides, on "<s/>". Only names with a byte above 0x7F get here,
+ * which stanzas almost never have.
+ */
+static int expat_name(const char *s, size_t len)
+{
+    XML_Parser p = XML_ParserCreate("UTF-8");
+    int ok;
+
+    if (!p)
+        return 0;
+    XML_SetHashSalt(p, 1); /* no getrandom() for one short parse */
+    ok = XML_Parse(p, "<", 1, 0) == XML_STATUS_OK &&
+         XML_Parse(p, s, (int)len, 0) == XML_STATUS_OK &&
+         XML_Parse(p, "/>", 2, 1) == XML_STATUS_OK;
+    XML_ParserFree(p);
+    return ok;
+}
+
+/* Is s a valid local name (an XML NCName)? */
 static int valid_name(const char *s)
 {
     size_t i, len = strlen(s);
+    int ascii = 1;
 
-    if (len == 0 || !xb_utf8_valid_xml(s, len))
+    if (len == 0 || len > INT_MAX || !xb_utf8_valid_xml(s, len))
         return 0;
     if ((s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '.')
         return 0;
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
 
-        if (c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_')
+        if (c >= 0x80)
+            ascii = 0;
+        else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_')
             continue;
-        return 0;
+        else
+            return 0;
     }
-    return 1;
+    return ascii || expat_name(s, len);
+}
+
+/* May an element be called name in namespace ns (NULL: the parent's)? */
+static int valid_element(const char *ns, const char *name)
+{
+    return name && valid_name(name) &&
+           (!ns ||
+            (xb_utf8_valid_xml(ns, strlen(ns)) && strcmp(ns, XB_NS_XMLNS)));
 }
 
 /* Storage for a namespace name: shared with the parent's or a constant
@@ -220,8 +255,7 @@ struct xb_stanza *xb_stanza_new(const char *ns, const char *name)
 {
     struct xb_tree *t;
 
-    if (!name || !valid_name(name) ||
-        (ns && !xb_utf8_valid_xml(ns, strlen(ns))))
+    if (!valid_element(ns, name))
         return NULL;
     t = xb_tree_new(FIRST_ARENA);
     if (!t)
@@ -252,8 +286,7 @@ struct xb_stanza *xb_stanza_add_child(struct xb_stanza *parent, const char *ns,
     struct xb_tree *t;
     const char *n, *s;
 
-    if (!parent || XB_IS_TEXT(parent) || !name || !valid_name(name) ||
-        (ns && !xb_utf8_valid_xml(ns, strlen(ns))))
+    if (!parent || XB_IS_TEXT(parent) || !valid_element(ns, name))
         return NULL;
     t = xb_stanza_tree(parent);
     n = ns ? ns_store(t, parent, ns) : parent->ns;
@@ -566,8 +599,7 @@ int xb_stanza_set_attr(struct xb_stanza *st, const char *ns, const char *name,
         (ns && !xb_utf8_valid_xml(ns, strlen(ns))))
         return XB_EINVAL;
     /* Namespace declarations are the serializer's business, not data. */
-    if ((!ns || !ns[0]) ? !strcmp(name, "xmlns")
-                        : !strcmp(ns, "http://www.w3.org/2000/xmlns/"))
+    if ((!ns || !ns[0]) ? !strcmp(name, "xmlns") : !strcmp(ns, XB_NS_XMLNS))
         return XB_EINVAL;
     a = find_attr(st, ns, name);
     if (!value) {

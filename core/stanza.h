@@ -19,9 +19,10 @@ struct xb_stanza;
 
 /*
  * Creates a new tree whose root element is {ns}name. ns is the namespace
- * name ("" or NULL for none); name must be a non-empty local name. The
- * strings are copied. Returns the root, which the caller frees with
- * xb_stanza_free(), or NULL on out-of-memory.
+ * name ("" or NULL for none; never XB_NS_XMLNS); name must be an XML name
+ * without a colon (one outside ASCII as expat reads names), and both UTF-8
+ * XML text. The strings are copied. Returns the root, which the caller
+ * frees with xb_stanza_free(), or NULL on out-of-memory or a bad name.
  */
 struct xb_stanza *xb_stanza_new(const char *ns, const char *name);
 
@@ -38,8 +39,9 @@ struct xb_stanza *xb_stanza_copy(const struct xb_stanza *st);
 /*
  * Appends a child element {ns}name to the element parent. ns NULL means
  * "the parent's namespace" (the usual case inside a stanza); "" means no
- * namespace. Returns the new child, owned by parent's tree, or NULL on
- * out-of-memory or if parent is a text node.
+ * namespace. Names and namespaces as for xb_stanza_new(). Returns the new
+ * child, owned by parent's tree, or NULL on out-of-memory, a bad name or
+ * if parent is a text node.
  */
 struct xb_stanza *xb_stanza_add_child(struct xb_stanza *parent, const char *ns,
                                       const char *name);

@@ -11,6 +11,8 @@
 #define XB_NS_SERVER "jabber:server"
 #define XB_NS_COMPONENT "jabber:component:accept"
 #define XB_NS_XML "http://www.w3.org/XML/1998/namespace"
+/* Reserved for namespace declarations: no element or attribute is in it. */
+#define XB_NS_XMLNS "http://www.w3.org/2000/xmlns/"
 #define XB_NS_STREAM_ERRORS "urn:ietf:params:xml:ns:xmpp-streams"
 #define XB_NS_STANZA_ERRORS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define XB_NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"

@@ -63,7 +63,7 @@ static const char *set_attr(struct xb_stanza *el, const char *key, size_t klen,
         return "attribute value contains a NUL byte";
     if (strlen(key) != klen)
         return "attribute name contains a NUL byte";
-    if (!strcmp(key, "xmlns") || !strncmp(key, "xmlns:", 6))
+    if (!sep && (!strcmp(key, "xmlns") || !strncmp(key, "xmlns:", 6)))
         return NULL; /* the namespace (handled) or a declaration */
     if (!sep) {
         if (!strncmp(key, "xml:", 4))
@@ -131,6 +131,7 @@ static const char *element(lua_State *L, int idx, struct xb_stanza *parent,
     const char *name, *ns, *reason = NULL;
     struct xb_stanza *el;
     lua_Unsigned i, n;
+    size_t len;
     int attr, t, has_attr;
 
     if (depth > XBL_MAX_DEPTH)
@@ -141,7 +142,11 @@ static const char *element(lua_State *L, int idx, struct xb_stanza *parent,
         lua_pop(L, 1);
         return "element name is not a string";
     }
-    name = lua_tostring(L, -1);
+    name = lua_tolstring(L, -1, &len);
+    if (strlen(name) != len) {
+        lua_pop(L, 1);
+        return "element name contains a NUL byte";
+    }
     t = raw_field(L, idx, "attr");
     if (t != LUA_TTABLE && t != LUA_TNIL) {
         lua_pop(L, 2);
@@ -180,7 +185,6 @@ static const char *element(lua_State *L, int idx, struct xb_stanza *parent,
 
     n = lua_rawlen(L, idx);
     for (i = 1; i <= n; i++) {
-        size_t len;
         const char *s;
 
         t = lua_rawgeti(L, idx, (lua_Integer)i);
@@ -194,6 +198,8 @@ static const char *element(lua_State *L, int idx, struct xb_stanza *parent,
             reason = "a child is neither a string nor a table";
         }
         lua_pop(L, 1);
+        if (!reason && xb_stanza_mem(el) > XBL_MAX_TREE_BYTES)
+            reason = "stanza too large";
         if (reason)
             return reason;
     }
@@ -288,7 +294,8 @@ static int patch_attrs(lua_State *L, int attr, struct xb_stanza *el)
         value = lua_tolstring(L, -1, &vlen);
         if (strlen(value) != vlen || strlen(key) != klen)
             return 0;
-        if (!strcmp(key, "xmlns") || !strncmp(key, "xmlns:", 6)) {
+        if (!memchr(key, '\1', klen) &&
+            (!strcmp(key, "xmlns") || !strncmp(key, "xmlns:", 6))) {
             lua_pop(L, 1);
             continue;
         }

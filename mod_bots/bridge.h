@@ -14,6 +14,11 @@
  * tables are refused. */
 #define XBL_MAX_DEPTH 200
 
+/* Most memory a tree made from a Lua table may take (the table may share
+ * subtables, so that a few kilobytes of Lua stand for a huge tree); a
+ * larger one is refused. */
+#define XBL_MAX_TREE_BYTES ((size_t)16 << 20)
+
 /* Registry key under which the stanza metatable is kept. */
 extern const char xbl_stanza_mt_key;
 

@@ -167,6 +167,51 @@ START_TEST(test_stanza_new_no_ns)
 }
 END_TEST
 
+/* Only names a parser reads back are taken: XML names without a colon,
+ * those outside ASCII as expat reads them (found by the bridge's fuzz
+ * target: U+00D7 and a leading combining mark were taken and written),
+ * and no element in the namespace reserved for declarations. */
+START_TEST(test_stanza_names)
+{
+    static const char *const good[] = {
+        "a", "_x", "a-1.b", "caf\xc3\xa9", "\xce\xbb", "\xe4\xb8\xad"};
+    static const char *const bad[] = {"",
+                                      "1a",
+                                      "-a",
+                                      ".a",
+                                      "a b",
+                                      "a:b",
+                                      "a\x01",
+                                      "a\xc3\x97",
+                                      "\xcc\xbf",
+                                      "\xc3",
+                                      "\xf0\x9f\x98\x80"};
+    struct xb_stanza *root = xb_stanza_new(NULL, "r");
+    size_t i;
+
+    ck_assert_ptr_nonnull(root);
+    for (i = 0; i < sizeof good / sizeof *good; i++) {
+        struct xb_stanza *st = xb_stanza_new(NULL, good[i]);
+
+        ck_assert_msg(st != NULL, "name %zu refused", i);
+        xb_stanza_free(st);
+        ck_assert_ptr_nonnull(xb_stanza_add_child(root, NULL, good[i]));
+        ck_assert_int_eq(xb_stanza_set_attr(root, NULL, good[i], "v"), 0);
+    }
+    for (i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_msg(xb_stanza_new(NULL, bad[i]) == NULL, "name %zu taken", i);
+        ck_assert_ptr_null(xb_stanza_add_child(root, NULL, bad[i]));
+        ck_assert_int_eq(xb_stanza_set_attr(root, NULL, bad[i], "v"),
+                         XB_EINVAL);
+    }
+    ck_assert_ptr_null(xb_stanza_new(XB_NS_XMLNS, "a"));
+    ck_assert_ptr_null(xb_stanza_add_child(root, XB_NS_XMLNS, "a"));
+    ck_assert_int_eq(xb_stanza_set_attr(root, XB_NS_XMLNS, "a", "v"),
+                     XB_EINVAL);
+    xb_stanza_free(root);
+}
+END_TEST
+
 START_TEST(test_stanza_new_copies_strings)
 {
     char ns[] = "urn:a", name[] = "elem";
@@ -1530,6 +1575,7 @@ static Suite *stanza_suite(void)
     tcase_add_checked_fixture(tc_build, setup, teardown);
     tcase_add_test(tc_build, test_stanza_new);
     tcase_add_test(tc_build, test_stanza_new_no_ns);
+    tcase_add_test(tc_build, test_stanza_names);
     tcase_add_test(tc_build, test_stanza_new_copies_strings);
     tcase_add_test(tc_build, test_stanza_free_null);
     tcase_add_test(tc_build, test_stanza_add_child_inherits_ns);

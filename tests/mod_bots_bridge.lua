@@ -278,6 +278,11 @@ local built = {
 		from = "u@localhost/r" }):tag("ping", { xmlns = "urn:xmpp:ping" }),
 	["split text runs"] = st.message({ to = "a@b" }):tag("body"):text("one "):text("two")
 		:text(""):up(),
+	-- Names outside ASCII are XML names as expat reads them.
+	["names outside ASCII"] = st.message({ to = "a@b", ["caf\195\169"] = "1" })
+		:tag("\206\187", { xmlns = "urn:example:greek", ["urn:example:greek\1\206\188"] = "2" }),
+	-- A namespace whose name starts with "xmlns:" is data, not a declaration.
+	["attribute in a namespace named xmlns:y"] = st.message({ to = "a@b", ["xmlns:y\1b"] = "1" }),
 }
 for name, s in pairs(built) do
 	local r, err = bots.roundtrip(s)
@@ -354,6 +359,8 @@ cyclic[1] = cyclic
 cyclic.tags[1] = cyclic
 local deep = st.message()
 for _ = 1, 300 do deep:tag("a") end
+local shared = { name = "a", attr = {} }
+for _ = 1, 30 do shared = { name = "a", attr = {}, shared, shared } end
 local bad = {
 	{ "not a table", "message" },
 	{ "name not a string", { name = 5, attr = {} } },
@@ -362,6 +369,8 @@ local bad = {
 	{ "name with a space", { name = "a b", attr = {} } },
 	{ "prefixed name", { name = "stream:features", attr = {} } },
 	{ "name with invalid UTF-8", { name = "a\255", attr = {} } },
+	{ "name with NUL", { name = "message\0x", attr = {} } },
+	{ "child's name with NUL", { name = "message", attr = {}, { name = "body\0", attr = {} } } },
 	{ "attr not a table", { name = "message", attr = "x" } },
 	{ "attribute name not a string", { name = "message", attr = { [1] = "x" } } },
 	{ "attribute value a number", { name = "message", attr = { id = 5 } } },
@@ -379,6 +388,11 @@ local bad = {
 	{ "child without a name", { name = "message", attr = {}, { attr = {} } } },
 	{ "cyclic table", cyclic },
 	{ "300 levels deep", deep },
+	{ "name not an XML name (U+00D7)", { name = "a\195\151b", attr = {} } },
+	{ "name starting with a combining mark", { name = "\204\191", attr = {} } },
+	{ "attribute name not an XML name", { name = "message", attr = { ["a\195\151b"] = "x" } } },
+	{ "element in the xmlns namespace", { name = "a", attr = { xmlns = "http://www.w3.org/2000/xmlns/" } } },
+	{ "2^30 elements from 30 shared tables", shared },
 }
 for _, case in ipairs(bad) do
 	local ok, r, err = pcall(bots.roundtrip, case[2])
@@ -449,6 +463,7 @@ do
 		["a child's xmlns removed"] = function(x) x.tags[2].attr.xmlns = nil; end,
 		["the top's xmlns set"] = function(x) x.attr.xmlns = "jabber:server"; end,
 		["the name changed"] = function(x) x.name = "presence"; end,
+		["a name with NUL"] = function(x) x.name = "message\0x"; end,
 		["a child renamed"] = function(x) x.tags[1].name = "subject"; end,
 		["attr gone"] = function(x) x.tags[2].attr = nil; end,
 		["xml:lang twice (two key forms)"] = function(x)
