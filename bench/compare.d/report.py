@@ -103,8 +103,10 @@ def check_echo(checks, echo):
         checks.check(echoed + lost <= sent, "%s: echoed %d + lost %d <= sent %d" % (tag, echoed, lost, sent))
         checks.check(echoed == sent, "%s: every message echoed (%d of %d)" % (tag, echoed, sent))
         in_server = r["model"] in IN_SERVER
-        checks.check((r["bot_cpu_s"] == "n/a") == in_server,
-                     "%s: echo-bot process CPU present iff the bot is a process" % tag)
+        exited = "bot_exited" in r["server_limits"].split("+")
+        checks.check((r["bot_cpu_s"] == "n/a") == (in_server or exited),
+                     "%s: echo-bot process CPU present iff the bot is a process (and did not exit)" % tag)
+        checks.check(not exited, "%s: the echo bot stayed up (it exited: see its log)" % tag)
 
 
 def check_scale(checks, scale):
