@@ -131,13 +131,24 @@ stop_epmd() {
     if names=$(epmd_names) && [ -n "$names" ]; then
         return 0
     fi
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 20); do
-        alive "$pid" || break
+    stop_pid "$pid" 2
+    rm -f "$pidfile"
+}
+
+# stop_pid PID SECONDS: SIGTERM, SIGKILL if still alive after SECONDS
+# (0: SIGKILL only), then wait (up to 5 s) until it is gone.
+stop_pid() {
+    local i
+    [ "$2" -eq 0 ] || kill "$1" 2>/dev/null || true
+    for ((i = 0; i < $2 * 10; i++)); do
+        alive "$1" || break
         sleep 0.1
     done
-    kill -9 "$pid" 2>/dev/null || true
-    rm -f "$pidfile"
+    kill -9 "$1" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        alive "$1" || break
+        sleep 0.1
+    done
 }
 
 write_config() {
@@ -404,21 +415,8 @@ stop|kill)
     [ -f "$2/node.env" ] || exit 0
     load "$2"
     if [ -f "$pidfile" ]; then
-        pid=$(cat "$pidfile")
-        if [ "$cmd" = kill ]; then
-            kill -9 "$pid" 2>/dev/null || true
-        else
-            kill "$pid" 2>/dev/null || true
-            for _ in $(seq 1 100); do
-                alive "$pid" || break
-                sleep 0.1
-            done
-            kill -9 "$pid" 2>/dev/null || true
-        fi
-        for _ in $(seq 1 50); do
-            alive "$pid" || break
-            sleep 0.1
-        done
+        # kill: SIGKILL at once (a crash), stop: 10 s to end cleanly.
+        stop_pid "$(cat "$pidfile")" "$([ "$cmd" = kill ] && echo 0 || echo 10)"
         rm -f "$pidfile"
     fi
     [ "$cmd" = kill ] || stop_epmd
