@@ -190,11 +190,11 @@ def c2s_hosts(ctx, cluster):
 
 def target(ctx, k, count):
     """The echo bot of load client k of count: spread over the E bots. Bot
-    i answers on stream i mod S, which is at node (i mod S) mod 2, and
-    client k is at node k mod 2: the stream k with its lowest bit flipped
-    when bit 1 of k is set gives every 4 clients 4 different streams, 2 of
-    them on the client's node and 2 on the other, so half the answers cross
-    from one node to the other."""
+    i's own stream is i mod S, at node (i mod S) mod 2, and client k is at
+    node k mod 2: the stream k with its lowest bit flipped when bit 1 of k
+    is set gives every 4 clients 4 different bots' streams, 2 on the
+    client's node and 2 on the other. (A bot answers through the node that
+    delivered the message, so the answers stay on the client's node.)"""
     e, s = ctx["echo_bots"], ctx["streams"]
     i = (s * (k * e // (count * s)) + (k ^ ((k >> 1) & 1)) % s) % e
     return f"echo{i}@echo.localhost"
@@ -1056,14 +1056,14 @@ def report(ctx, load_end, seconds):
         L.append("")
         L.append("Client k sends to echo bot "
                  "`S * floor(k * E / (K * S)) + ((k XOR bit 1 of k) mod S)`:"
-                 " the targets spread over the E bots, and since a component"
-                 " bot answers on its own stream (bot i on stream i mod S, "
-                 "at node (i mod S) mod 2), every 4 clients are answered on 4"
-                 " different streams, 2 at their own node and 2 at the other"
-                 ". ejabberd hands a "
+                 " the targets spread over the E bots; a component"
+                 " bot's own stream is i mod S (at node (i mod S) mod 2), and "
+                 "every 4 clients get bots of 4 different streams, 2 at their "
+                 "own node and 2 at the other. ejabberd hands a "
                  "message to a component stream on the sender's own node "
-                 "(when it has one), so in the cluster the requests stay on "
-                 "their node and half the answers cross to the other node.")
+                 "(when it has one), and a bot answers on a stream to the "
+                 "node that delivered the message, so in the cluster both "
+                 "the requests and the answers stay on the client's node.")
         L.append("")
         L.append("Commands (round 1; client k differs in `--first`, `--to`"
                  " and its stats file):")
@@ -1113,9 +1113,11 @@ def report(ctx, load_end, seconds):
                  "process and the load clients share the machine: a node "
                  "near 100 x schedulers % or the sum of all CPU near "
                  "100 x cores % is saturated, and the cluster cannot be "
-                 "faster than one node here; what it costs (CPU per echo, "
-                 "answers crossing the Erlang distribution) is the figure "
-                 "that carries over to separate machines.")
+                 "faster than one node here; what it costs (CPU per echo) is "
+                 "the figure that carries over to separate machines. When "
+                 "clients wait out lost messages their spans differ, and "
+                 "the sum of their rates overstates the throughput: then "
+                 "read `echoes_per_s_wall`.")
         L.append("")
 
     if p2:

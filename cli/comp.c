@@ -5,9 +5,12 @@
  * per bot: a bot has no login and no roster, and is online while a stream
  * is. Stanzas reach a bot through one index of every bot's JID
  * (core/route.h), whichever stream they arrive on (ejabberd spreads a
- * domain's traffic over its connections); a bot sends on its own stream,
- * or any ready one, with its JID stamped as 'from'. Every bot is online
- * while any stream is ready (a refused or cut stream's bots use the
+ * domain's traffic over its connections); a bot answers on the stream
+ * that brought what it answers (in a cluster, the node that delivered it
+ * has the sender's session: another node may not know yet of a session
+ * opened a moment ago, and bounce the answer), and otherwise sends on its
+ * own stream, or any ready one, with its JID stamped as 'from'. Every bot
+ * is online while any stream is ready (a refused or cut stream's bots use the
  * others); when the last goes, they all go offline and come back, at the
  * pacer's rate, when a stream is ready again (jumpers rejoin). Streams
  * reconnect with backoff. With several servers (the nodes of a cluster),
@@ -94,6 +97,7 @@ struct comp {
     struct xb_component_hooks hooks;
     struct xb_bot_host bot_host;
     const char *creating; /* the JID of the bot xb_bot_new() creates */
+    struct link *in; /* the stream whose stanza a bot is handling */
 };
 
 static void link_connect(struct link *l);
@@ -159,12 +163,23 @@ static const char *vbot_jid(const void *item)
     return xb_bot_jid(((const struct vbot *)item)->bot);
 }
 
-/* A ready stream for v's stanzas: its own, else any. */
+/* A ready stream for v's stanzas. An answer goes back through the
+ * server that delivered what it answers: v's own stream if it is to that
+ * server, else one of that server's chosen by v (answers spread over the
+ * streams as the bots do). Anything else: v's own stream, else any. */
 static struct link *send_link(struct vbot *v)
 {
     struct comp *h = v->link->h;
-    unsigned i;
+    unsigned i, k, first = (unsigned)(v - h->bots) % h->nlinks;
 
+    if (h->in && h->in->state == L_READY) {
+        for (i = 0; i < h->nlinks; i++) {
+            k = (first + i) % h->nlinks;
+            if (h->links[k].server == h->in->server &&
+                h->links[k].state == L_READY)
+                return &h->links[k];
+        }
+    }
     if (v->link->state == L_READY)
         return v->link;
     for (i = 0; i < h->nlinks; i++)
@@ -391,7 +406,9 @@ static void c_stanza(void *ud, const struct xb_stanza *st)
     int v = xb_route_stanza(l->h->route, st, &item, &reply);
 
     if (v == XB_ROUTE_DELIVER && ((struct vbot *)item)->online) {
+        l->h->in = l;
         xb_bot_stanza(((struct vbot *)item)->bot, st);
+        l->h->in = NULL;
     } else if (v == XB_ROUTE_DELIVER) {
         /* A bot still waiting for the pacer: a request must not hang. */
         const char *type = xb_stanza_attr(st, NULL, "type");
