@@ -5,19 +5,19 @@
  * per bot: a bot has no login and no roster, and is online while a stream
  * is. Stanzas reach a bot through one index of every bot's JID
  * (core/route.h), whichever stream they arrive on (ejabberd spreads a
- * domain's traffic over its connections); a bot answers on the stream
- * that brought what it answers (in a cluster, the node that delivered it
- * has the sender's session: another node may not know yet of a session
- * opened a moment ago, and bounce the answer), and otherwise sends on its
- * own stream, or any ready one, with its JID stamped as 'from'. Every bot
- * is online while any stream is ready (a refused or cut stream's bots use the
- * others); when the last goes, they all go offline and come back, at the
- * pacer's rate, when a stream is ready again (jumpers rejoin). Streams
- * reconnect with backoff. With several servers (the nodes of a cluster),
- * stream k starts at server k mod n; a stream that cannot connect, or is
- * cut and cannot come back, moves on to the next server at once, and
- * backs off only when it has tried them all. Output collects per stream
- * and leaves once per loop turn.
+ * domain's traffic over its connections); a bot answers through the
+ * server that brought what it answers (in a cluster, the node that
+ * delivered it has the sender's session: another node may not know yet
+ * of a session opened a moment ago, and bounce the answer), and otherwise
+ * sends on its own stream, or any ready one, with its JID stamped as
+ * 'from'. Every bot is online while any stream is ready (a refused or cut
+ * stream's bots use the others); when the last goes, they all go offline
+ * and come back, at the pacer's rate, when a stream is ready again
+ * (jumpers rejoin). Streams reconnect with backoff. With several
+ * servers (the nodes of a cluster), stream k starts at server k mod n; a
+ * stream that cannot connect, or is cut and cannot come back, moves on to
+ * the next server at once, and backs off only when it has tried them all.
+ * Output collects per stream and leaves once per loop turn.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
