@@ -292,9 +292,7 @@ static void on_stream_error(struct xb_component *c, const struct xb_stanza *st)
     c->stream_cond = cond;
     if (c->phase != P_CLOSING)
         emit_str(c, "</stream:stream>");
-    snprintf(msg, sizeof msg, "stream error from the server: %s%s%s%.120s",
-             xb_cond_name(cond), cond_hint(cond), text ? ": " : "",
-             text ? text : "");
+    xb_stream_error_reason(msg, sizeof msg, cond, cond_hint(cond), text);
     finish(c, cond == XB_COND_NOT_AUTHORIZED ? XB_EAUTH : XB_ECLOSED, msg);
 }
 

@@ -991,8 +991,7 @@ static void on_stream_error(struct xb_session *s, const struct xb_stanza *st)
     {
         char msg[200];
 
-        snprintf(msg, sizeof msg, "stream error from the server: %s%s%.120s",
-                 xb_cond_name(cond), text ? ": " : "", text ? text : "");
+        xb_stream_error_reason(msg, sizeof msg, cond, NULL, text);
         finish(s, XB_ECLOSED, msg);
     }
 }

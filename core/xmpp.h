@@ -6,6 +6,8 @@
 #ifndef XB_XMPP_H
 #define XB_XMPP_H
 
+#include <stddef.h>
+
 #define XB_NS_STREAMS "http://etherx.jabber.org/streams"
 #define XB_NS_CLIENT "jabber:client"
 #define XB_NS_SERVER "jabber:server"
@@ -65,6 +67,13 @@ const char *xb_cond_name(enum xb_cond cond);
 /* Maps an element name back to its condition; unknown names give
  * XB_COND_UNDEFINED_CONDITION, as RFC 6120 4.9.3.21 asks receivers to do. */
 enum xb_cond xb_cond_from_name(const char *name);
+
+/* The one-line reason for a stream error the server sent: "stream error
+ * from the server: COND[HINT][: TEXT]" into buf (size bytes, cut to fit),
+ * with the server's text (NULL: none) cut at 120 bytes and every control
+ * character in it (its line breaks) made a space. */
+void xb_stream_error_reason(char *buf, size_t size, enum xb_cond cond,
+                            const char *hint, const char *text);
 
 struct xb_stanza;
 

@@ -25,6 +25,25 @@ START_TEST(test_xmpp_cond_none_empty)
 }
 END_TEST
 
+/* The server's text may hold line breaks (expat reads a CR as LF; found
+ * by the session's fuzz target): the reason stays one line, and is cut
+ * to the buffer. */
+START_TEST(test_xmpp_stream_error_reason)
+{
+    char buf[200], small[8];
+
+    xb_stream_error_reason(buf, sizeof buf, XB_COND_CONFLICT, NULL,
+                           "Replaced\n by\r\tnew");
+    ck_assert_str_eq(buf, "stream error from the server: conflict: "
+                          "Replaced  by  new");
+    xb_stream_error_reason(buf, sizeof buf, XB_COND_CONFLICT, " (hint)", NULL);
+    ck_assert_str_eq(buf, "stream error from the server: conflict (hint)");
+    xb_stream_error_reason(small, sizeof small, XB_COND_CONFLICT, NULL,
+                           "\n\n\n\n\n\n\n\n");
+    ck_assert_str_eq(small, "stream ");
+}
+END_TEST
+
 START_TEST(test_xmpp_cond_names_nonempty)
 {
     int c;
@@ -207,6 +226,7 @@ static Suite *xmpp_suite(void)
 
     tc_cond = tcase_create("conditions");
     tcase_add_test(tc_cond, test_xmpp_cond_none_empty);
+    tcase_add_test(tc_cond, test_xmpp_stream_error_reason);
     tcase_add_test(tc_cond, test_xmpp_cond_names_nonempty);
     tcase_add_test(tc_cond, test_xmpp_cond_names_distinct);
     tcase_add_test(tc_cond, test_xmpp_cond_names_wire);
