@@ -195,6 +195,8 @@ static void on_iq(struct xb_bot *b, const struct xb_stanza *iq)
             b->kind->iq(b, iq);
         return;
     }
+    if (!xb_xmpp_can_reply(iq))
+        return;
     b->iq_requests++;
     get = !strcmp(type, "get");
     payload = xb_iq_payload(iq);

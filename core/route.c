@@ -515,8 +515,8 @@ int xb_route_stanza(const struct xb_route *r, const struct xb_stanza *st,
         return XB_ROUTE_DROP;
     }
     /* An address the server would not take as our 'from' (it closes the
-     * stream for that). */
-    if (xb_jid_check(to, strlen(to), NULL))
+     * stream for that), or a sender no one can answer. */
+    if (xb_jid_check(to, strlen(to), NULL) || !xb_xmpp_can_reply(st))
         return XB_ROUTE_DROP;
     rep = xb_xmpp_reply(st, cond, etype);
     if (!rep || xb_stanza_set_attr(rep, NULL, "from", to) ||

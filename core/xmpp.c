@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jid.h"
 #include "stanza.h"
 
 static const char *const cond_names[XB_COND_COUNT] = {
@@ -73,6 +74,13 @@ struct xb_stanza *xb_xmpp_reply(const struct xb_stanza *req, const char *cond,
 oom:
     xb_stanza_free(r);
     return NULL;
+}
+
+int xb_xmpp_can_reply(const struct xb_stanza *req)
+{
+    const char *from = xb_stanza_attr(req, NULL, "from");
+
+    return !from || xb_jid_check(from, strlen(from), NULL) == 0;
 }
 
 const struct xb_stanza *xb_iq_payload(const struct xb_stanza *iq)

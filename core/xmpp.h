@@ -89,6 +89,14 @@ struct xb_stanza;
 struct xb_stanza *xb_xmpp_reply(const struct xb_stanza *req, const char *cond,
                                 const char *etype);
 
+/*
+ * Can req (borrowed) be answered? Yes when its 'from' is absent (it comes
+ * from the server or the receiver's own account, RFC 6120 8.1.2.1) or a
+ * JID; a 'from' that is not one names no one to answer, and a server
+ * refuses a stanza addressed to it. Every answering path asks this.
+ */
+int xb_xmpp_can_reply(const struct xb_stanza *req);
+
 /* The single element child of an IQ (RFC 6120 8.2.3: a get or set has
  * exactly one), or NULL (none, or several). */
 const struct xb_stanza *xb_iq_payload(const struct xb_stanza *iq);

@@ -357,6 +357,29 @@ START_TEST(test_bot_iq_without_from_or_id)
 }
 END_TEST
 
+START_TEST(test_bot_iq_from_no_jid_is_not_answered)
+{
+    /* A sender that is not a JID cannot be answered (a server would
+     * refuse the answer): the request is dropped, as the echo and the
+     * component's routing drop such senders. */
+    static const char *const froms[] = {"@example.com", "a@b@c", "a/",
+                                        "a@@b", ""};
+    char xml[256];
+    size_t i;
+
+    for (i = 0; i < sizeof froms / sizeof froms[0]; i++) {
+        snprintf(xml, sizeof xml,
+                 "<iq type='get' id='n' from='%s'><ping "
+                 "xmlns='urn:xmpp:ping'/></iq>",
+                 froms[i]);
+        fh_deliver(bot, xml);
+    }
+    ck_assert_int_eq(host.nsent, 0);
+    ck_assert_uint_eq(fh_counter(bot, "iq_requests"), 0);
+    ck_assert_uint_eq(fh_counter(bot, "stanzas"), 5);
+}
+END_TEST
+
 START_TEST(test_bot_iq_other_namespace_goes_to_the_kind)
 {
     /* An <iq/> outside jabber:client is not a stanza of ours. */
@@ -416,6 +439,7 @@ static Suite *bot_suite(void)
     tcase_add_test(tc, test_bot_iq_needs_one_payload);
     tcase_add_test(tc, test_bot_iq_results_are_not_answered);
     tcase_add_test(tc, test_bot_iq_without_from_or_id);
+    tcase_add_test(tc, test_bot_iq_from_no_jid_is_not_answered);
     tcase_add_test(tc, test_bot_iq_other_namespace_goes_to_the_kind);
     tcase_add_test(tc, test_bot_state_and_ok);
     tcase_add_test(tc, test_bot_jid);

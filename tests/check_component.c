@@ -940,18 +940,20 @@ START_TEST(test_component_route_no_from_not_delivered)
 END_TEST
 
 /* The component's own answers go to the sender's 'from' as the server
- * stamped it, whole, even one longer than any JID (3 x 1023 bytes and two
- * separators). fuzz_component kept the sender in a buffer of that size,
- * cut such a 'from' and saw "an answer to someone else than the sender":
- * the harness was wrong, not the component. */
+ * stamped it, whole: here the longest a JID can be (a 1,023-byte
+ * resource). fuzz_component kept the sender in a buffer of 3,072 bytes,
+ * cut a longer 'from' and saw "an answer to someone else than the sender":
+ * the harness was wrong, not the component. A 'from' that is not a JID
+ * (this one with a resource over 1,023 bytes) gets no answer at all: no
+ * one could receive it, and the bots' own IQ rules drop it too. */
 START_TEST(test_component_route_answer_to_whole_from)
 {
-    char from[3200], xml[3600];
+    char from[16 + 1023 + 1], xml[1400], bad[3200], badxml[6700];
     const struct xb_stanza *r;
 
-    memset(from, 'r', sizeof from - 1);
-    from[sizeof from - 1] = '\0';
     memcpy(from, "alice@localhost/", 16);
+    memset(from + 16, 'r', 1023);
+    from[sizeof from - 1] = '\0';
     make_host(10);
     snprintf(xml, sizeof xml,
              "<message from='%s' type='chat' id='m1'><body>x</body></message>",
@@ -970,6 +972,17 @@ START_TEST(test_component_route_answer_to_whole_from)
     wt_assert_attr(r, "type", "error");
     wt_assert_attr(r, "from", "nobody@" DOMAIN);
     wt_assert_attr(r, "to", from);
+
+    memset(bad, 'r', sizeof bad - 1);
+    bad[sizeof bad - 1] = '\0';
+    memcpy(bad, "alice@localhost/", 16);
+    snprintf(badxml, sizeof badxml,
+             "<message from='%s' type='chat' id='m2'><body>x</body></message>"
+             "<iq from='%s' to='nobody@" DOMAIN "' type='get' id='q2'>"
+             "<ping xmlns='urn:xmpp:ping'/></iq>",
+             bad, bad);
+    server_says(badxml);
+    ck_assert_str_eq(take_raw(), "");
     ck_assert_int_eq(host.delivered, 0);
 }
 END_TEST

@@ -5,8 +5,8 @@
  * interleaved with host calls (0xFF escapes). Whatever the server sends:
  * what the component writes re-parses in a jabber:component:accept
  * stream; every stanza has a 'from' that is a JID of the domain; nothing
- * answers an error, an IQ result or a stanza without 'from', and answers
- * go to the sender; nothing is written after our </stream:stream> or the
+ * answers an error, an IQ result or a stanza without a 'from' that is a
+ * JID, and answers go to the sender; nothing is written after our </stream:stream> or the
  * closed hook, which runs at most once per start.
  */
 #include <stdint.h>
@@ -171,7 +171,7 @@ static void out_stanza(void *ud, struct xb_stanza *st)
             to = xb_stanza_attr(st, NULL, "to");
             if (fz.ans.silent)
                 fuzz_die("an answer to an error, a result or a stanza without "
-                         "'from'",
+                         "a 'from' that is a JID",
                          fz.ans.from);
             if (!to || strcmp(to, fz.ans.from))
                 fuzz_die("an answer to someone else than the sender", to);
@@ -228,12 +228,13 @@ static void h_ready(void *ud)
 }
 
 /* Whether nothing may answer st: an error, an IQ result (RFC 6120
- * 8.3.1, 8.2.3), or a stanza without a 'from' to answer to. */
+ * 8.3.1, 8.2.3), or a stanza whose 'from' is absent or not a JID. */
 static int must_not_answer(const struct xb_stanza *st)
 {
     const char *type = xb_stanza_attr(st, NULL, "type");
+    const char *from = xb_stanza_attr(st, NULL, "from");
 
-    if (!xb_stanza_attr(st, NULL, "from"))
+    if (!from || xb_jid_check(from, strlen(from), NULL))
         return 1;
     if (type && !strcmp(type, "error"))
         return 1;

@@ -4,8 +4,8 @@
  * its own (an in-memory store that can be told to fail, pages fetched by
  * path), driven by a script of stanzas from a few users and host events.
  * Beyond "no crash, no leak": what the bot sends re-parses; every IQ
- * request gets exactly one reply, to its sender, and nothing answers an
- * error or a result; the store holds exactly the registrations the bot
+ * request gets exactly one reply, to its sender (none if the sender is
+ * not a JID), and nothing answers an error or a result; the store holds exactly the registrations the bot
  * serves, at most max_users, unchanged by a failed write and the same
  * after a restart; pages escape what users wrote; memory stays within
  * what the limits allow.
@@ -1234,6 +1234,12 @@ static void after_iq(const struct xb_stanza *st)
     struct ereg *e = c->has_bare ? find_reg(c->bare) : NULL;
     const struct xb_stanza *x;
 
+    /* A sender that is not a JID gets no answer (xb_xmpp_can_reply). */
+    if (c->from && !c->has_bare) {
+        if (c->replies != 0)
+            die("a sender that is not a JID got an answer", c->id);
+        return;
+    }
     if (c->replies != 1)
         die("an IQ request got no reply", c->id);
     if (c->store_failures != fz.failures &&
