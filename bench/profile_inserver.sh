@@ -18,6 +18,9 @@
 #                    mod_bots' C module and the rest (bench/callgrind_split.py);
 #  --tool none       only the start and the counters.
 #
+# --direct sets mod_bots' bots_muc_direct = true (room messages to the bots
+# without the router; see doc/mod_bots.md).
+#
 # --probe S also runs bench/muc_probe.py (slixmpp, a c2s client) in
 # bot_room_0 for S seconds from the start of the window: how a client sees
 # the server (its join, the delay of its messages through the room).
@@ -25,7 +28,8 @@
 #   bench/profile_inserver.sh mod_bots|lua_jumper N [--tool lua|callgrind|none]
 #       [--deliveries D] [--sample K] [--per-room 100] [--interval "5, 15"]
 #       [--gc incremental|generational] [--settle S] [--start-batch B]
-#       [--watch S] [--probe S] [--build DIR] [--port P] [--out FILE] [--keep DIR]
+#       [--watch S] [--probe S] [--direct] [--build DIR] [--port P] [--out FILE]
+#       [--keep DIR]
 #
 # The report (Markdown: the command, git revision, start times, breakdown)
 # goes to --out (default bench/results/profile-MODEL-N-TOOL-<UTC time>.md,
@@ -52,7 +56,7 @@ esac
 [[ $n =~ ^[0-9]+$ ]] || { echo "N must be a number of bots" >&2; exit 2; }
 shift 2
 tool=lua deliveries=100000 sample=10007 per_room=100 interval="5, 15" gc=incremental
-settle=10 start_batch=100 watch=0.5 probe=0 build="" port="" out="" keep=""
+settle=10 start_batch=100 watch=0.5 probe=0 build="" port="" out="" keep="" direct=false
 while [ $# -gt 0 ]; do
     case $1 in
     --tool) tool=$2; shift 2 ;;
@@ -65,6 +69,7 @@ while [ $# -gt 0 ]; do
     --start-batch) start_batch=$2; shift 2 ;;
     --watch) watch=$2; shift 2 ;;
     --probe) probe=$2; shift 2 ;;
+    --direct) direct=true; shift ;;
     --build) build=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
@@ -114,6 +119,7 @@ ramp=$(awk -v n="$n" 'BEGIN { print n / 500 }')
 if [ "$model" = mod_bots ]; then
     host_extra="modules_enabled = { \"bots\", \"lua_profile\" }
     bots_start_batch = $start_batch
+    bots_muc_direct = $direct
     bots_jumper = { count = $n, rooms = $rooms, phrases = { 5, 9 }, interval = { $interval }, ramp = $ramp, seed = 1 }"
 else
     host_extra="modules_enabled = { \"lua_jumper\", \"lua_profile\" }
@@ -213,7 +219,7 @@ watch_summary=$(grep -oP 'watch \K.*' "$dir/prosody.log" | awk -v n="$n" '
 {
     echo "# In-server jumpers profiled: $model, $n bots, --tool $tool"
     echo
-    echo "\`bench/profile_inserver.sh $model $n --tool $tool --deliveries $deliveries --sample $sample --per-room $per_room --interval \"$interval\" --gc $gc\`"
+    echo "\`bench/profile_inserver.sh $model $n --tool $tool --deliveries $deliveries --sample $sample --per-room $per_room --interval \"$interval\" --gc $gc$($direct && echo ' --direct')\`"
     echo
     echo "- $(date -u +%Y-%m-%dT%H:%MZ), git $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- mod_bots bench core 2> /dev/null || echo ' (with local changes)'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "- $n jumpers in $rooms rooms, 5-9 phrases $interval s apart, online at 500/s; GC $gc"

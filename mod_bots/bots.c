@@ -505,22 +505,30 @@ static void set_online(struct lbot *b, int online)
     b->online = (unsigned char)online;
 }
 
-/* Runs one core call on the bot at index 1 with the pool entered, the
- * way every bot method does; online is the bot's state afterwards (-1:
- * unchanged). Returns true to Lua. */
-static int bot_call(lua_State *L, struct lbot *b, int online,
-                    void (*call)(struct xb_bot *, const void *),
-                    const void *arg)
+/* Runs one core call on the bot at index bot_idx with the pool entered;
+ * online is the bot's state afterwards (-1: unchanged). */
+static void bot_call_at(lua_State *L, int bot_idx, struct lbot *b, int online,
+                        void (*call)(struct xb_bot *, const void *),
+                        const void *arg)
 {
     struct saved sv;
 
-    enter(b->pool, L, push_pool_of(L, 1), 1, &sv);
+    enter(b->pool, L, push_pool_of(L, bot_idx), bot_idx, &sv);
     if (online >= 0)
         set_online(b, online);
     begin_call(b);
     call(b->bot, arg);
     end_call(L, b);
     leave(b->pool, &sv);
+}
+
+/* bot_call_at() on the bot at index 1, the way every bot method runs.
+ * Returns true to Lua. */
+static int bot_call(lua_State *L, struct lbot *b, int online,
+                    void (*call)(struct xb_bot *, const void *),
+                    const void *arg)
+{
+    bot_call_at(L, 1, b, online, call, arg);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -615,6 +623,58 @@ static int Lbot_deliver(lua_State *L)
         xb_stanza_free(st);
         p->last = NULL;
     }
+    return 1;
+}
+
+/*
+ * bots.deliver_all(stanza, list, n) -> true | nil, err: what a room sends
+ * to n bots at once, list = { bot1, jid1, bot2, jid2, ... } (bots of any
+ * pool): each live bot gets it as bot:deliver() would after the room set
+ * attr.to to its JID, but the table is converted once, not once a bot
+ * (mod_bots' bots_muc_direct). Entries that are not live bots are
+ * skipped. The list is read as it goes: a delivery inside a delivery
+ * needs a list of its own.
+ */
+static int Lbots_deliver_all(lua_State *L)
+{
+    struct xb_stanza *st;
+    struct lbot *b;
+    const char *err = NULL;
+    lua_Integer i, n = luaL_checkinteger(L, 3);
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 3);
+    lua_rawgeti(L, 2, 1);
+    b = luaL_testudata(L, 4, BOT_MT);
+    lua_pop(L, 1);
+    if (n <= 0 || !b || !lua_checkstack(L, 8)) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    st = xbl_bridge_to_core(L, 1, &b->pool->scratch, &err);
+    for (i = 1; i <= n; i++) {
+        lua_rawgeti(L, 2, 2 * i - 1); /* the bot, at 4 */
+        lua_rawgeti(L, 2, 2 * i);     /* its JID, at 5 */
+        b = luaL_testudata(L, 4, BOT_MT);
+        if (b && b->bot && !b->close_pending) {
+            if (!st)
+                b->pool->refused++;
+            else if (lua_type(L, 5) != LUA_TSTRING ||
+                     xb_stanza_set_attr(st, NULL, "to", lua_tostring(L, 5)))
+                b->pool->errors++;
+            else
+                bot_call_at(L, 4, b, -1, call_stanza, st);
+        }
+        lua_settop(L, 3);
+    }
+    if (!st) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    xb_stanza_free(st);
+    lua_pushboolean(L, 1);
     return 1;
 }
 
@@ -1526,6 +1586,8 @@ XBL_EXPORT int luaopen_xmppbots_bots(lua_State *L)
      * calls it for every stanza routed to a bot (no method lookup). */
     lua_pushcfunction(L, Lbot_deliver);
     lua_setfield(L, -2, "deliver");
+    lua_pushcfunction(L, Lbots_deliver_all);
+    lua_setfield(L, -2, "deliver_all");
     lua_pushliteral(L, PACKAGE_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

@@ -17,10 +17,14 @@ dist_prosodyplugin_DATA = mod_bots/mod_bots.lua
 
 # Tests: the bridge unit test (lua5.4 with Prosody's util modules) and a
 # private Prosody with the module loaded from the build tree: user bots on
-# its VirtualHost, and the web presence gateway on a component host.
+# its VirtualHost (and with bots_muc_direct), and the web presence gateway
+# on a component host.
 TESTS += tests/mod_bots_bridge.sh tests/mod_bots_prosody.sh \
+	tests/mod_bots_muc_direct.sh tests/webpresence_prosody.sh
+NOT_UNDER_VALGRIND += tests/mod_bots_prosody.sh tests/mod_bots_muc_direct.sh \
 	tests/webpresence_prosody.sh
 EXTRA_DIST += tests/mod_bots_bridge.sh tests/mod_bots_prosody.sh \
+	tests/mod_bots_muc_direct.sh \
 	tests/mod_bots_bridge.lua tests/webpresence_prosody.sh tests/wp_user.py \
 	tests/browser_watch.py tests/wplib.sh \
 	bench/mod_bots_scale.sh bench/peers/mod_lua_echo.lua \

@@ -478,6 +478,117 @@ end
 pool = bots.pool { send = bot_send, log = bot_log, wake = wake, store_load = store_load,
 	store_put = store_put, store_del = store_del, http_url = http_url };
 
+-- --- rooms straight to the bots (bots_muc_direct) ----------------------------
+-- MUC hands what a room says to each occupant through the router: for a
+-- message, a copy of the occupant (two tables), then for every stanza
+-- core_post_stanza (the recipient's JID split, an event table, the
+-- message/full or presence/full handlers) and the session's send; in a
+-- room of 100 bots that and its garbage are most of what a delivery costs
+-- Prosody. With bots_muc_direct = true, what a room sends to the
+-- in-server bots among its occupants (of any host whose mod_bots has the
+-- option) goes straight to their sessions' send, which still applies
+-- their stanza filters; everyone else's goes through the router as
+-- before, in the same order. A room's message is handed out after every
+-- other muc-broadcast-message handler (history, archive). The trade-off:
+-- other modules' message/full, presence/full and pre-* handlers do not
+-- see what rooms send to these bots.
+local muc_direct = module:get_option_boolean("bots_muc_direct", false);
+local direct_sessions; -- session -> its bot: bots that take what rooms send directly
+local undo_direct = function() end;
+if muc_direct and not on_component and not bots.deliver_all then
+	-- A mod_bots.lua newer than the C module Prosody has loaded (it keeps
+	-- a loaded .so until it restarts).
+	refuse("bots_muc_direct needs a newer xmppbots_bots.so than the one loaded (version %s): "
+		.. "install this mod_bots.lua's and restart Prosody", bots.version);
+end
+if muc_direct and not on_component then
+	direct_sessions = module:shared("/*/bots/direct_sessions");
+	-- A room's message: the bots among the recipients (but those with
+	-- stanza filters, which get it through their send) are collected and
+	-- get it in one call, converted once; a bot's answer to it may make
+	-- another room speak, whose broadcast takes the next list.
+	local deliver_all = bots.deliver_all;
+	local lists, depth = {}, 0;
+	local function broadcast_direct(event)
+		local room, stanza = event.room, event.stanza;
+		local occupants = room._occupants; -- what each_occupant() copies from
+		if type(occupants) ~= "table" then return; end -- another MUC: its own broadcast
+		local attr = stanza.attr;
+		local to = attr.to;
+		depth = depth + 1;
+		local list = lists[depth];
+		if not list then list = {}; lists[depth] = list; end
+		local n = 0;
+		for _, occupant in next, occupants do
+			for jid in occupant:each_session() do
+				local session = full_sessions[jid];
+				local bot = session and direct_sessions[session];
+				if bot and not session.filter then
+					list[n + n + 1], list[n + n + 2] = bot, jid;
+					n = n + 1;
+				else
+					attr.to = jid;
+					if bot then session.send(stanza); else room:route_stanza(stanza); end
+				end
+			end
+		end
+		attr.to = to;
+		if n > 0 then
+			local outer = answer_now;
+			answer_now = from_outside(stanza);
+			local ok, err = deliver_all(stanza, list, n);
+			answer_now = outer;
+			if not ok then module:log("debug", "Bots refused a room's stanza: %s", err); end
+			for k = 1, n + n do list[k] = nil; end
+		end
+		depth = depth - 1;
+		return true;
+	end
+	-- The rest of what a room sends its occupants, one at a time (joins,
+	-- leaves, the occupant list to a newcomer, the subject), goes through
+	-- room:route_stanza(): each room a bot joins gets one that hands the
+	-- stanza for a bot to its session, and routes the others as before.
+	local rooms = setmetatable({}, { __mode = "k" }); -- room -> its own route_stanza
+	local function route_direct(room, stanza)
+		local session = full_sessions[stanza.attr.to];
+		if session and direct_sessions[session] then
+			session.send(stanza);
+		else
+			rooms[room](room, stanza);
+		end
+	end
+	local function on_join(event)
+		local room = event.room;
+		if rooms[room] then return; end
+		local mt = getmetatable(room);
+		local own = type(mt) == "table" and type(mt.__index) == "table" and mt.__index.route_stanza;
+		if type(own) == "function" and rawget(room, "route_stanza") == nil then
+			rooms[room] = own;
+			room.route_stanza = route_direct;
+		end
+	end
+	undo_direct = function() -- at unload
+		for room in pairs(rooms) do
+			if rawget(room, "route_stanza") == route_direct then room.route_stanza = nil; end
+		end
+	end
+	-- Every MUC host there is now, and any activated later.
+	local hooked = {};
+	local function hook_muc(h)
+		local hs = prosody.hosts[h];
+		if hs and hs.modules.muc and not hooked[hs.events] then
+			hooked[hs.events] = true;
+			module:hook_object_event(hs.events, "muc-broadcast-message", broadcast_direct, -1000);
+			module:hook_object_event(hs.events, "muc-occupant-pre-join", on_join, 1000);
+		end
+	end
+	for h in pairs(prosody.hosts) do hook_muc(h); end
+	module:hook_global("host-activated", hook_muc, -100); -- after its modules loaded
+	module:hook_global("server-started", function()
+		for h in pairs(prosody.hosts) do hook_muc(h); end
+	end);
+end
+
 -- session:close(), from a kick (a client bound the same full JID), an
 -- admin command, or host deactivation.
 -- (sessions[i] keeps the retired session: enqueue() and the rest check
@@ -485,6 +596,7 @@ pool = bots.pool { send = bot_send, log = bot_log, wake = wake, store_load = sto
 local function close_session(bot, session, reason)
 	if type(reason) == "table" then reason = reason.text or reason.condition; end
 	session.log("info", "Bot session closed%s", reason and (": " .. tostring(reason)) or "");
+	if direct_sessions then direct_sessions[session] = nil; end
 	bot:offline();
 	sm.destroy_session(session, reason);
 end
@@ -544,6 +656,7 @@ local function start_bot(i)
 		return;
 	end
 	sessions[i] = session;
+	if direct_sessions then direct_sessions[session] = bot; end
 	-- Initial presence, through the normal path (queued like everything
 	-- the bot sends), so that messages to the bare JID reach the bot. The
 	-- default priority 0 needs no <priority/>: the stored presence is
@@ -714,6 +827,7 @@ local function stop_all(reason)
 	for i = 1, #list do
 		local session = sessions[i];
 		sessions[i] = nil;
+		if direct_sessions and session then direct_sessions[session] = nil; end
 		list[i]:offline();
 		if session and session.service then
 			session.destroyed = true;
@@ -735,6 +849,7 @@ end
 module:hook_global("server-stopping", function() stop_all("server shutting down"); end);
 function module.unload()
 	stop_all(module.reloading and "mod_bots reloading" or "mod_bots unloaded");
+	undo_direct();
 end
 
 module:hook_global("stats-update", function()

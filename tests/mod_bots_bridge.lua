@@ -569,6 +569,35 @@ check("a raising send callback is logged, not propagated",
 	and logs[1].data == "ECHO", logs[1] and logs[1].msg)
 check("and counted in pool errors", pool:stats().errors == 1)
 
+-- bots.deliver_all(): one table to many bots, converted once (what a room
+-- sends its bot occupants with bots_muc_direct).
+do
+	local echo2 = assert(pool:new { config = echo_cfg, jid = "echo2@localhost", data = "ECHO2" })
+	assert(echo2:online("echo2@localhost/bot"))
+	local gone = assert(pool:new { config = echo_cfg, jid = "gone@localhost", data = "GONE" })
+	gone:close()
+	local s1, s2 = echo:stats().stanzas, echo2:stats().stanzas
+	take()
+	local m = st.message({ from = "u@localhost/r", to = "room@conference.localhost", type = "chat",
+		id = "da" }):text_tag("body", "to all")
+	local list = { echo, "echobot@localhost/bot", gone, "gone@localhost/bot", "not a bot", "x",
+		echo2, "echo2@localhost/bot" }
+	check("deliver_all returns true", bots.deliver_all(m, list, 4) == true)
+	local o = take()
+	check("deliver_all: each live bot got it once (two echoes), closed bots and others skipped",
+		#o == 2 and o[1].data == "ECHO" and o[2].data == "ECHO2", #o)
+	check("deliver_all: each bot counted one stanza",
+		echo:stats().stanzas == s1 + 1 and echo2:stats().stanzas == s2 + 1)
+	check("deliver_all: the table is as it was", m.attr.to == "room@conference.localhost"
+		and m.attr.id == "da" and m:get_child_text("body") == "to all" and #m.tags == 1)
+	local refused0 = pool:stats().refused
+	local r2, e2 = bots.deliver_all({ name = "message", attr = { from = 5 } }, list, 4)
+	check("deliver_all of a table it cannot take -> nil, message", r2 == nil and type(e2) == "string")
+	check("deliver_all: refused, counted once per live bot", pool:stats().refused == refused0 + 2)
+	check("deliver_all to none -> true", bots.deliver_all(m, {}, 0) == true and #take() == 0)
+	echo2:close()
+end
+
 -- Jumpers.
 local cfg = assert(bots.config("jumper", { muc = "conference.localhost", rooms = 3, room_prefix = "r",
 	phrases = { 2, 2 }, interval = { 0.001, 0.002 },

@@ -13,22 +13,10 @@
 set -u
 # shellcheck source=tests/prosodylib.sh
 . "$(dirname "$0")/prosodylib.sh"
-so="$build/mod_bots/.libs/xmppbots_bots.so"
 
 need 77 prosody prosodyctl timeout curl
 need_slixmpp 77
-need_built -f "$so"
-if ldd "$so" | grep -q libasan; then
-    give_up 77 "a sanitizer build cannot be loaded into prosody"
-fi
-
-plugins="$tmp/plugins"
-show_logs() { show_tails 25 "$dir/prosody.err" "$dir/prosody.log"; }
-on_exit show_logs
-
-# The module from the build tree, as make install lays it out.
-mkdir -p "$plugins"
-cp "$src/mod_bots/mod_bots.lua" "$so" "$plugins/"
+mod_bots_plugins
 
 # pshell LINE...: runs lines in prosodyctl shell, output on stdout.
 pshell() { bash "$prosody_sh" shell "$dir" 30 "$@"; }

@@ -20,24 +20,13 @@ set -u
 . "$(dirname "$0")/prosodylib.sh"
 # shellcheck source=tests/wplib.sh
 . "$(dirname "$0")/wplib.sh"
-so="$build/mod_bots/.libs/xmppbots_bots.so"
 
 need 77 prosody prosodyctl timeout curl lua5.4
 need 1 chromium
 need_slixmpp 77
-need_built -f "$so"
-if ldd "$so" | grep -q libasan; then
-    give_up 77 "a sanitizer build cannot be loaded into prosody"
-fi
+mod_bots_plugins
 
 gw=presence.localhost
-plugins="$tmp/plugins"
-show_logs() { show_tails 25 "$dir/prosody.err" "$dir/prosody.log"; }
-on_exit show_logs
-
-# The module from the build tree, as make install lays it out.
-mkdir -p "$plugins"
-cp "$src/mod_bots/mod_bots.lua" "$so" "$plugins/"
 
 # The kind's counters, from the C module's tables (as mod_bots reads them).
 counter_names=$(LUA_CPATH="$build/mod_bots/.libs/?.so;/usr/lib/prosody/?.so;;" \

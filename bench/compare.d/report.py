@@ -15,6 +15,7 @@ from collections import defaultdict
 
 LABELS = {
     "mod_bots": "xmppbots in-server (mod_bots)",
+    "mod_bots_direct": "xmppbots in-server (mod_bots, bots_muc_direct)",
     "cli": "xmppbots client bots (CLI)",
     "cli_nosm": "xmppbots client bots (CLI, --sm off)",
     "component": "xmppbots component bots (CLI, XEP-0114)",
@@ -23,7 +24,7 @@ LABELS = {
     "lua_echo": "mod_lua_echo (Lua in Prosody)",
     "lua_jumper": "mod_lua_jumper (Lua in Prosody)",
 }
-IN_SERVER = ("mod_bots", "lua_echo", "lua_jumper")
+IN_SERVER = ("mod_bots", "mod_bots_direct", "lua_echo", "lua_jumper")
 # Columns that may hold "n/a" (per-process figures of a bot that is not a
 # process; the gc of a server that is not Prosody).
 ECHO_NA = {"gc", "bot_cpu_s", "bot_us_per_echo", "bot_rss_kb"}
