@@ -131,6 +131,7 @@ static void fail(struct xb_component *c, int err, enum xb_cond cond,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    xb_one_line(msg);
     if (cond != XB_COND_NONE) {
         c->stream_cond = cond;
         if (open) {

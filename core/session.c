@@ -202,6 +202,7 @@ static void fail(struct xb_session *s, int err, enum xb_cond cond,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    xb_one_line(msg); /* it may quote the server (a SASL failure's text) */
     if (cond != XB_COND_NONE)
         stream_error(s, cond, NULL);
     if (may_write(s))

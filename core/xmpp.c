@@ -97,19 +97,20 @@ const struct xb_stanza *xb_iq_payload(const struct xb_stanza *iq)
     return one;
 }
 
+void xb_one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = ' ';
+}
+
 void xb_stream_error_reason(char *buf, size_t size, enum xb_cond cond,
                             const char *hint, const char *text)
 {
-    int n;
-    size_t i, end;
-
     if (!size)
         return;
-    n = snprintf(buf, size, "stream error from the server: %s%s%s%.120s",
-                 xb_cond_name(cond), hint ? hint : "", text ? ": " : "",
-                 text ? text : "");
-    end = n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
-    for (i = 0; i < end; i++)
-        if ((unsigned char)buf[i] < 0x20)
-            buf[i] = ' ';
+    snprintf(buf, size, "stream error from the server: %s%s%s%.120s",
+             xb_cond_name(cond), hint ? hint : "", text ? ": " : "",
+             text ? text : "");
+    xb_one_line(buf);
 }

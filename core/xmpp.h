@@ -68,10 +68,15 @@ const char *xb_cond_name(enum xb_cond cond);
  * XB_COND_UNDEFINED_CONDITION, as RFC 6120 4.9.3.21 asks receivers to do. */
 enum xb_cond xb_cond_from_name(const char *name);
 
+/* Makes every control character of s (line breaks, tabs) a space: a
+ * reason given to a host is one line, whatever text of the peer's it
+ * quotes. */
+void xb_one_line(char *s);
+
 /* The one-line reason for a stream error the server sent: "stream error
  * from the server: COND[HINT][: TEXT]" into buf (size bytes, cut to fit),
- * with the server's text (NULL: none) cut at 120 bytes and every control
- * character in it (its line breaks) made a space. */
+ * with the server's text (NULL: none) cut at 120 bytes, made one line
+ * (xb_one_line). */
 void xb_stream_error_reason(char *buf, size_t size, enum xb_cond cond,
                             const char *hint, const char *text);
 

@@ -902,6 +902,25 @@ START_TEST(test_session_sasl_failure)
 }
 END_TEST
 
+/* The failure's text with line breaks (expat reads CR LF as LF) still makes
+ * a one-line reason (fuzz_session finding). */
+START_TEST(test_session_sasl_failure_text_one_line)
+{
+    cfg.tls = XB_TLS_NONE;
+    new_session();
+    expect_header();
+    server_says(SERVER_HEADER FEATURES(MECHS(MECH("SCRAM-SHA-1"))));
+    take();
+    ck_assert_int_eq(feed("<failure xmlns='" XB_NS_SASL
+                          "'><not-authorized/><text>bad\r\npassword\t!"
+                          "</text></failure>"),
+                     XB_ECLOSED);
+    assert_closed(XB_EAUTH);
+    ck_assert_str_eq(host.closed_msg, "authentication failed: "
+                                      "not-authorized: bad password !");
+}
+END_TEST
+
 START_TEST(test_session_sasl_challenge_not_base64)
 {
     cfg.tls = XB_TLS_NONE;
@@ -3271,6 +3290,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_session_scram_wrong_signature);
     tcase_add_test(tc, test_session_scram_success_without_challenge);
     tcase_add_test(tc, test_session_sasl_failure);
+    tcase_add_test(tc, test_session_sasl_failure_text_one_line);
     tcase_add_test(tc, test_session_sasl_challenge_not_base64);
     tcase_add_test(tc, test_session_sasl_challenge_garbage);
     tcase_add_test(tc, test_session_legacy_session);

@@ -44,6 +44,15 @@ START_TEST(test_xmpp_stream_error_reason)
 }
 END_TEST
 
+START_TEST(test_xmpp_one_line)
+{
+    char s[] = "a\r\nb\tc\x7f\x01 d \xc3\xa9";
+
+    xb_one_line(s);
+    ck_assert_str_eq(s, "a  b c   d \xc3\xa9");
+}
+END_TEST
+
 START_TEST(test_xmpp_cond_names_nonempty)
 {
     int c;
@@ -227,6 +236,7 @@ static Suite *xmpp_suite(void)
     tc_cond = tcase_create("conditions");
     tcase_add_test(tc_cond, test_xmpp_cond_none_empty);
     tcase_add_test(tc_cond, test_xmpp_stream_error_reason);
+    tcase_add_test(tc_cond, test_xmpp_one_line);
     tcase_add_test(tc_cond, test_xmpp_cond_names_nonempty);
     tcase_add_test(tc_cond, test_xmpp_cond_names_distinct);
     tcase_add_test(tc_cond, test_xmpp_cond_names_wire);
