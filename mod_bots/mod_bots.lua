@@ -509,6 +509,7 @@ if muc_direct and not on_component then
 	-- another room speak, whose broadcast takes the next list.
 	local deliver_all = bots.deliver_all;
 	local lists, depth = {}, 0;
+	local rooms = setmetatable({}, { __mode = "k" }); -- room -> its own route_stanza (below)
 	local function broadcast_direct(event)
 		local room, stanza = event.room, event.stanza;
 		local occupants = room._occupants; -- what each_occupant() copies from
@@ -528,7 +529,11 @@ if muc_direct and not on_component then
 					n = n + 1;
 				else
 					attr.to = jid;
-					if bot then session.send(stanza); else room:route_stanza(stanza); end
+					if bot then
+						session.send(stanza);
+					else -- the room's own routing (ours would look the session up again)
+						(rooms[room] or room.route_stanza)(room, stanza);
+					end
 				end
 			end
 		end
@@ -548,7 +553,6 @@ if muc_direct and not on_component then
 	-- leaves, the occupant list to a newcomer, the subject), goes through
 	-- room:route_stanza(): each room a bot joins gets one that hands the
 	-- stanza for a bot to its session, and routes the others as before.
-	local rooms = setmetatable({}, { __mode = "k" }); -- room -> its own route_stanza
 	local function route_direct(room, stanza)
 		local session = full_sessions[stanza.attr.to];
 		if session and direct_sessions[session] then
