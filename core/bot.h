@@ -219,6 +219,15 @@ struct xb_bot_kind {
  */
 #define XB_KIND_SERVICE 1u
 
+/*
+ * Of the presences MUC rooms send the bot, it reads only its own (the
+ * self-presence, XEP-0045 status code 110) and errors: a host may leave
+ * out the other occupants' presences, and the occupant list a room sends
+ * to a newcomer (mod_bots' bots_muc_direct does, so that a move between
+ * rooms of 100 bots costs the server 200 presences less).
+ */
+#define XB_KIND_OWN_ROOM_PRESENCE 2u
+
 /* --- the registry ------------------------------------------------------- */
 
 /* The kinds, NULL-terminated, in the order hosts list them. */

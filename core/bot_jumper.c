@@ -372,19 +372,6 @@ static void jumper_online(struct xb_bot *b)
     xb_bot_send(b, begin_join(j));
 }
 
-/* Does presence st carry the MUC self-presence status code 110? */
-static int is_self_presence(const struct xb_stanza *st)
-{
-    const struct xb_stanza *x = xb_stanza_child(st, XB_NS_MUC_USER, "x"), *s;
-    const char *code;
-
-    for (s = x ? xb_stanza_child(x, XB_NS_MUC_USER, "status") : NULL; s;
-         s = xb_stanza_next_child(s, XB_NS_MUC_USER, "status"))
-        if ((code = xb_stanza_attr(s, NULL, "code")) && !strcmp(code, "110"))
-            return 1;
-    return 0;
-}
-
 /* The defined condition of an error stanza (RFC 6120 8.3.3). */
 static const char *error_condition(const struct xb_stanza *st)
 {
@@ -420,7 +407,7 @@ static void on_presence(struct jumper *j, const struct xb_stanza *st,
         join_failed(j, error_condition(st));
         return;
     }
-    if (from != FROM_SELF || !is_self_presence(st))
+    if (from != FROM_SELF || !xb_muc_is_self_presence(st))
         return;
     if (!type && j->state == J_JOINING) {
         joined(j);
@@ -721,4 +708,6 @@ const struct xb_bot_kind xb_bot_jumper = {
     .resumed = jumper_resumed,
     .stop = jumper_stop,
     .state = jumper_state,
+    /* on_presence() reads only the self-presence and errors. */
+    .flags = XB_KIND_OWN_ROOM_PRESENCE,
 };

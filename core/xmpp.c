@@ -97,6 +97,18 @@ const struct xb_stanza *xb_iq_payload(const struct xb_stanza *iq)
     return one;
 }
 
+int xb_muc_is_self_presence(const struct xb_stanza *st)
+{
+    const struct xb_stanza *x = xb_stanza_child(st, XB_NS_MUC_USER, "x"), *s;
+    const char *code;
+
+    for (s = x ? xb_stanza_child(x, XB_NS_MUC_USER, "status") : NULL; s;
+         s = xb_stanza_next_child(s, XB_NS_MUC_USER, "status"))
+        if ((code = xb_stanza_attr(s, NULL, "code")) && !strcmp(code, "110"))
+            return 1;
+    return 0;
+}
+
 void xb_one_line(char *s)
 {
     for (; *s; s++)

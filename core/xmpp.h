@@ -106,4 +106,8 @@ int xb_xmpp_can_reply(const struct xb_stanza *req);
  * exactly one), or NULL (none, or several). */
 const struct xb_stanza *xb_iq_payload(const struct xb_stanza *iq);
 
+/* Is st (borrowed) a MUC room's presence of the receiver's own occupant
+ * (XEP-0045 7.2.3: status code 110 in its muc#user x)? */
+int xb_muc_is_self_presence(const struct xb_stanza *st);
+
 #endif

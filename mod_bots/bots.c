@@ -1035,11 +1035,12 @@ static int Lconfig_gc(lua_State *L)
     return 0;
 }
 
-/* bots.kinds() -> { { name, summary, start_rate, service, pages, options =
- *   { { name, arg, help, type, default } }, counters = { { name, label,
- *   help } } } }, in registry order: what a host shows and validates, from
- * the kinds' tables. service: the bot is a domain of its own
- * (XB_KIND_SERVICE); pages: it serves web pages (bot:http). */
+/* bots.kinds() -> { { name, summary, start_rate, service, pages,
+ *   own_room_presence, options = { { name, arg, help, type, default } },
+ *   counters = { { name, label, help } } } }, in registry order: what a
+ * host shows and validates, from the kinds' tables. service: the bot is a
+ * domain of its own (XB_KIND_SERVICE); pages: it serves web pages
+ * (bot:http); own_room_presence: XB_KIND_OWN_ROOM_PRESENCE. */
 static int Lkinds(lua_State *L)
 {
     const struct xb_bot_option *o;
@@ -1050,7 +1051,7 @@ static int Lkinds(lua_State *L)
     for (i = 0; xb_bot_kinds[i]; i++) {
         const struct xb_bot_kind *k = xb_bot_kinds[i];
 
-        lua_createtable(L, 0, 7);
+        lua_createtable(L, 0, 8);
         set_str(L, "name", k->name);
         set_str(L, "summary", k->summary);
         set_count(L, "start_rate", k->start_rate);
@@ -1058,6 +1059,8 @@ static int Lkinds(lua_State *L)
         lua_setfield(L, -2, "service");
         lua_pushboolean(L, k->http != NULL);
         lua_setfield(L, -2, "pages");
+        lua_pushboolean(L, (k->flags & XB_KIND_OWN_ROOM_PRESENCE) != 0);
+        lua_setfield(L, -2, "own_room_presence");
         lua_newtable(L);
         for (o = k->options, j = 1; o->name; o++, j++) {
             lua_createtable(L, 0, 5);

@@ -98,12 +98,15 @@ if not is_integer(priority, -128, 127) then
 end
 
 -- The kinds the C module has, from its registry: names, options, counters,
--- and which are services (a domain, not an account) or serve pages.
+-- which are services (a domain, not an account) or serve pages, and which
+-- read only their own presence of what rooms send.
 local kind_names, option_names, start_rates, is_service, has_pages = {}, {}, {}, {}, {};
+local own_room_presence = {};
 for i, k in ipairs(bots.kinds()) do
 	kind_names[i] = k.name;
 	start_rates[k.name] = k.start_rate;
 	is_service[k.name], has_pages[k.name] = k.service, k.pages;
+	own_room_presence[k.name] = k.own_room_presence;
 	local names = {};
 	for j, o in ipairs(k.options) do names[j] = o.name; end
 	option_names[k.name] = table.concat(names, ", ");
@@ -234,6 +237,7 @@ local lua_errors = 0; -- stanzas from bots that raised while being processed
 local list = {};     -- index -> bot userdata
 local jids = {};     -- index -> full JID
 local sessions = {}; -- index -> session (a closed one stays, destroyed)
+local own_presence = {}; -- index -> true: its kind reads only its own room presence
 local stopping = false;
 
 -- Sends from the bots wait here (queue[head .. tail]: session, stanza,
@@ -491,9 +495,13 @@ pool = bots.pool { send = bot_send, log = bot_log, wake = wake, store_load = sto
 -- before, in the same order. A room's message is handed out after every
 -- other muc-broadcast-message handler (history, archive). The trade-off:
 -- other modules' message/full, presence/full and pre-* handlers do not
--- see what rooms send to these bots.
+-- see what rooms send to these bots. Bots of a kind that reads only its
+-- own presence of what rooms send (XB_KIND_OWN_ROOM_PRESENCE: jumpers)
+-- are not sent the other occupants' presences, nor the occupant list on
+-- a join, which the room then does not build for them.
 local muc_direct = module:get_option_boolean("bots_muc_direct", false);
 local direct_sessions; -- session -> its bot: bots that take what rooms send directly
+local own_presence_only; -- session -> true: those of them that read only their own presence
 local undo_direct = function() end;
 if muc_direct and not on_component and not bots.deliver_all then
 	-- A mod_bots.lua newer than the C module Prosody has loaded (it keeps
@@ -503,6 +511,7 @@ if muc_direct and not on_component and not bots.deliver_all then
 end
 if muc_direct and not on_component then
 	direct_sessions = module:shared("/*/bots/direct_sessions");
+	own_presence_only = module:shared("/*/bots/own_presence_only");
 	-- A room's message: the bots among the recipients (but those with
 	-- stanza filters, which get it through their send) are collected and
 	-- get it in one call, converted once; a bot's answer to it may make
@@ -553,27 +562,86 @@ if muc_direct and not on_component then
 	-- leaves, the occupant list to a newcomer, the subject), goes through
 	-- room:route_stanza(): each room a bot joins gets one that hands the
 	-- stanza for a bot to its session, and routes the others as before.
+	-- An occupant's self-presence (XEP-0045 status code 110: what the
+	-- core's xb_muc_is_self_presence() checks).
+	local muc_user = "http://jabber.org/protocol/muc#user";
+	local function is_self_presence(stanza)
+		for _, x in ipairs(stanza.tags) do
+			if x.name == "x" and x.attr.xmlns == muc_user then
+				for _, status in ipairs(x.tags) do
+					if status.name == "status" and (status.attr.xmlns or muc_user) == muc_user
+					and status.attr.code == "110" then
+						return true;
+					end
+				end
+			end
+		end
+		return false;
+	end
 	local function route_direct(room, stanza)
 		local session = full_sessions[stanza.attr.to];
 		if session and direct_sessions[session] then
+			if own_presence_only[session] and stanza.name == "presence"
+			and stanza.attr.type ~= "error" and not is_self_presence(stanza) then
+				return; -- another occupant's: the bot would not read it
+			end
 			session.send(stanza);
 		else
 			rooms[room](room, stanza);
 		end
 	end
+	-- room:send_occupant_list(): not built for the bots that would not
+	-- read it (it never holds the newcomer's own presence).
+	local lists_of = setmetatable({}, { __mode = "k" }); -- room -> its own send_occupant_list
+	local function occupant_list_direct(room, to, filter)
+		local session = full_sessions[to];
+		if session and own_presence_only[session] and direct_sessions[session] then return; end
+		return lists_of[room](room, to, filter);
+	end
+	-- room:each_occupant() gives a copy of each occupant (two tables), so
+	-- that a caller may change it; MUC's publicise_occupant_status(),
+	-- which sends an occupant's presence to all the others at every join
+	-- and leave, only reads them: for that loop alone (its caller is MUC's
+	-- own function, found by debug.getinfo), the room's own occupants. In
+	-- rooms of 100 jumpers the copies were most of the collector's work.
+	local each_of = setmetatable({}, { __mode = "k" }); -- room -> its own each_occupant
+	local publicise_of = setmetatable({}, { __mode = "k" }); -- room -> MUC's publicise_occupant_status
+	local getinfo = debug.getinfo;
+	local function each_occupant_direct(room, read_only)
+		if getinfo(2, "f").func == publicise_of[room] then
+			return next, room._occupants, nil;
+		end
+		return each_of[room](room, read_only);
+	end
 	local function on_join(event)
 		local room = event.room;
 		if rooms[room] then return; end
 		local mt = getmetatable(room);
-		local own = type(mt) == "table" and type(mt.__index) == "table" and mt.__index.route_stanza;
+		local methods = type(mt) == "table" and type(mt.__index) == "table" and mt.__index;
+		local own = methods and methods.route_stanza;
 		if type(own) == "function" and rawget(room, "route_stanza") == nil then
 			rooms[room] = own;
 			room.route_stanza = route_direct;
+			local list = methods.send_occupant_list;
+			if type(list) == "function" and rawget(room, "send_occupant_list") == nil then
+				lists_of[room] = list;
+				room.send_occupant_list = occupant_list_direct;
+			end
+			local each, publicise = methods.each_occupant, methods.publicise_occupant_status;
+			if type(each) == "function" and type(publicise) == "function"
+			and type(rawget(room, "_occupants")) == "table" and rawget(room, "each_occupant") == nil then
+				each_of[room], publicise_of[room] = each, publicise;
+				room.each_occupant = each_occupant_direct;
+			end
 		end
 	end
 	undo_direct = function() -- at unload
 		for room in pairs(rooms) do
 			if rawget(room, "route_stanza") == route_direct then room.route_stanza = nil; end
+			if rawget(room, "send_occupant_list") == occupant_list_direct then
+				room.send_occupant_list = nil;
+			end
+			if rawget(room, "each_occupant") == each_occupant_direct then room.each_occupant = nil; end
 		end
 	end
 	-- Every MUC host there is now, and any activated later.
@@ -600,7 +668,7 @@ end
 local function close_session(bot, session, reason)
 	if type(reason) == "table" then reason = reason.text or reason.condition; end
 	session.log("info", "Bot session closed%s", reason and (": " .. tostring(reason)) or "");
-	if direct_sessions then direct_sessions[session] = nil; end
+	if direct_sessions then direct_sessions[session], own_presence_only[session] = nil, nil; end
 	bot:offline();
 	sm.destroy_session(session, reason);
 end
@@ -660,7 +728,10 @@ local function start_bot(i)
 		return;
 	end
 	sessions[i] = session;
-	if direct_sessions then direct_sessions[session] = bot; end
+	if direct_sessions then
+		direct_sessions[session] = bot;
+		own_presence_only[session] = own_presence[i];
+	end
 	-- Initial presence, through the normal path (queued like everything
 	-- the bot sends), so that messages to the bare JID reach the bot. The
 	-- default priority 0 needs no <priority/>: the stored presence is
@@ -682,6 +753,7 @@ for _, g in ipairs(groups) do
 			index = g.indexes[n], data = i };
 		if not bot then refuse("%s", err); end
 		list[i] = bot;
+		own_presence[i] = own_room_presence[g.kind] or nil;
 	end
 	g.jids, g.indexes = nil, nil;
 end
@@ -831,7 +903,9 @@ local function stop_all(reason)
 	for i = 1, #list do
 		local session = sessions[i];
 		sessions[i] = nil;
-		if direct_sessions and session then direct_sessions[session] = nil; end
+		if direct_sessions and session then
+			direct_sessions[session], own_presence_only[session] = nil, nil;
+		end
 		list[i]:offline();
 		if session and session.service then
 			session.destroyed = true;

@@ -4,6 +4,7 @@
  * wire name that maps back to it, and every XB_E* code has its own message.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -225,6 +226,38 @@ START_TEST(test_xmpp_reply_error)
 }
 END_TEST
 
+/* A presence with the given muc#user x children: is it a self-presence? */
+static int self_presence(const char *x)
+{
+    char xml[512];
+    struct xb_stanza *st;
+    int r;
+
+    snprintf(xml, sizeof xml,
+             "<presence xmlns='jabber:client' from='r@muc/n' to='a@x/r'>%s"
+             "</presence>",
+             x);
+    st = tu_element(xml);
+    r = xb_muc_is_self_presence(st);
+    xb_stanza_free(st);
+    return r;
+}
+
+START_TEST(test_xmpp_muc_self_presence)
+{
+    ck_assert(self_presence("<x xmlns='" XB_NS_MUC_USER "'><item role='none'/>"
+                            "<status code='307'/><status code='110'/></x>"));
+    ck_assert(!self_presence(""));
+    ck_assert(!self_presence("<x xmlns='" XB_NS_MUC_USER "'>"
+                             "<status code='100'/></x>"));
+    /* 110 in another namespace, or outside the x, is not one. */
+    ck_assert(!self_presence("<x xmlns='urn:other'><status code='110'/></x>"));
+    ck_assert(!self_presence("<x xmlns='" XB_NS_MUC_USER "'><status "
+                             "xmlns='urn:other' code='110'/></x>"));
+    ck_assert(!self_presence("<status code='110'/>"));
+}
+END_TEST
+
 static Suite *xmpp_suite(void)
 {
     Suite *s;
@@ -252,6 +285,7 @@ static Suite *xmpp_suite(void)
     tcase_add_test(tc_error, test_xmpp_strerror_unknown);
     tcase_add_test(tc_error, test_xmpp_reply_result);
     tcase_add_test(tc_error, test_xmpp_reply_error);
+    tcase_add_test(tc_error, test_xmpp_muc_self_presence);
     suite_add_tcase(s, tc_error);
 
     return s;

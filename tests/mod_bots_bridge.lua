@@ -749,6 +749,8 @@ check("kinds: echo, jumper, load, webpresence", table.concat(names, " ") == "ech
 check("kinds: webpresence is a service with pages, echo neither",
 	kinds[4].service == true and kinds[4].pages == true and kinds[1].service == false
 	and kinds[1].pages == false)
+check("kinds: jumpers read only their own room presence, echo bots all",
+	kinds[2].own_room_presence == true and kinds[1].own_room_presence == false)
 check("kinds: options with their defaults", kinds[2].options[2].name == "rooms"
 	and kinds[2].options[2].default == "10")
 check("kinds: counters, common ones first", kinds[1].counters[1].name == "stanzas"
