@@ -1306,6 +1306,13 @@ static void keep_one(void *ud, struct xb_stanza *st)
 int xb_parser_parse_one(const char *xml, size_t len, struct xb_stanza **out,
                         enum xb_cond *cond)
 {
+    return xb_parser_parse_one_limits(xml, len, NULL, out, cond);
+}
+
+int xb_parser_parse_one_limits(const char *xml, size_t len,
+                               const struct xb_parser_limits *limits,
+                               struct xb_stanza **out, enum xb_cond *cond)
+{
     static const struct xb_parser_hooks hooks = {NULL, keep_one, NULL};
     struct xb_parser *p;
     int rc;
@@ -1313,7 +1320,7 @@ int xb_parser_parse_one(const char *xml, size_t len, struct xb_stanza **out,
     *out = NULL;
     if (cond)
         *cond = XB_COND_NONE;
-    p = xb_parser_new(&hooks, out, NULL, XB_PARSER_DOCUMENT);
+    p = xb_parser_new(&hooks, out, limits, XB_PARSER_DOCUMENT);
     if (!p)
         return XB_ENOMEM;
     rc = xb_parser_feed(p, xml, len);

@@ -152,4 +152,9 @@ const char *xb_parser_message(const struct xb_parser *p);
 int xb_parser_parse_one(const char *xml, size_t len, struct xb_stanza **out,
                         enum xb_cond *cond);
 
+/* The same with limits (NULL: the defaults). */
+int xb_parser_parse_one_limits(const char *xml, size_t len,
+                               const struct xb_parser_limits *limits,
+                               struct xb_stanza **out, enum xb_cond *cond);
+
 #endif

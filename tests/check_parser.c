@@ -1830,6 +1830,30 @@ START_TEST(test_parser_parse_one)
 }
 END_TEST
 
+START_TEST(test_parser_parse_one_limits)
+{
+    static const char deep[] = "<a><b><c/></b></a>"; /* depth 3 */
+    static const struct xb_parser_limits two = {0, 2, 0}, three = {0, 3, 0};
+    struct xb_stanza *st = NULL;
+    enum xb_cond cond = XB_COND_NONE;
+
+    ck_assert_int_eq(
+        xb_parser_parse_one_limits(deep, sizeof deep - 1, &two, &st, &cond),
+        XB_ELIMIT);
+    ck_assert_ptr_null(st);
+    ck_assert_int_eq(cond, XB_COND_POLICY_VIOLATION);
+    ck_assert_int_eq(
+        xb_parser_parse_one_limits(deep, sizeof deep - 1, &three, &st, &cond),
+        0);
+    ck_assert(xb_stanza_is(st, NULL, "a"));
+    xb_stanza_free(st);
+    /* NULL: the defaults, as xb_parser_parse_one(). */
+    ck_assert_int_eq(
+        xb_parser_parse_one_limits(deep, sizeof deep - 1, NULL, &st, NULL), 0);
+    xb_stanza_free(st);
+}
+END_TEST
+
 /* ---- a shared engine -------------------------------------------------------
  */
 
@@ -2601,6 +2625,7 @@ static Suite *parser_suite(void)
     tcase_add_loop_test(tc, test_parser_document_mode_errors, 0,
                         TU_SPLIT_COUNT);
     tcase_add_test(tc, test_parser_parse_one);
+    tcase_add_test(tc, test_parser_parse_one_limits);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("shared");

@@ -934,21 +934,6 @@ static void check_shape(lua_State *L, int idx)
 
 /* ---- serializations ------------------------------------------------------ */
 
-struct fz_one {
-    int stanzas;
-    struct xb_stanza *st;
-};
-
-static void one_stanza(void *ud, struct xb_stanza *st)
-{
-    struct fz_one *o = ud;
-
-    if (o->stanzas++ == 0)
-        o->st = st;
-    else
-        xb_stanza_free(st);
-}
-
 static void serialize(struct xb_buf *out, const struct xb_stanza *st)
 {
     int rc;
@@ -986,24 +971,19 @@ static void want_same(const char *what, const struct xb_buf *got,
 static void check_xml(struct fz_run *r, const struct xb_stanza *st,
                       struct xb_buf *out)
 {
-    static const struct xb_parser_hooks hooks = {NULL, one_stanza, NULL};
-    struct fz_one o = {0, NULL};
-    struct xb_parser *p;
+    struct xb_stanza *back;
+    enum xb_cond cond;
     int rc;
 
     serialize(out, st);
-    if (!(p = xb_parser_new(&hooks, &o, &fz_limits, XB_PARSER_DOCUMENT)))
-        die("xb_parser_new failed", NULL);
-    rc = xb_parser_feed(p, out->data, out->len);
-    if (rc != 0 || o.stanzas != 1) {
-        fprintf(stderr, "fuzz_bridge: %s (%s)\n", xb_parser_message(p),
-                xb_cond_name(xb_parser_condition(p)));
+    if (xb_parser_parse_one_limits(out->data, out->len, &fz_limits, &back,
+                                   &cond)) {
+        fprintf(stderr, "fuzz_bridge: %s\n", xb_cond_name(cond));
         die("the serialization is not one well-formed element", out->data);
     }
-    xb_parser_free(p);
-    serialize(&r->a, o.st);
-    rc = xb_stanza_equal(st, o.st);
-    xb_stanza_free(o.st);
+    serialize(&r->a, back);
+    rc = xb_stanza_equal(st, back);
+    xb_stanza_free(back);
     want_same("the parsed serialization serializes differently", &r->a, out);
     if (!rc)
         die("the parsed serialization is another tree", out->data);
