@@ -558,10 +558,6 @@ if muc_direct and not on_component then
 		depth = depth - 1;
 		return true;
 	end
-	-- The rest of what a room sends its occupants, one at a time (joins,
-	-- leaves, the occupant list to a newcomer, the subject), goes through
-	-- room:route_stanza(): each room a bot joins gets one that hands the
-	-- stanza for a bot to its session, and routes the others as before.
 	-- An occupant's self-presence (XEP-0045 status code 110: what the
 	-- core's xb_muc_is_self_presence() checks).
 	local muc_user = "http://jabber.org/protocol/muc#user";
@@ -578,6 +574,10 @@ if muc_direct and not on_component then
 		end
 		return false;
 	end
+	-- The rest of what a room sends its occupants, one at a time (joins,
+	-- leaves, the occupant list to a newcomer, the subject), goes through
+	-- room:route_stanza(): each room a bot joins gets one that hands the
+	-- stanza for a bot to its session, and routes the others as before.
 	local function route_direct(room, stanza)
 		local session = full_sessions[stanza.attr.to];
 		if session and direct_sessions[session] then
@@ -608,7 +608,8 @@ if muc_direct and not on_component then
 	local publicise_of = setmetatable({}, { __mode = "k" }); -- room -> MUC's publicise_occupant_status
 	local getinfo = debug.getinfo;
 	local function each_occupant_direct(room, read_only)
-		if getinfo(2, "f").func == publicise_of[room] then
+		local caller = getinfo(2, "f");
+		if caller and caller.func == publicise_of[room] then
 			return next, room._occupants, nil;
 		end
 		return each_of[room](room, read_only);

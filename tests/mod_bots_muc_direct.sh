@@ -11,8 +11,9 @@
 # own presence of what rooms send (XB_KIND_OWN_ROOM_PRESENCE): the direct
 # ones are not sent a newcomer's presence, nor is the occupant list built
 # for them, but their own presence (a kick) reaches them; the others get
-# all of it through presence/full. room:each_occupant() still gives
-# copies to every caller but MUC's presence broadcast. After mod_bots unloads from
+# all of it through presence/full. MUC's presence broadcast reads the
+# room's own occupants; room:each_occupant() still gives copies to every
+# other caller. After mod_bots unloads from
 # localhost, the room routes everything again.
 # Every figure comes from counters read inside Prosody (prosodyctl shell),
 # as JSON. Skips (77) without prosody or slixmpp.
@@ -131,6 +132,26 @@ check "occupant list: ... nor sent" [ "$(field "$list" direct)" = 0 ]
 check "occupant list: built for the other host's jumper (5 occupants)" \
     [ "$(field "$list" routed_built)" = 5 ]
 check "occupant list: ... and sent" [ "$(field "$list" routed)" = 5 ]
+
+# --- MUC's presence broadcast reads the room's own occupants ----------------------
+# publicise_occupant_status() hands each other occupant to route_to_occupant():
+# the room's own objects with the option, not copies.
+raw=$(lua "$room_lua
+local st, own = require \"util.stanza\", getmetatable(room).__index.route_to_occupant
+local raw, copies = 0, 0
+room.route_to_occupant = function(self, occupant, stanza)
+    if occupant == self._occupants[occupant.nick] then raw = raw + 1 else copies = copies + 1 end
+    return own(self, occupant, stanza)
+end
+local resource = next(prosody.bare_sessions[\"observer@localhost\"].sessions)
+local observer = room:get_occupant_by_real_jid(\"observer@localhost/\" .. resource)
+room:publicise_occupant_status(observer, st.stanza(\"x\", { xmlns = \"http://jabber.org/protocol/muc#user\" }))
+room.route_to_occupant = nil
+print(require \"util.json\".encode({ raw = raw, copies = copies }))")
+echo "# presence broadcast: $raw"
+check "presence broadcast: the 4 other occupants handed over as the room's own" \
+    [ "$(field "$raw" raw)" = 4 ]
+check "presence broadcast: ... no copies" [ "$(field "$raw" copies)" = 0 ]
 
 # --- a room message -----------------------------------------------------------
 # broadcast ID: a groupchat message from bot_room_0/tester, handed out as
