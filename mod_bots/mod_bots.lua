@@ -518,7 +518,7 @@ if muc_direct and not on_component then
 	-- another room speak, whose broadcast takes the next list.
 	local deliver_all = bots.deliver_all;
 	local lists, depth = {}, 0;
-	local rooms = setmetatable({}, { __mode = "k" }); -- room -> its own route_stanza (below)
+	local rooms = setmetatable({}, { __mode = "k" }); -- room -> MUC's methods, which ours wrap (below)
 	local function broadcast_direct(event)
 		local room, stanza = event.room, event.stanza;
 		local occupants = room._occupants; -- what each_occupant() copies from
@@ -541,7 +541,8 @@ if muc_direct and not on_component then
 					if bot then
 						session.send(stanza);
 					else -- the room's own routing (ours would look the session up again)
-						(rooms[room] or room.route_stanza)(room, stanza);
+						local own = rooms[room];
+						if own then own.route_stanza(room, stanza); else room:route_stanza(stanza); end
 					end
 				end
 			end
@@ -587,16 +588,15 @@ if muc_direct and not on_component then
 			end
 			session.send(stanza);
 		else
-			rooms[room](room, stanza);
+			rooms[room].route_stanza(room, stanza);
 		end
 	end
 	-- room:send_occupant_list(): not built for the bots that would not
 	-- read it (it never holds the newcomer's own presence).
-	local lists_of = setmetatable({}, { __mode = "k" }); -- room -> its own send_occupant_list
 	local function occupant_list_direct(room, to, filter)
 		local session = full_sessions[to];
 		if session and own_presence_only[session] and direct_sessions[session] then return; end
-		return lists_of[room](room, to, filter);
+		return rooms[room].send_occupant_list(room, to, filter);
 	end
 	-- room:each_occupant() gives a copy of each occupant (two tables), so
 	-- that a caller may change it; MUC's publicise_occupant_status(),
@@ -604,34 +604,28 @@ if muc_direct and not on_component then
 	-- and leave, only reads them: for that loop alone (its caller is MUC's
 	-- own function, found by debug.getinfo), the room's own occupants. In
 	-- rooms of 100 jumpers the copies were most of the collector's work.
-	local each_of = setmetatable({}, { __mode = "k" }); -- room -> its own each_occupant
-	local publicise_of = setmetatable({}, { __mode = "k" }); -- room -> MUC's publicise_occupant_status
 	local getinfo = debug.getinfo;
 	local function each_occupant_direct(room, read_only)
 		local caller = getinfo(2, "f");
-		if caller and caller.func == publicise_of[room] then
+		local own = rooms[room];
+		if caller and caller.func == own.publicise_occupant_status then
 			return next, room._occupants, nil;
 		end
-		return each_of[room](room, read_only);
+		return own.each_occupant(room, read_only);
 	end
 	local function on_join(event)
 		local room = event.room;
 		if rooms[room] then return; end
 		local mt = getmetatable(room);
 		local methods = type(mt) == "table" and type(mt.__index) == "table" and mt.__index;
-		local own = methods and methods.route_stanza;
-		if type(own) == "function" and rawget(room, "route_stanza") == nil then
-			rooms[room] = own;
+		if methods and type(methods.route_stanza) == "function" and rawget(room, "route_stanza") == nil then
+			rooms[room] = methods;
 			room.route_stanza = route_direct;
-			local list = methods.send_occupant_list;
-			if type(list) == "function" and rawget(room, "send_occupant_list") == nil then
-				lists_of[room] = list;
+			if type(methods.send_occupant_list) == "function" and rawget(room, "send_occupant_list") == nil then
 				room.send_occupant_list = occupant_list_direct;
 			end
-			local each, publicise = methods.each_occupant, methods.publicise_occupant_status;
-			if type(each) == "function" and type(publicise) == "function"
+			if type(methods.each_occupant) == "function" and type(methods.publicise_occupant_status) == "function"
 			and type(rawget(room, "_occupants")) == "table" and rawget(room, "each_occupant") == nil then
-				each_of[room], publicise_of[room] = each, publicise;
 				room.each_occupant = each_occupant_direct;
 			end
 		end
